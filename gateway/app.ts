@@ -1,0 +1,71 @@
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Express } from 'express';
+import helmet from 'helmet';
+import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
+import { errorHandler, notFound } from './http-errors.js';
+import { renderUploadPage } from './pages/upload-page.js';
+import { submitRoutes } from './routes/submit.js';
+import { taskRoutes } from './routes/tasks.js';
+import { SubmissionParser } from './submission.js';
+
+export interface GatewayDeps {
+  config: Config;
+  store: TaskStore;
+  broker: Broker;
+  processors: readonly ProcessorDescriptor[];
+  logger: Logger;
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
+
+/** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
+export function createGateway({ config, store, broker, processors, logger }: GatewayDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  // No upgrade-insecure-requests: warren is often served over plain HTTP on a private network, and
+  // upgrading the form's POST to https would break it there.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'upgrade-insecure-requests': null } }, hsts: false }));
+
+  const parser = new SubmissionParser(processors, {
+    defaultProcessor: config.defaultProcessor,
+    maxFieldBytes: config.maxFieldBytes,
+    maxFields: config.maxFields,
+  });
+  const basePath = config.basePath;
+
+  const api = Router();
+  api.get('/echo', (_req, res) => {
+    res.json({ status: 'ok', service: 'warren' });
+  });
+  api.get('/health/ready', (_req, res) => {
+    const problem = broker.problem();
+    res.status(problem ? 503 : 200).json(problem ? { ready: false, problem } : { ready: true });
+  });
+  api.get('/upload', (_req, res) => {
+    res.type('html').send(
+      renderUploadPage({
+        basePath,
+        processors: processors.map(({ name, description }) => ({ name, description })),
+        defaultProcessor: config.defaultProcessor,
+      }),
+    );
+  });
+  api.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  api.use(
+    submitRoutes({
+      basePath,
+      store,
+      broker,
+      parser,
+      logger,
+      limits: { maxBodyBytes: config.maxBodyBytes, maxFieldBytes: config.maxFieldBytes, maxFields: config.maxFields },
+    }),
+  );
+  api.use(taskRoutes({ basePath, store }));
+
+  app.use(basePath || '/', api);
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,78 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { coerceError, type Logger } from '../shared/index.js';
+
+/**
+ * One error envelope for every failure: `{ "error": { "code", "message", ... } }`. Anything that is
+ * not an HttpError is logged with its stack and answered as a generic 500; internals never reach
+ * the client.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): { error: Record<string, unknown> } {
+  return { error: { code, message, ...details } };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+};
+
+/** body-parser and multer report bad input with their own shapes; translate them once here. */
+function fromParserError(err: unknown): HttpError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: string; status?: number; code?: string; name?: string; message?: string; field?: string };
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new HttpError(400, 'invalid_body', 'request body is not valid JSON');
+    case 'entity.too.large':
+      return new HttpError(413, 'body_too_large', 'request body is larger than the limit');
+    case 'parameters.too.many':
+      return new HttpError(413, 'too_many_fields', 'request has more fields than the limit');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new HttpError(415, 'unsupported_encoding', e.message ?? 'unsupported body encoding');
+    case 'request.aborted':
+      return new HttpError(400, 'request_aborted', 'the client aborted the request');
+  }
+  if (e.name === 'MulterError') {
+    const tooLarge = new Set(['LIMIT_FIELD_VALUE', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_COUNT', 'LIMIT_PART_COUNT', 'LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT']);
+    if (tooLarge.has(e.code ?? '')) return new HttpError(413, 'too_large', `${e.message ?? 'limit exceeded'}${e.field ? ` (${e.field})` : ''}`);
+    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new HttpError(400, 'unexpected_file', `this request does not take files${e.field ? ` (field "${e.field}")` : ''}`);
+    return new HttpError(400, 'invalid_multipart', e.message ?? 'malformed multipart body');
+  }
+  // busboy (under multer) throws plain Errors for broken multipart bodies.
+  if (typeof e.message === 'string' && /multipart|boundary|unexpected end of form|malformed part header/i.test(e.message)) {
+    return new HttpError(400, 'invalid_multipart', 'malformed multipart body');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new HttpError(e.status, 'bad_request', e.message ?? 'bad request');
+  }
+  return undefined;
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = err instanceof HttpError ? err : fromParserError(err);
+    if (known) {
+      for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
+      res.status(known.status).json(errorBody(known.code, known.message, known.details));
+      return;
+    }
+    const wrapped = coerceError(err);
+    logger.error({ err: wrapped, cause: wrapped.cause, method: req.method, url: req.originalUrl }, 'unhandled error');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).json(errorBody('internal_error', 'something went wrong on our side; it has been logged'));
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The HTML shell shared by the gateway's pages. Pages are plain template strings: there are two of
+ * them, and a template engine would be one more dependency to audit. Every value that did not come
+ * from this source file goes through `escapeHtml`.
+ */
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Safe in element content and in quoted attribute values (both quote styles). */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character] ?? character);
+}
+
+/**
+ * Joins the configured base path and a route. A trailing slash in the configuration ("/api/")
+ * would otherwise produce "//" URLs, which browsers resolve as protocol-relative hosts.
+ */
+export function withBasePath(basePath: string, path: string): string {
+  return `${basePath.replace(/\/+$/, '')}${path}`;
+}
+
+export interface LayoutOptions {
+  title: string;
+  /** Trusted HTML: the page's own markup, already escaped where it embeds data. */
+  body: string;
+  basePath: string;
+  /** Trusted extra markup for <head>, e.g. a refresh meta tag. */
+  head?: string;
+}
+
+export function renderLayout({ title, body, basePath, head }: LayoutOptions): string {
+  const uploadUrl = escapeHtml(withBasePath(basePath, '/upload'));
+  const stylesheetUrl = escapeHtml(withBasePath(basePath, '/static/warren.css'));
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · warren</title>
+<link rel="stylesheet" href="${stylesheetUrl}">
+${head ?? ''}
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to content</a>
+<header class="site-header">
+  <div class="container">
+    <a class="brand" href="${uploadUrl}">warren</a>
+  </div>
+</header>
+<main id="main" class="container" tabindex="-1">
+${body}
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,121 @@
+import { isTerminal, type TaskStatus } from '../../shared/states.js';
+import type { StatusDocument } from '../task-document.js';
+import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+
+export interface TaskPageOptions {
+  basePath: string;
+  task: StatusDocument;
+  /** The JSON result, present only when the task succeeded and the result is JSON. */
+  resultJson?: string;
+}
+
+const STATUS_SUMMARIES: Record<TaskStatus, string> = {
+  PENDING: 'Waiting in the queue for a worker.',
+  STARTED: 'A worker is processing the task.',
+  RETRY: 'The last attempt failed; the task will be tried again.',
+  SUCCESS: 'The task finished.',
+  FAILURE: 'The task failed.',
+  REVOKED: 'The task was cancelled.',
+};
+
+/**
+ * The no-JavaScript view of one task: the form's plain POST redirects here. Until the task is
+ * terminal the page reloads itself every second, which is the only way to poll without a script.
+ */
+export function renderTaskPage({ basePath, task, resultJson }: TaskPageOptions): string {
+  const finished = isTerminal(task.status);
+  const head = finished ? '' : '<meta http-equiv="refresh" content="1">';
+
+  const body = `
+<p class="back-link"><a href="${escapeHtml(withBasePath(basePath, '/upload'))}">← New task</a></p>
+<h1>Task <code class="task-id">${escapeHtml(task.task_id)}</code></h1>
+
+<section class="card task" aria-labelledby="status-heading">
+  <div class="task-header">
+    <h2 id="status-heading">Status</h2>
+    ${renderBadge(task.status)}
+  </div>
+  <p class="status-summary">${escapeHtml(STATUS_SUMMARIES[task.status])}</p>
+  <dl class="facts">
+    ${fact('Processor', `<code>${escapeHtml(task.processor)}</code>`)}
+    ${renderProgressFact(task)}
+    ${fact('Attempts', escapeHtml(String(task.attempts)))}
+    ${fact('Submitted', renderTime(task.created_at))}
+    ${task.started_at === null ? '' : fact('Started', renderTime(task.started_at))}
+    ${task.finished_at === null ? '' : fact('Finished', `${renderTime(task.finished_at)}${renderRunTime(task)}`)}
+  </dl>
+  ${renderError(task)}
+  ${renderResult(task, resultJson)}
+  <p class="links">
+    <a href="${escapeHtml(task.status_url)}">Status (JSON)</a>
+    <a href="${escapeHtml(task.result_url)}">Result (JSON)</a>
+  </p>
+</section>
+${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
+
+  return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, basePath, head });
+}
+
+function renderBadge(status: TaskStatus): string {
+  return `<span class="badge badge--${status.toLowerCase()}">${escapeHtml(status)}</span>`;
+}
+
+function fact(term: string, definitionHtml: string): string {
+  return `<div class="fact"><dt>${escapeHtml(term)}</dt><dd>${definitionHtml}</dd></div>`;
+}
+
+function renderProgressFact(task: StatusDocument): string {
+  if (task.progress === null) return '';
+  const fraction = Math.min(1, Math.max(0, task.progress));
+  const percent = `${Math.round(fraction * 100)}%`;
+  const label = task.progress_message === null ? percent : `${percent} · ${task.progress_message}`;
+  return fact(
+    'Progress',
+    `<span class="progress-cell"><progress max="1" value="${fraction}" aria-label="Task progress">${percent}</progress><span class="progress-text">${escapeHtml(label)}</span></span>`,
+  );
+}
+
+function renderError(task: StatusDocument): string {
+  if (task.error === null) return '';
+  return `<div class="error-box">
+    <h3>${task.status === 'FAILURE' ? 'The task failed' : 'Last error'}</h3>
+    <p>${escapeHtml(task.error.message)}</p>
+    <p class="hint">Code: <code>${escapeHtml(task.error.code)}</code></p>
+  </div>`;
+}
+
+function renderResult(task: StatusDocument, resultJson: string | undefined): string {
+  if (task.status !== 'SUCCESS') return '';
+  if (resultJson === undefined) {
+    return `<div class="result"><h3>Result</h3><p><a href="${escapeHtml(task.result_url)}">Download the result</a></p></div>`;
+  }
+  return `<div class="result">
+    <h3>Result</h3>
+    <pre tabindex="0">${escapeHtml(prettyJson(resultJson))}</pre>
+  </div>`;
+}
+
+/** The caller may hand over compact JSON; anything that is not JSON is shown as it came. */
+function prettyJson(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
+}
+
+function renderTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return escapeHtml(iso);
+  // UTC, because the server cannot know the reader's time zone and a silent offset misleads.
+  const readable = `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return `<time datetime="${escapeHtml(date.toISOString())}">${readable}</time>`;
+}
+
+function renderRunTime(task: StatusDocument): string {
+  if (task.started_at === null || task.finished_at === null) return '';
+  const milliseconds = Date.parse(task.finished_at) - Date.parse(task.started_at);
+  if (!Number.isFinite(milliseconds) || milliseconds < 0) return '';
+  const duration = milliseconds < 1000 ? `${milliseconds} ms` : `${(milliseconds / 1000).toFixed(1)} s`;
+  return ` <span class="hint">(ran ${duration})</span>`;
+}

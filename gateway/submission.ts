@@ -1,0 +1,93 @@
+import type { Static } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { FieldValue, ProcessorDescriptor } from '../shared/index.js';
+import { HttpError } from './http-errors.js';
+
+/**
+ * Turns a submission body (urlencoded, multipart fields or JSON — all flat objects by now) into a
+ * processor and its validated fields, or a 4xx that says exactly what is wrong. Everything that
+ * reaches the queue has passed the processor's own field schema.
+ */
+export interface Submission {
+  processor: ProcessorDescriptor;
+  fields: Record<string, Static<typeof FieldValue>>;
+}
+
+export interface SubmissionLimits {
+  defaultProcessor: string;
+  maxFieldBytes: number;
+  maxFields: number;
+}
+
+/** Keys of the body that steer warren rather than being the processor's fields. */
+const RESERVED_KEYS = new Set(['processor']);
+const FIELD_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export class SubmissionParser {
+  private readonly processors: Map<string, { descriptor: ProcessorDescriptor; check: TypeCheck<ProcessorDescriptor['fields']> }>;
+
+  constructor(
+    descriptors: readonly ProcessorDescriptor[],
+    private readonly limits: SubmissionLimits,
+  ) {
+    this.processors = new Map(descriptors.map((descriptor) => [descriptor.name, { descriptor, check: TypeCompiler.Compile(descriptor.fields) }]));
+  }
+
+  names(): string[] {
+    return [...this.processors.keys()];
+  }
+
+  parse(body: unknown): Submission {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HttpError(400, 'invalid_body', 'the body must be an object of fields (form fields or a JSON object)');
+    }
+    const entries = Object.entries(body as Record<string, unknown>);
+    if (entries.length > this.limits.maxFields + RESERVED_KEYS.size) {
+      throw new HttpError(413, 'too_many_fields', `at most ${this.limits.maxFields} fields are accepted`);
+    }
+
+    const requested = (body as Record<string, unknown>).processor ?? this.limits.defaultProcessor;
+    if (typeof requested !== 'string' || requested === '') {
+      throw new HttpError(400, 'invalid_processor', '"processor" must be a processor name');
+    }
+    const processor = this.processors.get(requested);
+    if (!processor) {
+      throw new HttpError(400, 'unknown_processor', `unknown processor "${requested.slice(0, 64)}"; known: ${this.names().join(', ')}`);
+    }
+
+    const fields: Record<string, unknown> = {};
+    for (const [name, value] of entries) {
+      if (RESERVED_KEYS.has(name)) continue;
+      if (!FIELD_NAME.test(name)) {
+        throw new HttpError(400, 'invalid_field_name', `field names are 1-128 letters, digits, "_", "." or "-"; got "${printable(name)}"`);
+      }
+      fields[name] = this.checkValue(name, value);
+    }
+
+    // Form fields are strings; the schema says which are numbers or booleans.
+    const converted = Value.Convert(processor.descriptor.fields, fields);
+    if (!processor.check.Check(converted)) {
+      const problems = [...processor.check.Errors(converted)].slice(0, 5).map((e) => `${e.path.slice(1) || 'fields'}: ${e.message}`);
+      throw new HttpError(400, 'invalid_fields', `fields do not fit processor "${processor.descriptor.name}": ${problems.join('; ')}`, {
+        problems,
+      });
+    }
+    return { processor: processor.descriptor, fields: converted as Submission['fields'] };
+  }
+
+  private checkValue(name: string, value: unknown): unknown {
+    if (Array.isArray(value)) throw new HttpError(400, 'repeated_field', `field "${name}" was given more than once`);
+    if (value !== null && typeof value === 'object') {
+      throw new HttpError(400, 'invalid_field', `field "${name}" must be a string, number, boolean or null`);
+    }
+    if (typeof value === 'string' && Buffer.byteLength(value) > this.limits.maxFieldBytes) {
+      throw new HttpError(413, 'field_too_large', `field "${name}" is larger than ${this.limits.maxFieldBytes} bytes`);
+    }
+    return value;
+  }
+}
+
+function printable(text: string): string {
+  return text.slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+}

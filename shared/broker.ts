@@ -1,0 +1,235 @@
+import os from 'node:os';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { PublishError, coerceError } from './errors.js';
+import type { Logger } from './logger.js';
+import { assertTopology, type Topology } from './topology.js';
+
+/**
+ * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
+ * topology re-declared on every channel open). Publishes go through one confirm channel and resolve
+ * only on the broker's ack; each consumer gets a channel of its own, so its prefetch and acks are
+ * independent of publishing.
+ */
+export type ConsumeOutcome =
+  | { kind: 'ack' }
+  | { kind: 'requeue'; reason: string }
+  /** Park the message in the dead-letter queue with a reason (contract violations, poison). */
+  | { kind: 'dead-letter'; reason: string };
+
+export type MessageHandler = (message: ConsumeMessage) => Promise<ConsumeOutcome>;
+
+export interface Consumer {
+  /** Stop taking new messages, wait for in-flight handlers, settle them. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  urls: string[];
+  topology: Topology;
+  /** Shown in the management UI's connection list. */
+  role: string;
+  logger: Logger;
+  publishTimeoutMs: number;
+}
+
+export const ACK: ConsumeOutcome = { kind: 'ack' };
+
+export class Broker {
+  readonly topology: Topology;
+  private readonly connection: AmqpConnectionManager;
+  private readonly publisher: ChannelWrapper;
+  private readonly logger: Logger;
+  private readonly publishTimeoutMs: number;
+  private readonly consumers = new Set<Consumer>();
+  private closing: Promise<void> | undefined;
+  /** True once the publisher channel has declared the topology on the current connection. */
+  private topologyReady = false;
+  private lastError: string | undefined;
+
+  constructor(options: BrokerOptions) {
+    this.topology = options.topology;
+    this.logger = options.logger;
+    this.publishTimeoutMs = options.publishTimeoutMs;
+    this.connection = amqp.connect(options.urls, {
+      heartbeatIntervalInSeconds: 10,
+      reconnectTimeInSeconds: 1,
+      connectionOptions: {
+        // Nagle's algorithm costs ~40 ms per hop on small messages; measured here ~44 ms vs ~1 ms.
+        noDelay: true,
+        clientProperties: { connection_name: `warren-${options.role}@${os.hostname()}:${process.pid}` },
+      },
+    });
+    this.connection.on('connect', ({ url }) => this.logger.info({ url: redact(String(url)) }, 'broker connected'));
+    this.connection.on('disconnect', ({ err }) => {
+      this.topologyReady = false;
+      this.lastError = err?.message;
+      this.logger.warn({ err: err?.message }, 'broker disconnected');
+    });
+    this.connection.on('connectFailed', ({ err, url }) =>
+      this.logger.warn({ url: redact(String(url)), err: err?.message }, 'broker connection failed; retrying'),
+    );
+    this.connection.on('blocked', ({ reason }) => this.logger.warn({ reason }, 'broker blocked publishing'));
+
+    this.publisher = this.connection.createChannel({
+      name: 'publisher',
+      confirm: true,
+      setup: (channel: ConfirmChannel) => assertTopology(channel, this.topology),
+    });
+    this.publisher.on('connect', () => {
+      this.topologyReady = true;
+      this.lastError = undefined;
+    });
+    this.publisher.on('error', (err: Error) => {
+      this.topologyReady = false;
+      this.lastError = err.message;
+      this.logger.error({ err: err.message, hint: topologyHint(err.message) }, 'publisher channel setup failed');
+    });
+  }
+
+  /** Connected, and the topology is declared: publishes can be confirmed. */
+  isConnected(): boolean {
+    return this.topologyReady && this.connection.isConnected();
+  }
+
+  /** Why the broker is not usable right now, for readiness answers and logs. */
+  problem(): string | undefined {
+    return this.isConnected() ? undefined : (this.lastError ?? 'not connected to the broker');
+  }
+
+  /** Resolves once connected and the topology is declared; rejects after `timeoutMs`. */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    await withTimeout(this.publisher.waitForConnect(), timeoutMs, `broker not reachable within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Publish and wait for the broker's confirm. Fails fast (PublishError) when there is no
+   * connection, when the broker nacks (e.g. a full queue with reject-publish) or on timeout.
+   */
+  async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish = {}): Promise<void> {
+    if (!this.connection.isConnected()) throw new PublishError('not connected to the broker');
+    try {
+      await this.publisher.publish(exchange, routingKey, body, {
+        persistent: true,
+        contentType: 'application/json',
+        timeout: this.publishTimeoutMs,
+        ...options,
+      } as Options.Publish);
+    } catch (err) {
+      throw new PublishError(`broker did not confirm the publish: ${coerceError(err).message}`, { cause: err });
+    }
+  }
+
+  /** Copy a message into the dead-letter exchange with the reason in its headers. */
+  async deadLetter(message: ConsumeMessage, queue: string, reason: string): Promise<void> {
+    await this.publish(this.topology.exchanges.deadLetter, queue, message.content, {
+      ...message.properties,
+      headers: {
+        ...message.properties.headers,
+        'x-warren-reason': reason.slice(0, 1000),
+        'x-warren-queue': queue,
+        'x-warren-dead-lettered-at': new Date().toISOString(),
+      },
+    } as Options.Publish);
+  }
+
+  /**
+   * Consume `queue` with at most `prefetch` unsettled messages. The handler's outcome settles the
+   * message on the very channel that delivered it (a delivery tag means nothing on another channel,
+   * so after a reconnect a late settle is dropped and the broker redelivers instead).
+   */
+  consume(queue: string, prefetch: number, handler: MessageHandler): Consumer {
+    const inFlight = new Set<Promise<void>>();
+    let current: { channel: Channel; tag: string } | undefined;
+    let stopped = false;
+
+    const settle = async (channel: Channel, message: ConsumeMessage): Promise<void> => {
+      let outcome: ConsumeOutcome;
+      try {
+        outcome = await handler(message);
+      } catch (err) {
+        outcome = { kind: 'requeue', reason: coerceError(err).message };
+      }
+      try {
+        if (outcome.kind === 'dead-letter') {
+          this.logger.warn({ queue, reason: outcome.reason }, 'dead-lettering message');
+          await this.deadLetter(message, queue, outcome.reason);
+          channel.ack(message);
+        } else if (outcome.kind === 'requeue') {
+          this.logger.warn({ queue, reason: outcome.reason }, 'requeueing message');
+          channel.nack(message, false, true);
+        } else {
+          channel.ack(message);
+        }
+      } catch (err) {
+        // The channel is gone (or the DLX publish failed): the broker redelivers the message.
+        this.logger.warn({ queue, err: coerceError(err).message }, 'could not settle message; broker will redeliver');
+      }
+    };
+
+    const setup = async (channel: ConfirmChannel): Promise<void> => {
+      await assertTopology(channel, this.topology);
+      await channel.prefetch(prefetch);
+      const { consumerTag } = await channel.consume(queue, (message) => {
+        if (message === null) {
+          this.logger.warn({ queue }, 'broker cancelled the consumer (queue deleted?)');
+          return;
+        }
+        const task = settle(channel, message).finally(() => inFlight.delete(task));
+        inFlight.add(task);
+      });
+      current = { channel, tag: consumerTag };
+    };
+
+    const wrapper = this.connection.createChannel({ name: `consume:${queue}`, confirm: false, setup });
+    wrapper.on('error', (err: Error) => this.logger.error({ queue, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed'));
+
+    const consumer: Consumer = {
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await wrapper.removeSetup(setup, async () => {});
+        if (current) await current.channel.cancel(current.tag).catch(() => {});
+        await Promise.allSettled([...inFlight]);
+        await wrapper.close().catch(() => {});
+        this.consumers.delete(consumer);
+      },
+    };
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Stop consumers (letting in-flight handlers settle), then close the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()));
+      await this.publisher.close().catch(() => {});
+      await this.connection.close().catch(() => {});
+    })();
+    return this.closing;
+  }
+}
+
+/** A queue declared earlier with other arguments cannot be redeclared; say what to do about it. */
+function topologyHint(message: string): string | undefined {
+  if (!message.includes('PRECONDITION_FAILED') || !message.includes('inequivalent arg')) return undefined;
+  return 'a queue exists with arguments different from this configuration (e.g. TASK_QUEUE_MAX_LENGTH or DELIVERY_LIMIT changed): align the configuration, or drain and delete the queue so it is declared anew';
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PublishError(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

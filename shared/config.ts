@@ -1,0 +1,119 @@
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+
+/**
+ * Every environment variable warren reads, parsed once into a typed object. A value that is
+ * present but wrong stops the process with a message naming the variable: no silent fallbacks.
+ */
+export interface Config {
+  /** AMQP_URL — broker URL; several, comma-separated, are tried in turn (default amqp://guest:guest@127.0.0.1:5672). */
+  amqpUrls: string[];
+  /** AMQP_PREFIX — prefix of every exchange and queue name, so several deployments or test runs share a broker (default warren). */
+  amqpPrefix: string;
+  /** HOST — address the gateway binds (default 127.0.0.1; use 0.0.0.0 in containers). */
+  host: string;
+  /** PORT — gateway HTTP port; 0 picks a free one and logs it (default 5000). */
+  port: number;
+  /** BASE_PATH — prefix of every HTTP route (default /prediction). */
+  basePath: string;
+  /** DATA_DIR — the shared volume: store file, uploads, artifacts (default ./data). */
+  dataDir: string;
+  /** STORE_URL — `sqlite:<path>` (default sqlite:<DATA_DIR>/warren.db). */
+  storeUrl: string;
+  /** LOG_LEVEL — fatal, error, warn, info, debug, trace or silent (default info). */
+  logLevel: LogLevel;
+  /** DEFAULT_PROCESSOR — processor used when a submission names none (default echo). */
+  defaultProcessor: string;
+  /** WORKER_PROCESSORS — comma-separated processors this worker serves (default: all known). */
+  workerProcessors: string[] | 'all';
+  /** WORKER_CONCURRENCY — tasks one worker runs at once, per processor queue; also its prefetch (default 16). */
+  workerConcurrency: number;
+  /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
+  publishTimeoutMs: number;
+  /** TASK_QUEUE_MAX_LENGTH — ready messages a processor queue holds before submits get 503 (default 100000). */
+  taskQueueMaxLength: number;
+  /** DELIVERY_LIMIT — deliveries of one message before the quorum queue dead-letters it as poison (default 5). */
+  deliveryLimit: number;
+  /** MAX_BODY_BYTES — largest non-file request body (default 1048576). */
+  maxBodyBytes: number;
+  /** MAX_FIELD_BYTES — largest single field value (default 65536). */
+  maxFieldBytes: number;
+  /** MAX_FIELDS — most fields in one submission (default 100). */
+  maxFields: number;
+  /** RECORDER_PREFETCH — events the recorder takes per batch; one store transaction commits a batch (default 500). */
+  recorderPrefetch: number;
+  /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
+  shutdownGraceMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const dataDir = path.resolve(read('DATA_DIR') ?? './data');
+  const amqpUrls = (read('AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672').split(',').map((u) => u.trim());
+  for (const url of amqpUrls) {
+    if (!/^amqps?:\/\/[^\s]+$/.test(url)) throw new ConfigError('AMQP_URL', `"${url}" is not an amqp:// or amqps:// URL`);
+  }
+
+  const basePath = read('BASE_PATH') ?? '/prediction';
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
+    throw new ConfigError('BASE_PATH', `"${basePath}" must be empty or start with / and contain no trailing slash`);
+  }
+
+  const storeUrl = read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`;
+  if (!storeUrl.startsWith('sqlite:')) {
+    throw new ConfigError('STORE_URL', `"${storeUrl}" is not supported; use sqlite:<path>`);
+  }
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const prefix = read('AMQP_PREFIX') ?? 'warren';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/.test(prefix)) {
+    throw new ConfigError('AMQP_PREFIX', 'must be letters, digits, "_", "." or "-" (at most 101 characters)');
+  }
+
+  const processorList = read('WORKER_PROCESSORS');
+
+  return {
+    amqpUrls,
+    amqpPrefix: prefix,
+    host: read('HOST') ?? '127.0.0.1',
+    port: int(env, 'PORT', 5000, 0, 65535),
+    basePath,
+    dataDir,
+    storeUrl,
+    logLevel,
+    defaultProcessor: read('DEFAULT_PROCESSOR') ?? 'echo',
+    workerProcessors:
+      processorList === undefined || processorList === 'all'
+        ? 'all'
+        : processorList.split(',').map((name) => name.trim()).filter(Boolean),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
+    publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
+    taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
+    deliveryLimit: int(env, 'DELIVERY_LIMIT', 5, 1, 1000),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 1_073_741_824),
+    maxFieldBytes: int(env, 'MAX_FIELD_BYTES', 65_536, 16, 1_073_741_824),
+    maxFields: int(env, 'MAX_FIELDS', 100, 1, 10_000),
+    recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
+  };
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
+  return value;
+}

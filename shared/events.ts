@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { Broker } from './broker.js';
+import { TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, taskEvents, taskMessages, type TaskEvent, type TaskMessage } from './contracts.js';
+import { eventRoutingKey } from './topology.js';
+
+/** Build a v1 task event; `fields` carries the status-specific parts. */
+export function taskEvent(
+  task: Pick<TaskMessage, 'task_id' | 'processor'>,
+  fields: Pick<TaskEvent, 'status' | 'attempt'> & Partial<Pick<TaskEvent, 'progress' | 'message' | 'result' | 'error' | 'worker'>>,
+): TaskEvent {
+  return {
+    type: TASK_EVENT_TYPE,
+    version: 1,
+    event_id: randomUUID(),
+    task_id: task.task_id,
+    processor: task.processor,
+    at: new Date().toISOString(),
+    ...fields,
+  };
+}
+
+export function taskMessage(fields: Omit<TaskMessage, 'type' | 'version'>): TaskMessage {
+  return { type: TASK_MESSAGE_TYPE, version: 1, ...fields };
+}
+
+/** Validate, then publish a task to its processor's queue and wait for the confirm. */
+export async function publishTask(broker: Broker, message: TaskMessage): Promise<void> {
+  if (!taskMessages.check(message)) throw new TypeError('refusing to publish a task message that breaks its contract');
+  await broker.publish(broker.topology.exchanges.tasks, message.processor, taskMessages.encode(message), {
+    messageId: message.task_id,
+    type: TASK_MESSAGE_TYPE,
+  });
+}
+
+/** Validate, then publish a task event to the events exchange and wait for the confirm. */
+export async function publishTaskEvent(broker: Broker, event: TaskEvent): Promise<void> {
+  if (!taskEvents.check(event)) throw new TypeError('refusing to publish a task event that breaks its contract');
+  await broker.publish(broker.topology.exchanges.events, eventRoutingKey(event.status, event.processor), taskEvents.encode(event), {
+    messageId: event.event_id,
+    type: TASK_EVENT_TYPE,
+  });
+}

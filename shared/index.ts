@@ -1,0 +1,27 @@
+// The public face of shared/: what the gateway and the worker agree on.
+export { loadConfig, type Config, type LogLevel } from './config.js';
+export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, coerceError } from './errors.js';
+export { createLogger, type Logger } from './logger.js';
+export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction } from './states.js';
+export {
+  TaskMessage,
+  TaskEvent,
+  TaskInput,
+  FileRef,
+  FieldValue,
+  TaskError,
+  EVENT_STATUSES,
+  TASK_MESSAGE_TYPE,
+  TASK_EVENT_TYPE,
+  taskMessages,
+  taskEvents,
+  isTaskId,
+  type Contract,
+  type EventStatus,
+} from './contracts.js';
+export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type Topology, type TopologyOptions } from './topology.js';
+export { Broker, ACK, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
+export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.js';
+export type { Processor, ProcessorContext, ProcessorDescriptor } from './processor.js';
+export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
+export { openStore, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome } from './store/index.js';

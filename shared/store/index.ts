@@ -1,0 +1,11 @@
+import { ConfigError } from '../errors.js';
+import { SqliteTaskStore } from './sqlite.js';
+import type { TaskStore } from './types.js';
+
+export type { ApplyOutcome, NewTask, TaskRecord, TaskStore } from './types.js';
+
+/** Open the store named by STORE_URL (`sqlite:<path>`). */
+export function openStore(storeUrl: string): TaskStore {
+  if (storeUrl.startsWith('sqlite:')) return new SqliteTaskStore(storeUrl.slice('sqlite:'.length));
+  throw new ConfigError('STORE_URL', `unsupported store "${storeUrl}"`);
+}

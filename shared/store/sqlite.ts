@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { TaskError, TaskEvent } from '../contracts.js';
+import { reduceTask, isTerminal, type TaskStatus } from '../states.js';
+import type { ApplyOutcome, NewTask, TaskRecord, TaskStore } from './types.js';
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
+ * share the file (each gateway's recorder takes the write lock per batch; readers never block).
+ * better-sqlite3 is synchronous; a batch of events is a single short transaction, so the event
+ * loop is held for well under a millisecond per event.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE tasks (
+     id               TEXT PRIMARY KEY,
+     processor        TEXT NOT NULL,
+     status           TEXT NOT NULL,
+     attempt          INTEGER NOT NULL DEFAULT 0,
+     progress         REAL,
+     progress_message TEXT,
+     input            TEXT NOT NULL,
+     result           TEXT,
+     error_code       TEXT,
+     error_message    TEXT,
+     created_at       INTEGER NOT NULL,
+     started_at       INTEGER,
+     finished_at      INTEGER,
+     updated_at       INTEGER NOT NULL
+   );
+   CREATE INDEX tasks_created_at ON tasks (created_at);`,
+];
+
+interface TaskRow {
+  id: string;
+  processor: string;
+  status: TaskStatus;
+  attempt: number;
+  progress: number | null;
+  progress_message: string | null;
+  input: string;
+  result: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+  private readonly applyBatch: Database.Transaction<(events: readonly TaskEvent[]) => ApplyOutcome[]>;
+
+  constructor(file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a commit the recorder acks is on disk even after a power cut. Batching keeps it cheap.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    migrate(this.db);
+
+    this.statements = {
+      insert: this.db.prepare(
+        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at)
+         VALUES (@id, @processor, 'PENDING', 0, @input, @createdAt, @createdAt)`,
+      ),
+      get: this.db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+      update: this.db.prepare(
+        `UPDATE tasks SET status = @status, attempt = @attempt, progress = @progress,
+           progress_message = @progressMessage, result = @result, error_code = @errorCode,
+           error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt,
+           updated_at = @updatedAt
+         WHERE id = @id`,
+      ),
+    };
+
+    this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => events.map((event) => this.applyOne(event)));
+  }
+
+  async insertPending(task: NewTask): Promise<void> {
+    this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt });
+  }
+
+  async markNotAccepted(id: string, error: TaskError, at: number): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE tasks SET status = 'FAILURE', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?
+         WHERE id = ? AND status = 'PENDING'`,
+      )
+      .run(error.code, error.message, at, at, id);
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const row = this.statements.get.get(id);
+    return row && toRecord(row);
+  }
+
+  async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {
+    if (events.length === 0) return [];
+    // IMMEDIATE takes the write lock up front, so two gateways' recorders queue on busy_timeout
+    // instead of failing with SQLITE_BUSY at the first write.
+    return this.applyBatch.immediate(events);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private applyOne(event: TaskEvent): ApplyOutcome {
+    const row = this.statements.get.get(event.task_id);
+    if (!row) return { taskId: event.task_id, applied: false, reason: 'unknown_task' };
+
+    const reduction = reduceTask(row, event);
+    if (!reduction.apply) return { taskId: event.task_id, applied: false, reason: reduction.reason };
+
+    const at = Date.parse(event.at);
+    const terminal = isTerminal(reduction.status);
+    // STARTED and SUCCESS clear an earlier attempt's error; RETRY, FAILURE and REVOKED carry theirs.
+    const error = event.status === 'STARTED' || event.status === 'SUCCESS' ? null : (event.error ?? rowError(row));
+    this.statements.update.run({
+      id: row.id,
+      status: reduction.status,
+      attempt: reduction.attempt,
+      progress: reduction.progress,
+      progressMessage: event.message ?? (reduction.isProgressOnly ? row.progress_message : null),
+      result: event.status === 'SUCCESS' ? JSON.stringify(event.result ?? null) : row.result,
+      errorCode: error?.code ?? null,
+      errorMessage: error?.message ?? null,
+      startedAt: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
+      finishedAt: terminal ? at : null,
+      updatedAt: Date.now(),
+    });
+    return { taskId: event.task_id, applied: true };
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let index = version; index < MIGRATIONS.length; index += 1) db.exec(MIGRATIONS[index]!);
+    if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+function rowError(row: TaskRow): TaskError | null {
+  return row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' };
+}
+
+function toRecord(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    processor: row.processor,
+    status: row.status,
+    attempt: row.attempt,
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    input: JSON.parse(row.input) as TaskRecord['input'],
+    result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
+    error: rowError(row),
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}

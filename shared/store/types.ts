@@ -1,0 +1,45 @@
+import type { TaskError, TaskEvent, TaskInput } from '../contracts.js';
+import type { TaskStatus } from '../states.js';
+
+/** A task as the store keeps it. Times are epoch milliseconds. */
+export interface TaskRecord {
+  id: string;
+  processor: string;
+  status: TaskStatus;
+  /** 0 while PENDING; the attempt of the latest event applied. */
+  attempt: number;
+  progress: number | null;
+  progressMessage: string | null;
+  input: TaskInput;
+  /** The processor's JSON result; `undefined` until SUCCESS. */
+  result: unknown;
+  error: TaskError | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface NewTask {
+  id: string;
+  processor: string;
+  input: TaskInput;
+  createdAt: number;
+}
+
+export type ApplyOutcome = { taskId: string; applied: boolean; reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task' };
+
+/**
+ * The one place task state lives. The gateway inserts PENDING rows; after that only the recorder
+ * writes, through `applyEvents`, which is idempotent and monotonic (see shared/states.ts).
+ * Implementations must make a committed write visible to every process sharing the store.
+ */
+export interface TaskStore {
+  insertPending(task: NewTask): Promise<void>;
+  /** The broker never confirmed the publish: the task was not accepted and must say so. */
+  markNotAccepted(id: string, error: TaskError, at: number): Promise<void>;
+  get(id: string): Promise<TaskRecord | undefined>;
+  /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
+  applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import type { Channel, Options } from 'amqplib';
+
+/**
+ * The broker topology as data. `assertTopology` declares it idempotently and runs on every
+ * channel (re)open, so a broker that lost its definitions (a new node, a reset) is repaired by the
+ * next connection. Queue arguments are fixed at declaration: changing one (say the max length)
+ * means deleting the queue or overriding it with a policy — a redeclare with different
+ * arguments is refused by RabbitMQ (PRECONDITION_FAILED).
+ */
+export interface ExchangeSpec {
+  name: string;
+  type: 'direct' | 'topic' | 'fanout';
+  options: Options.AssertExchange;
+}
+
+export interface QueueSpec {
+  name: string;
+  options: Options.AssertQueue;
+  bindings: { exchange: string; pattern: string }[];
+}
+
+export interface Topology {
+  /** Processor name → task queue name. */
+  taskQueues: ReadonlyMap<string, string>;
+  exchanges: { tasks: string; events: string; deadLetter: string };
+  queues: { results: string; deadLetters: string };
+  declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] };
+}
+
+export interface TopologyOptions {
+  prefix: string;
+  processors: readonly string[];
+  taskQueueMaxLength: number;
+  deliveryLimit: number;
+}
+
+export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit }: TopologyOptions): Topology {
+  const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx` };
+  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters` };
+
+  const quorum = (args: Record<string, unknown>): Options.AssertQueue => ({
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum', ...args },
+  });
+
+  const taskQueues = new Map(processors.map((name) => [name, `${prefix}.tasks.${name}`]));
+  const taskQueueSpecs: QueueSpec[] = [...taskQueues].map(([processor, queue]) => ({
+    name: queue,
+    options: quorum({
+      'x-delivery-limit': deliveryLimit,
+      'x-dead-letter-exchange': exchanges.deadLetter,
+      // At-least-once dead-lettering: a poison message is never dropped on its way to the DLQ.
+      // It requires reject-publish, which is also the backpressure we want: a full queue makes the
+      // publisher's confirm a nack, and the gateway answers 503.
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+      'x-max-length': taskQueueMaxLength,
+    }),
+    bindings: [{ exchange: exchanges.tasks, pattern: processor }],
+  }));
+
+  return {
+    taskQueues,
+    exchanges,
+    queues,
+    declare: {
+      exchanges: [
+        { name: exchanges.tasks, type: 'direct', options: { durable: true } },
+        { name: exchanges.events, type: 'topic', options: { durable: true } },
+        { name: exchanges.deadLetter, type: 'topic', options: { durable: true } },
+      ],
+      queues: [
+        ...taskQueueSpecs,
+        {
+          name: queues.results,
+          options: quorum({
+            'x-delivery-limit': deliveryLimit,
+            'x-dead-letter-exchange': exchanges.deadLetter,
+            'x-dead-letter-strategy': 'at-least-once',
+            'x-overflow': 'reject-publish',
+          }),
+          bindings: [{ exchange: exchanges.events, pattern: 'task.#' }],
+        },
+        {
+          name: queues.deadLetters,
+          options: quorum({}),
+          bindings: [{ exchange: exchanges.deadLetter, pattern: '#' }],
+        },
+      ],
+    },
+  };
+}
+
+/** Routing key of a task event: `task.<status>.<processor>`, so live listeners can filter. */
+export function eventRoutingKey(status: string, processor: string): string {
+  return `task.${status.toLowerCase()}.${processor}`;
+}
+
+export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
+  for (const exchange of topology.declare.exchanges) {
+    await channel.assertExchange(exchange.name, exchange.type, exchange.options);
+  }
+  for (const queue of topology.declare.queues) {
+    await channel.assertQueue(queue.name, queue.options);
+    for (const binding of queue.bindings) await channel.bindQueue(queue.name, binding.exchange, binding.pattern);
+  }
+}
+
+/** Remove everything a topology declared (tests; tearing down a prefix). */
+export async function deleteTopology(channel: Channel, topology: Topology): Promise<void> {
+  for (const queue of topology.declare.queues) await channel.deleteQueue(queue.name);
+  for (const exchange of topology.declare.exchanges) await channel.deleteExchange(exchange.name);
+}

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import readline from 'node:readline';
+
+/**
+ * Real gateway and worker processes for end-to-end tests, started exactly as `npm run gateway` /
+ * `npm run worker` start them, each stopped by its own PID.
+ */
+export interface WarrenProcess {
+  child: ChildProcess;
+  /** Every log line so far (JSON objects where the line was JSON). */
+  logs: Record<string, unknown>[];
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const TSX = ['--import', 'tsx'];
+
+export function startProcess(entry: 'gateway/main.ts' | 'worker/main.ts', env: Record<string, string>): WarrenProcess {
+  const child = spawn(process.execPath, [...TSX, entry], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const onLine = (text: string): void => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    if (process.env.WARREN_TEST_LOGS) console.log(`[${entry}:${child.pid}] ${text}`);
+    for (const wake of waiters) wake();
+  };
+  readline.createInterface({ input: child.stdout! }).on('line', onLine);
+  readline.createInterface({ input: child.stderr! }).on('line', onLine);
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+
+  return {
+    child,
+    logs,
+    waitForLog(predicate, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = logs.find(predicate);
+          if (found) {
+            cleanup();
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${entry} did not log the expected line within ${timeoutMs} ms; last lines:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        void exited.then(() => {
+          if (waiters.has(check)) {
+            cleanup();
+            reject(new Error(`${entry} exited before logging the expected line:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`));
+          }
+        });
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface Gateway extends WarrenProcess {
+  url: string;
+}
+
+export async function startGateway(env: Record<string, string>): Promise<Gateway> {
+  const gateway = startProcess('gateway/main.ts', { PORT: '0', ...env });
+  const listening = await gateway.waitForLog((line) => line.msg === 'gateway listening');
+  const basePath = env.BASE_PATH ?? '/prediction';
+  return Object.assign(gateway, { url: `http://127.0.0.1:${String(listening.port)}${basePath}` });
+}
+
+export async function startWorker(env: Record<string, string>): Promise<WarrenProcess> {
+  const worker = startProcess('worker/main.ts', env);
+  await worker.waitForLog((line) => line.msg === 'broker connected');
+  return worker;
+}

@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../shared/index.js';
+
+describe('loadConfig', () => {
+  it('runs locally with no environment at all', () => {
+    const config = loadConfig({});
+    expect(config.amqpUrls).toEqual(['amqp://guest:guest@127.0.0.1:5672']);
+    expect(config.port).toBe(5000);
+    expect(config.basePath).toBe('/prediction');
+    expect(config.storeUrl).toBe(`sqlite:${path.resolve('data', 'warren.db')}`);
+  });
+
+  it('puts the default SQLite file under DATA_DIR', () => {
+    expect(loadConfig({ DATA_DIR: '/tmp/w' }).storeUrl).toBe('sqlite:/tmp/w/warren.db');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['AMQP_URL', 'http://example'],
+    ['BASE_PATH', 'prediction/'],
+    ['LOG_LEVEL', 'loud'],
+    ['STORE_URL', 'mysql://x'],
+    ['WORKER_CONCURRENCY', '0'],
+    ['AMQP_PREFIX', 'a b'],
+  ])('stops on a bad %s (%s), naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}:`));
+  });
+
+  it('takes several broker URLs for failover', () => {
+    expect(loadConfig({ AMQP_URL: 'amqp://a:5672, amqp://b:5672' }).amqpUrls).toEqual(['amqp://a:5672', 'amqp://b:5672']);
+  });
+
+  it('reads a worker subset', () => {
+    expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
+  });
+});

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { taskEvent, type TaskStore } from '../../shared/index.js';
+import { SqliteTaskStore } from '../../shared/store/sqlite.js';
+
+let dir: string;
+let stores: TaskStore[];
+
+function open(): TaskStore {
+  const store = new SqliteTaskStore(path.join(dir, 'warren.db'));
+  stores.push(store);
+  return store;
+}
+
+async function pendingTask(store: TaskStore): Promise<{ task_id: string; processor: string }> {
+  const id = randomUUID();
+  await store.insertPending({ id, processor: 'echo', input: { fields: { item_a: 'TV' }, files: [] }, createdAt: Date.now() });
+  return { task_id: id, processor: 'echo' };
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-store-'));
+  stores = [];
+});
+
+afterEach(async () => {
+  for (const store of stores) await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SQLite task store', () => {
+  it('returns undefined for an unknown id', async () => {
+    expect(await open().get(randomUUID())).toBeUndefined();
+  });
+
+  it('records a run from PENDING to SUCCESS with its result and timestamps', async () => {
+    const store = open();
+    const task = await pendingTask(store);
+    expect((await store.get(task.task_id))?.status).toBe('PENDING');
+
+    await store.applyEvents([taskEvent(task, { status: 'STARTED', attempt: 1 })]);
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: { answer: 42 } })]);
+    const record = await store.get(task.task_id);
+    expect(record).toMatchObject({ status: 'SUCCESS', attempt: 1, progress: 1, result: { answer: 42 }, error: null });
+    expect(record?.startedAt).toBeTypeOf('number');
+    expect(record?.finishedAt).toBeTypeOf('number');
+  });
+
+  it('applies a batch with duplicates and reordering to the same truth', async () => {
+    const store = open();
+    const task = await pendingTask(store);
+    const started = taskEvent(task, { status: 'STARTED', attempt: 1 });
+    const failed = taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'boom', message: 'it broke' } });
+    const outcomes = await store.applyEvents([failed, started, started, failed]);
+    expect(outcomes.map((o) => o.applied)).toEqual([true, false, false, false]);
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'FAILURE', error: { code: 'boom', message: 'it broke' } });
+  });
+
+  it('says an event for an unknown task was not applied', async () => {
+    const outcomes = await open().applyEvents([taskEvent({ task_id: randomUUID(), processor: 'echo' }, { status: 'STARTED', attempt: 1 })]);
+    expect(outcomes[0]).toMatchObject({ applied: false, reason: 'unknown_task' });
+  });
+
+  it('marks a task whose publish was never confirmed as not accepted, and only a PENDING one', async () => {
+    const store = open();
+    const task = await pendingTask(store);
+    await store.markNotAccepted(task.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'FAILURE', error: { code: 'not_accepted' } });
+    // A late event from a publish that did get through cannot resurrect it.
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 1 })]);
+    expect((await store.get(task.task_id))?.status).toBe('FAILURE');
+  });
+
+  it('shows one connection’s committed writes to another on the same file', async () => {
+    const writer = open();
+    const reader = open();
+    const task = await pendingTask(writer);
+    expect((await reader.get(task.task_id))?.status).toBe('PENDING');
+    await writer.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'ok' })]);
+    expect(await reader.get(task.task_id)).toMatchObject({ status: 'SUCCESS', result: 'ok' });
+  });
+
+  it('migrates once: reopening an existing file keeps its tasks', async () => {
+    const first = open();
+    const task = await pendingTask(first);
+    await first.close();
+    expect((await open().get(task.task_id))?.status).toBe('PENDING');
+  });
+});

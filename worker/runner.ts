@@ -1,0 +1,112 @@
+import os from 'node:os';
+import type { ConsumeMessage } from 'amqplib';
+import {
+  ACK,
+  coerceError,
+  publishTaskEvent,
+  taskEvent,
+  taskMessages,
+  type Broker,
+  type ConsumeOutcome,
+  type Consumer,
+  type Logger,
+  type Processor,
+  type TaskMessage,
+} from '../shared/index.js';
+import { throttledProgress } from './progress.js';
+
+/**
+ * Serves processors from their queues. For each task: STARTED is published (confirmed), the
+ * processor runs, the final event is published (confirmed), and only then is the message acked —
+ * so a worker that dies at any point leaves the task to be redelivered, never lost.
+ */
+export interface RunnerDeps {
+  broker: Broker;
+  processors: readonly Processor[];
+  /** Tasks in flight per processor queue (the channel's prefetch). */
+  concurrency: number;
+  logger: Logger;
+  progressIntervalMs?: number;
+}
+
+export interface Runner {
+  /** Stop taking tasks; in-flight ones get `graceMs` to finish, then are aborted and requeued. */
+  stop(graceMs: number): Promise<void>;
+}
+
+class ShutdownAbort extends Error {
+  constructor() {
+    super('worker shutting down');
+  }
+}
+
+export function startRunner({ broker, processors, concurrency, logger, progressIntervalMs = 250 }: RunnerDeps): Runner {
+  const workerId = `${os.hostname()}:${process.pid}`;
+  const running = new Set<AbortController>();
+
+  const handle = async (processor: Processor, message: ConsumeMessage): Promise<ConsumeOutcome> => {
+    let task: TaskMessage;
+    try {
+      task = taskMessages.decode(message.content);
+    } catch (err) {
+      return { kind: 'dead-letter', reason: coerceError(err).message };
+    }
+    if (task.processor !== processor.name) {
+      return { kind: 'dead-letter', reason: `task for "${task.processor}" arrived on the queue of "${processor.name}"` };
+    }
+
+    // Quorum queues count redeliveries (a worker died or the channel closed mid-task).
+    const redeliveries = Number(message.properties.headers?.['x-delivery-count'] ?? 0) || 0;
+    const attempt = task.attempt + redeliveries;
+    const log = logger.child({ taskId: task.task_id, processor: processor.name, attempt });
+    const send = (fields: Omit<Parameters<typeof taskEvent>[1], 'attempt' | 'worker'>): Promise<void> =>
+      publishTaskEvent(broker, taskEvent(task, { ...fields, attempt, worker: workerId }));
+
+    await send({ status: 'STARTED' });
+    const controller = new AbortController();
+    running.add(controller);
+    const progress = throttledProgress((fraction, text) => {
+      send({ status: 'STARTED', progress: Math.min(1, Math.max(0, fraction)), ...(text === undefined ? {} : { message: text.slice(0, 1000) }) }).catch(
+        (err: unknown) => log.warn({ err: coerceError(err).message }, 'progress report not published'),
+      );
+    }, progressIntervalMs);
+
+    try {
+      const result = await processor.run(task.input, { taskId: task.task_id, attempt, log, progress: progress.report, signal: controller.signal });
+      progress.cancel();
+      await send({ status: 'SUCCESS', result: result ?? null });
+      log.debug('task succeeded');
+    } catch (thrown) {
+      progress.cancel();
+      if (controller.signal.reason instanceof ShutdownAbort) {
+        return { kind: 'requeue', reason: 'worker shut down mid-task' };
+      }
+      const error = coerceError(thrown);
+      log.info({ code: error.code, err: error.message }, 'task failed');
+      await send({ status: 'FAILURE', error: { code: error.code, message: error.message.slice(0, 4000) } });
+    } finally {
+      running.delete(controller);
+    }
+    return ACK;
+  };
+
+  const consumers: Consumer[] = processors.map((processor) => {
+    const queue = broker.topology.taskQueues.get(processor.name);
+    if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);
+    return broker.consume(queue, concurrency, (message) => handle(processor, message));
+  });
+  logger.info({ processors: processors.map((p) => p.name), concurrency, workerId }, 'worker consuming');
+
+  return {
+    async stop(graceMs) {
+      const timer = setTimeout(() => {
+        for (const controller of running) controller.abort(new ShutdownAbort());
+      }, graceMs);
+      try {
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
