@@ -79,6 +79,7 @@ export class Broker {
     this.publisher.on('connect', () => {
       this.topologyReady = true;
       this.lastError = undefined;
+      this.logger.info({ prefix: this.topology.exchanges.tasks.replace(/\.tasks$/, '') }, 'broker ready');
     });
     this.publisher.on('error', (err: Error) => {
       this.topologyReady = false;

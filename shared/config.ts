@@ -30,7 +30,7 @@ export interface Config {
   workerConcurrency: number;
   /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
   publishTimeoutMs: number;
-  /** TASK_QUEUE_MAX_LENGTH — ready messages a processor queue holds before submits get 503 (default 100000). */
+  /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
   taskQueueMaxLength: number;
   /** DELIVERY_LIMIT — deliveries of one message before the quorum queue dead-letters it as poison (default 5). */
   deliveryLimit: number;

@@ -12,6 +12,8 @@ export interface WarrenProcess {
   logs: Record<string, unknown>[];
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process ends by itself. */
+  exited: Promise<number | null>;
 }
 
 const TSX = ['--import', 'tsx'];
@@ -41,6 +43,7 @@ export function startProcess(entry: 'gateway/main.ts' | 'worker/main.ts', env: R
   return {
     child,
     logs,
+    exited,
     waitForLog(predicate, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
@@ -88,6 +91,6 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
 
 export async function startWorker(env: Record<string, string>): Promise<WarrenProcess> {
   const worker = startProcess('worker/main.ts', env);
-  await worker.waitForLog((line) => line.msg === 'broker connected');
+  await worker.waitForLog((line) => line.msg === 'broker ready');
   return worker;
 }

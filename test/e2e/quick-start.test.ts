@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
+
+/**
+ * The README's run command, as a new user runs it, on a machine where no broker answers at
+ * AMQP_URL: `npm start` must start its own RabbitMQ node (own name, ports, data dir — never the
+ * shared broker), serve the form, run a task, and stop everything it started on Ctrl-C.
+ */
+const rabbitmqInstalled = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server'].some((file) => fs.existsSync(file));
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-start-'));
+
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer().once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** An AMQP port whose companions (management +10000, prometheus +10020, distribution +20000) are free too. */
+async function freeBrokerPort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries += 1) {
+    const port = 30_000 + Math.floor(Math.random() * 10_000);
+    const all = await Promise.all([port, port + 10_000, port + 10_020, port + 20_000].map(portIsFree));
+    if (all.every(Boolean)) return port;
+  }
+  throw new Error('no free port range for a test broker');
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('npm start', () => {
+  it.skipIf(!rabbitmqInstalled)('starts its own broker when none answers, serves the form, runs a task, and stops it all on Ctrl-C', async () => {
+    const amqpPort = await freeBrokerPort();
+    const httpPort = await freePort();
+    const start = spawn('npm', ['start'], {
+      env: { ...process.env, AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`, PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so Ctrl-C can be sent the way a terminal sends it
+    });
+    const output: string[] = [];
+    const formLine = new Promise<string>((resolve) => {
+      for (const stream of [start.stdout!, start.stderr!]) {
+        readline.createInterface({ input: stream }).on('line', (line) => {
+          output.push(line);
+          if (line.includes('upload form: ')) resolve(line);
+        });
+      }
+    });
+    const exited = once(start, 'exit');
+    try {
+      const line = await Promise.race([formLine, exited.then(() => Promise.reject(new Error(`npm start exited:\n${output.join('\n')}`)))]);
+      const base = `http://127.0.0.1:${httpPort}/prediction`;
+      expect(line).toContain(`${base}/upload`);
+
+      // The gateway may still be binding when the line is printed; wait for readiness (bounded).
+      const deadline = Date.now() + 30_000;
+      while ((await fetch(`${base}/health/ready`).then((r) => r.status, () => 0)) !== 200) {
+        if (Date.now() > deadline) throw new Error(`gateway never became ready:\n${output.slice(-20).join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect((await fetch(`${base}/upload`)).status).toBe(200);
+      const response = await submitForm(base, { item_a: 'TV', item_b: 'Samsung' });
+      expect(response.status).toBe(202);
+      const { task_id } = (await response.json()) as Submitted;
+      expect((await waitForTerminal(base, task_id, 20_000)).status).toBe('SUCCESS');
+    } finally {
+      if (start.exitCode === null) process.kill(-start.pid!, 'SIGINT');
+      // npm re-raises the Ctrl-C it forwarded once its script has exited; both mean a clean stop.
+      const [code, signal] = await exited;
+      expect(code === 0 || signal === 'SIGINT', output.slice(-20).join('\n')).toBe(true);
+      expect(output.join('\n')).not.toMatch(/unexpectedly/);
+    }
+    // Everything it started is gone: the broker's port is free again.
+    expect(await portIsFree(amqpPort)).toBe(true);
+    expect(await portIsFree(httpPort)).toBe(true);
+  }, 150_000);
+});
