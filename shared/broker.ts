@@ -3,7 +3,8 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
-import { assertTopology, type Topology } from './topology.js';
+import type { Config } from './config.js';
+import { assertTopology, buildTopology, type Topology } from './topology.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -233,4 +234,20 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The broker connection a gateway or worker needs, from its configuration and the processors it deals with. */
+export function brokerFromConfig(config: Config, role: string, processors: readonly string[], logger: Logger): Broker {
+  return new Broker({
+    urls: config.amqpUrls,
+    role,
+    logger,
+    publishTimeoutMs: config.publishTimeoutMs,
+    topology: buildTopology({
+      prefix: config.amqpPrefix,
+      processors,
+      taskQueueMaxLength: config.taskQueueMaxLength,
+      deliveryLimit: config.deliveryLimit,
+    }),
+  });
 }

@@ -79,7 +79,6 @@ describe('backpressure', () => {
   beforeAll(async () => {
     // No worker: the queue only fills.
     lonely = await startGateway({ AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: fullPrefix, DATA_DIR: fullDir, TASK_QUEUE_MAX_LENGTH: '2' });
-    await lonely.waitForLog((line) => line.msg === 'broker ready');
   });
 
   afterAll(async () => {
@@ -115,4 +114,41 @@ describe('backpressure', () => {
       db.close();
     }
   });
+});
+
+describe('worker shutdown', () => {
+  const ownPrefix = uniquePrefix();
+  const ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-shutdown-'));
+  const ownEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: ownPrefix, DATA_DIR: ownDir, SHUTDOWN_GRACE_MS: '300' };
+  const started: WarrenProcess[] = [];
+
+  afterAll(async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    await deletePrefix(ownPrefix);
+    fs.rmSync(ownDir, { recursive: true, force: true });
+  });
+
+  it('hands a task it could not finish within the grace period back to the queue, and another worker completes it', async () => {
+    const [first, ownGateway] = await Promise.all([startWorker(ownEnv), startGateway(ownEnv)]);
+    started.push(first, ownGateway);
+    const submitted = await submitForm(ownGateway.url, { sleep_ms: '2000' });
+    expect(submitted.status).toBe(202);
+    const { task_id } = (await submitted.json()) as Submitted;
+    // Wait until the first worker has really started it.
+    const deadline = Date.now() + 10_000;
+    const seen: string[] = [];
+    for (;;) {
+      const { status } = (await (await fetch(`${ownGateway.url}/task_status/${task_id}`)).json()) as { status: string };
+      if (status === 'STARTED') break;
+      if (seen.at(-1) !== status) seen.push(String(status));
+      if (Date.now() > deadline) throw new Error(`task never started; statuses seen: ${seen.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await startWorker(ownEnv);
+    started.push(second);
+    const status = await waitForTerminal(ownGateway.url, task_id, 15_000);
+    expect(status).toMatchObject({ status: 'SUCCESS', attempts: 2 });
+  }, 30_000);
 });

@@ -84,7 +84,10 @@ export interface Gateway extends WarrenProcess {
 
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const gateway = startProcess('gateway/main.ts', { PORT: '0', ...env });
-  const listening = await gateway.waitForLog((line) => line.msg === 'gateway listening');
+  const [listening] = await Promise.all([
+    gateway.waitForLog((line) => line.msg === 'gateway listening'),
+    gateway.waitForLog((line) => line.msg === 'broker ready'),
+  ]);
   const basePath = env.BASE_PATH ?? '/prediction';
   return Object.assign(gateway, { url: `http://127.0.0.1:${String(listening.port)}${basePath}` });
 }
