@@ -33,8 +33,9 @@ export const FileRef = Type.Object(
   { $id: 'FileRef' },
 );
 
+/** Form submissions give strings; JSON submissions may give any JSON value the processor's schema accepts. */
 export const TaskInput = Type.Object({
-  fields: Type.Record(Type.String(), FieldValue),
+  fields: Type.Record(Type.String(), Type.Unknown()),
   files: Type.Array(FileRef),
 });
 
@@ -81,6 +82,8 @@ export const TaskEvent = Type.Object(
     message: Type.Optional(Type.String({ maxLength: 1000 })),
     /** The processor's JSON result, on SUCCESS. */
     result: Type.Optional(Type.Unknown()),
+    /** Output files the processor wrote, on SUCCESS. */
+    artifacts: Type.Optional(Type.Array(FileRef)),
     /** Why, on FAILURE, RETRY and REVOKED. */
     error: Type.Optional(TaskError),
     worker: Type.Optional(Type.String({ description: 'Which worker sent it, for operators' })),

@@ -6,7 +6,7 @@ import { eventRoutingKey } from './topology.js';
 /** Build a v1 task event; `fields` carries the status-specific parts. */
 export function taskEvent(
   task: Pick<TaskMessage, 'task_id' | 'processor'>,
-  fields: Pick<TaskEvent, 'status' | 'attempt'> & Partial<Pick<TaskEvent, 'progress' | 'message' | 'result' | 'error' | 'worker'>>,
+  fields: Pick<TaskEvent, 'status' | 'attempt'> & Partial<Pick<TaskEvent, 'progress' | 'message' | 'result' | 'artifacts' | 'error' | 'worker'>>,
 ): TaskEvent {
   return {
     type: TASK_EVENT_TYPE,

@@ -22,7 +22,8 @@ export {
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.js';
-export type { Processor, ProcessorContext, ProcessorDescriptor } from './processor.js';
+export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
+export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { openStore, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome } from './store/index.js';
 export { runService } from './service.js';

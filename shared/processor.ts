@@ -1,5 +1,5 @@
 import type { TObject } from '@sinclair/typebox';
-import type { TaskInput } from './contracts.js';
+import type { FileRef, TaskInput } from './contracts.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -7,6 +7,15 @@ import type { Logger } from './logger.js';
  * gateway to validate submissions and by the worker to serve them) plus `run`. A processor knows
  * nothing of RabbitMQ, HTTP or the store.
  */
+export interface FileSpec {
+  /** MIME types accepted, checked by sniffing the content (not the extension or the client's claim). */
+  accept: readonly string[];
+  minCount: number;
+  maxCount: number;
+  /** Largest single file in bytes; the gateway's MAX_UPLOAD_BYTES applies when absent or larger. */
+  maxBytes?: number;
+}
+
 export interface ProcessorDescriptor {
   /** Routing key and queue suffix: lower-case letters, digits, "_" and "-". */
   name: string;
@@ -15,6 +24,16 @@ export interface ProcessorDescriptor {
   description: string;
   /** JSON Schema (TypeBox) of the submission's fields. Form strings are converted to the declared types. */
   fields: TObject;
+  /** The files it takes; absent means none. */
+  files?: FileSpec;
+}
+
+export interface ArtifactWriter {
+  /**
+   * Write an output file for this task. It is served by task_result (with its content type) and
+   * delivered with the result. `name` is sanitised; writing the same name twice replaces it.
+   */
+  write(name: string, data: string | Uint8Array, contentType: string): Promise<FileRef>;
 }
 
 export interface ProcessorContext {
@@ -26,9 +45,20 @@ export interface ProcessorContext {
   progress(fraction: number, message?: string): void;
   /** Aborted on cancel, timeout or worker shutdown: stop work and throw. */
   signal: AbortSignal;
+  /** Where an input file's bytes are (a path on the shared volume, read-only). */
+  filePath(file: FileRef): string;
+  artifacts: ArtifactWriter;
 }
 
 export interface Processor extends ProcessorDescriptor {
-  /** Returns the JSON result. Throw PermanentError for bad input; anything else is a failure of the run. */
+  /** Load models and start helpers once per worker process, before the first task. */
+  setup?(log: Logger): Promise<void>;
+  /** Release what setup acquired (worker shutdown). */
+  teardown?(): Promise<void>;
+  /**
+   * Returns the JSON result (or null when the artifacts are the result). Throw PermanentError for
+   * bad input (fail now); anything else is a failure of the run. Must not block the event loop for
+   * long: CPU-heavy work belongs in worker threads.
+   */
   run(input: TaskInput, ctx: ProcessorContext): Promise<unknown>;
 }

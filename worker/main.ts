@@ -6,7 +6,7 @@ import { startRunner } from './runner.js';
 await runService('worker', async (config, logger) => {
   const processors = selectProcessors(config.workerProcessors);
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
-  const runner = startRunner({ broker, processors, concurrency: config.workerConcurrency, logger });
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir });
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; will keep retrying'));
 
   return async () => {

@@ -4,6 +4,7 @@ import {
   ACK,
   coerceError,
   publishTaskEvent,
+  resolveLocation,
   taskEvent,
   taskMessages,
   type Broker,
@@ -13,6 +14,7 @@ import {
   type Processor,
   type TaskMessage,
 } from '../shared/index.js';
+import { createArtifactWriter } from './artifacts.js';
 import { throttledProgress } from './progress.js';
 
 /**
@@ -26,6 +28,8 @@ export interface RunnerDeps {
   /** Tasks in flight per processor queue (the channel's prefetch). */
   concurrency: number;
   logger: Logger;
+  /** The shared volume: input files are read from it, artifacts written to it. */
+  dataDir: string;
   progressIntervalMs?: number;
 }
 
@@ -40,7 +44,7 @@ class ShutdownAbort extends Error {
   }
 }
 
-export function startRunner({ broker, processors, concurrency, logger, progressIntervalMs = 250 }: RunnerDeps): Runner {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, progressIntervalMs = 250 }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const running = new Set<AbortController>();
 
@@ -71,10 +75,19 @@ export function startRunner({ broker, processors, concurrency, logger, progressI
       );
     }, progressIntervalMs);
 
+    const artifacts = createArtifactWriter(dataDir, task.task_id);
     try {
-      const result = await processor.run(task.input, { taskId: task.task_id, attempt, log, progress: progress.report, signal: controller.signal });
+      const result = await processor.run(task.input, {
+        taskId: task.task_id,
+        attempt,
+        log,
+        progress: progress.report,
+        signal: controller.signal,
+        filePath: (file) => resolveLocation(dataDir, file.location),
+        artifacts,
+      });
       progress.cancel();
-      await send({ status: 'SUCCESS', result: result ?? null });
+      await send({ status: 'SUCCESS', result: result ?? null, artifacts: artifacts.written() });
       log.debug('task succeeded');
     } catch (thrown) {
       progress.cancel();
@@ -89,6 +102,14 @@ export function startRunner({ broker, processors, concurrency, logger, progressI
     }
     return ACK;
   };
+
+  // Models load once per worker, before the first task is taken.
+  for (const processor of processors) {
+    if (!processor.setup) continue;
+    const began = Date.now();
+    await processor.setup(logger.child({ processor: processor.name }));
+    logger.info({ processor: processor.name, ms: Date.now() - began }, 'processor ready');
+  }
 
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
@@ -107,6 +128,7 @@ export function startRunner({ broker, processors, concurrency, logger, progressI
       } finally {
         clearTimeout(timer);
       }
+      for (const processor of processors) await processor.teardown?.();
     },
   };
 }
