@@ -42,6 +42,17 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
     const problem = broker.problem();
     res.status(problem ? 503 : 200).json(problem ? { ready: false, problem } : { ready: true });
   });
+  // Discovery: what each processor takes, as JSON Schema, so clients and the form can build inputs.
+  const catalog = processors.map(({ name, version, description, fields, files }) => ({
+    name,
+    version,
+    description,
+    fields: JSON.parse(JSON.stringify(fields)) as unknown,
+    files: files ? { ...files, maxBytes: Math.min(files.maxBytes ?? config.maxUploadBytes, config.maxUploadBytes) } : null,
+  }));
+  api.get('/processors', (_req, res) => {
+    res.json({ default: config.defaultProcessor, processors: catalog });
+  });
   api.get('/upload', (_req, res) => {
     res.type('html').send(
       renderUploadPage({
@@ -55,14 +66,22 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
   api.use(
     submitRoutes({
       basePath,
+      dataDir: config.dataDir,
       store,
       broker,
       parser,
       logger,
-      limits: { maxBodyBytes: config.maxBodyBytes, maxFieldBytes: config.maxFieldBytes, maxFields: config.maxFields },
+      limits: {
+        maxBodyBytes: config.maxBodyBytes,
+        maxFieldBytes: config.maxFieldBytes,
+        maxFields: config.maxFields,
+        maxUploadBytes: config.maxUploadBytes,
+        maxUploadTotalBytes: config.maxUploadTotalBytes,
+        maxFiles: config.maxFiles,
+      },
     }),
   );
-  api.use(taskRoutes({ basePath, store }));
+  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir }));
 
   app.use(basePath || '/', api);
   app.use(notFound);

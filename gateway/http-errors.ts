@@ -44,7 +44,9 @@ function fromParserError(err: unknown): HttpError | undefined {
       return new HttpError(400, 'request_aborted', 'the client aborted the request');
   }
   if (e.name === 'MulterError') {
-    const tooLarge = new Set(['LIMIT_FIELD_VALUE', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_COUNT', 'LIMIT_PART_COUNT', 'LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT']);
+    if (e.code === 'LIMIT_FILE_SIZE') return new HttpError(413, 'file_too_large', `file${e.field ? ` in field "${e.field}"` : ''} is larger than the upload limit (MAX_UPLOAD_BYTES)`);
+    if (e.code === 'LIMIT_FILE_COUNT') return new HttpError(413, 'too_many_files', 'request has more files than the limit (MAX_FILES)');
+    const tooLarge = new Set(['LIMIT_FIELD_VALUE', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_COUNT', 'LIMIT_PART_COUNT']);
     if (tooLarge.has(e.code ?? '')) return new HttpError(413, 'too_large', `${e.message ?? 'limit exceeded'}${e.field ? ` (${e.field})` : ''}`);
     if (e.code === 'LIMIT_UNEXPECTED_FILE') return new HttpError(400, 'unexpected_file', `this request does not take files${e.field ? ` (field "${e.field}")` : ''}`);
     return new HttpError(400, 'invalid_multipart', e.message ?? 'malformed multipart body');

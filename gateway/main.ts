@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, openStore, runService } from '../shared/index.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { startRecorder } from './recorder.js';
 
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
-  const processors = BUILTIN_DESCRIPTORS;
+  // Your own processors' descriptors, so submissions to them are validated here too.
+  const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDir(config.processorsDir) : []);
   const store = openStore(config.storeUrl);
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch });

@@ -1,7 +1,6 @@
-import type { Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import type { FieldValue, ProcessorDescriptor } from '../shared/index.js';
+import type { ProcessorDescriptor } from '../shared/index.js';
 import { HttpError } from './http-errors.js';
 
 /**
@@ -11,8 +10,11 @@ import { HttpError } from './http-errors.js';
  */
 export interface Submission {
   processor: ProcessorDescriptor;
-  fields: Record<string, Static<typeof FieldValue>>;
+  fields: Record<string, unknown>;
 }
+
+/** Form bodies carry strings only (a repeated key is a mistake); JSON bodies may carry any JSON value. */
+export type BodySource = 'form' | 'json';
 
 export interface SubmissionLimits {
   defaultProcessor: string;
@@ -38,7 +40,7 @@ export class SubmissionParser {
     return [...this.processors.keys()];
   }
 
-  parse(body: unknown): Submission {
+  parse(body: unknown, source: BodySource = 'json'): Submission {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new HttpError(400, 'invalid_body', 'the body must be an object of fields (form fields or a JSON object)');
     }
@@ -62,7 +64,7 @@ export class SubmissionParser {
       if (!FIELD_NAME.test(name)) {
         throw new HttpError(400, 'invalid_field_name', `field names are 1-128 letters, digits, "_", "." or "-"; got "${printable(name)}"`);
       }
-      fields[name] = this.checkValue(name, value);
+      fields[name] = this.checkValue(name, value, source);
     }
 
     // Form fields are strings; the schema says which are numbers or booleans.
@@ -76,12 +78,11 @@ export class SubmissionParser {
     return { processor: processor.descriptor, fields: converted as Submission['fields'] };
   }
 
-  private checkValue(name: string, value: unknown): unknown {
-    if (Array.isArray(value)) throw new HttpError(400, 'repeated_field', `field "${name}" was given more than once`);
-    if (value !== null && typeof value === 'object') {
-      throw new HttpError(400, 'invalid_field', `field "${name}" must be a string, number, boolean or null`);
-    }
-    if (typeof value === 'string' && Buffer.byteLength(value) > this.limits.maxFieldBytes) {
+  private checkValue(name: string, value: unknown, source: BodySource): unknown {
+    if (source === 'form' && Array.isArray(value)) throw new HttpError(400, 'repeated_field', `field "${name}" was given more than once`);
+    // Structured values are the processor schema's business; their size is ours.
+    const size = typeof value === 'string' ? Buffer.byteLength(value) : value !== null && typeof value === 'object' ? Buffer.byteLength(JSON.stringify(value)) : 0;
+    if (size > this.limits.maxFieldBytes) {
       throw new HttpError(413, 'field_too_large', `field "${name}" is larger than ${this.limits.maxFieldBytes} bytes`);
     }
     return value;

@@ -13,6 +13,8 @@ export interface StatusDocument {
   started_at: string | null;
   finished_at: string | null;
   error: { code: string; message: string } | null;
+  /** Output files, once the task succeeded. */
+  artifacts: { name: string; content_type: string; size: number; url: string }[];
   status_url: string;
   result_url: string;
 }
@@ -31,6 +33,10 @@ export function taskUrls(basePath: string, id: string): TaskUrls {
   };
 }
 
+export function artifactUrl(basePath: string, id: string, name: string): string {
+  return `${basePath}/task_result/${id}/artifacts/${encodeURIComponent(name)}`;
+}
+
 export function toStatusDocument(record: TaskRecord, basePath: string): StatusDocument {
   const urls = taskUrls(basePath, record.id);
   return {
@@ -44,6 +50,7 @@ export function toStatusDocument(record: TaskRecord, basePath: string): StatusDo
     started_at: record.startedAt === null ? null : iso(record.startedAt),
     finished_at: record.finishedAt === null ? null : iso(record.finishedAt),
     error: record.error,
+    artifacts: record.artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) })),
     status_url: urls.status,
     result_url: urls.result,
   };

@@ -24,6 +24,8 @@ export interface Config {
   logLevel: LogLevel;
   /** DEFAULT_PROCESSOR — processor used when a submission names none (default echo). */
   defaultProcessor: string;
+  /** PROCESSORS_DIR — a directory of your own processor modules, loaded by gateway and worker (default: none). */
+  processorsDir: string | undefined;
   /** WORKER_PROCESSORS — comma-separated processors this worker serves (default: all known). */
   workerProcessors: string[] | 'all';
   /** WORKER_CONCURRENCY — tasks one worker runs at once, per processor queue; also its prefetch (default 16). */
@@ -40,6 +42,12 @@ export interface Config {
   maxFieldBytes: number;
   /** MAX_FIELDS — most fields in one submission (default 100). */
   maxFields: number;
+  /** MAX_UPLOAD_BYTES — largest single uploaded file; a processor may set a lower limit (default 104857600, 100 MiB). */
+  maxUploadBytes: number;
+  /** MAX_UPLOAD_TOTAL_BYTES — largest total of all files in one request (default 209715200, 200 MiB). */
+  maxUploadTotalBytes: number;
+  /** MAX_FILES — most files in one request (default 10). */
+  maxFiles: number;
   /** RECORDER_PREFETCH — events the recorder takes per batch; one store transaction commits a batch (default 500). */
   recorderPrefetch: number;
   /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
@@ -93,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     storeUrl,
     logLevel,
     defaultProcessor: read('DEFAULT_PROCESSOR') ?? 'echo',
+    processorsDir: read('PROCESSORS_DIR') === undefined ? undefined : path.resolve(read('PROCESSORS_DIR')!),
     workerProcessors:
       processorList === undefined || processorList === 'all'
         ? 'all'
@@ -104,6 +113,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxFieldBytes: int(env, 'MAX_FIELD_BYTES', 65_536, 16, 1_073_741_824),
     maxFields: int(env, 'MAX_FIELDS', 100, 1, 10_000),
+    maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 104_857_600, 1, Number.MAX_SAFE_INTEGER),
+    maxUploadTotalBytes: int(env, 'MAX_UPLOAD_TOTAL_BYTES', 209_715_200, 1, Number.MAX_SAFE_INTEGER),
+    maxFiles: int(env, 'MAX_FILES', 10, 0, 1000),
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
   };

@@ -25,5 +25,6 @@ export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
 export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
+export { loadProcessorDir, mergeProcessors } from './processors/load.js';
 export { openStore, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome } from './store/index.js';
 export { runService } from './service.js';

@@ -1,54 +1,84 @@
 import { randomUUID } from 'node:crypto';
-import express, { type RequestHandler, Router } from 'express';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import express, { type Request, type RequestHandler, Router } from 'express';
 import multer from 'multer';
-import { publishTask, taskMessage, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { publishTask, taskMessage, uploadDir, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
 import { taskUrls } from '../task-document.js';
+import { checkUploads, commitUploads, type UploadedFile } from '../uploads/accept.js';
+import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 
 export interface SubmitDeps {
   basePath: string;
+  dataDir: string;
   store: TaskStore;
   broker: Broker;
   parser: SubmissionParser;
   logger: Logger;
-  limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number };
+  limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
 }
 
 /**
- * POST {base}/uploader — the original system's submit route. Order matters: the PENDING row is
- * written first, then the task is published with a confirm, and only then does the client hear
- * 202. A publish the broker did not confirm is not an accepted task: 503, and the row says so.
+ * POST {base}/uploader — the original system's submit route. Order matters: files are staged and
+ * checked, the PENDING row is written, the task is published with a confirm, and only then does
+ * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
+ * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, store, broker, parser, logger, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, dataDir, store, broker, parser, logger, limits }: SubmitDeps): Router {
   const router = Router();
+  const multipart = multer({
+    storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
+    limits: {
+      fieldSize: limits.maxFieldBytes,
+      fields: limits.maxFields + 1,
+      files: limits.maxFiles,
+      fileSize: limits.maxUploadBytes,
+      parts: limits.maxFields + 1 + limits.maxFiles,
+      fieldNameSize: 128,
+    },
+  }).any();
+
   const bodyParsers: RequestHandler[] = [
     express.json({ limit: limits.maxBodyBytes, strict: true }),
     express.urlencoded({ extended: false, limit: limits.maxBodyBytes, parameterLimit: limits.maxFields + 1 }),
-    multer({
-      limits: { fieldSize: limits.maxFieldBytes, fields: limits.maxFields + 1, parts: limits.maxFields + 1, fieldNameSize: 128 },
-    }).none(),
+    // Staged files must go whatever happens next, including a multipart error half-way through.
+    (req, res, next) => {
+      res.on('close', () => void removeStaging(req));
+      multipart(req, res, next);
+    },
   ];
 
   router.post('/uploader', ...bodyParsers, async (req, res) => {
     if (req.body === undefined) {
       throw new HttpError(415, 'unsupported_media_type', 'send application/json, application/x-www-form-urlencoded or multipart/form-data');
     }
-    const { processor, fields } = parser.parse(req.body);
+    const source = req.is('application/json') ? 'json' : 'form';
+    const { processor, fields } = parser.parse(req.body, source);
+    const uploads = (req.files ?? []) as UploadedFile[];
+    const types = await checkUploads(uploads, processor, limits.maxUploadBytes);
     if (!broker.isConnected()) {
       throw new HttpError(503, 'broker_unavailable', 'the task queue is unreachable; try again shortly', {}, { 'Retry-After': '2' });
     }
 
     const id = randomUUID();
     const createdAt = Date.now();
-    const input = { fields, files: [] };
-    await store.insertPending({ id, processor: processor.name, input, createdAt });
+    const files: FileRef[] = await commitUploads(uploads, types, dataDir, id);
+    const input = { fields, files };
+    try {
+      await store.insertPending({ id, processor: processor.name, input, createdAt });
+    } catch (err) {
+      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
+      throw err;
+    }
     try {
       await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
       await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
+      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
       throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
     }
 
@@ -64,4 +94,9 @@ export function submitRoutes({ basePath, store, broker, parser, logger, limits }
       .json({ task_id: id, status: 'PENDING', processor: processor.name, status_url: urls.status, result_url: urls.result });
   });
   return router;
+}
+
+async function removeStaging(req: Request): Promise<void> {
+  const dir = stagingDirOf(req);
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
 }

@@ -1,11 +1,19 @@
-import { Router, type Request } from 'express';
-import { isTaskId, type TaskRecord, type TaskStore } from '../../shared/index.js';
+import fs from 'node:fs';
+import { Router, type Request, type Response } from 'express';
+import { isTaskId, resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
-import { toStatusDocument } from '../task-document.js';
+import { artifactUrl, toStatusDocument } from '../task-document.js';
 
-/** Reading tasks: status (JSON), result (JSON), and the HTML page the no-JavaScript form lands on. */
-export function taskRoutes({ basePath, store }: { basePath: string; store: TaskStore }): Router {
+/**
+ * Reading tasks: status (JSON), result (JSON or the output file), single artifacts, and the HTML
+ * page the no-JavaScript form lands on.
+ *
+ * task_result on SUCCESS: no artifacts → the JSON result; exactly one → that file with its content
+ * type; several → `{ result, artifacts: [...download URLs] }`. `?format=json` always gives the
+ * latter shape.
+ */
+export function taskRoutes({ basePath, store, dataDir }: { basePath: string; store: TaskStore; dataDir: string }): Router {
   const router = Router();
 
   const load = async (req: Request<{ id: string }>): Promise<TaskRecord> => {
@@ -17,6 +25,28 @@ export function taskRoutes({ basePath, store }: { basePath: string; store: TaskS
     return record;
   };
 
+  const requireSuccess = (record: TaskRecord): void => {
+    switch (record.status) {
+      case 'SUCCESS':
+        return;
+      case 'FAILURE':
+        throw new HttpError(409, 'task_failed', `task failed: ${record.error?.message ?? 'unknown error'}`, { status: record.status, task_error: record.error });
+      case 'REVOKED':
+        throw new HttpError(409, 'task_revoked', 'task was cancelled; it has no result', { status: record.status });
+      default:
+        throw new HttpError(409, 'task_not_ready', `task is ${record.status}; the result is not ready yet`, { status: record.status }, { 'Retry-After': '1' });
+    }
+  };
+
+  const sendArtifact = (res: Response, artifact: FileRef): void => {
+    const file = resolveLocation(dataDir, artifact.location);
+    if (!fs.existsSync(file)) throw new HttpError(410, 'artifact_gone', `output file "${artifact.name}" is no longer available`);
+    res.setHeader('Content-Type', artifact.content_type);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.attachment(artifact.name);
+    res.sendFile(file);
+  };
+
   router.get('/task_status/:id', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(toStatusDocument(await load(req), basePath));
@@ -25,22 +55,27 @@ export function taskRoutes({ basePath, store }: { basePath: string; store: TaskS
   router.get('/task_result/:id', async (req, res) => {
     const record = await load(req);
     res.setHeader('Cache-Control', 'no-store');
-    switch (record.status) {
-      case 'SUCCESS':
-        res.json(record.result ?? null);
-        return;
-      case 'FAILURE':
-        throw new HttpError(409, 'task_failed', `task failed: ${record.error?.message ?? 'unknown error'}`, {
-          status: record.status,
-          task_error: record.error,
-        });
-      case 'REVOKED':
-        throw new HttpError(409, 'task_revoked', 'task was cancelled; it has no result', { status: record.status });
-      default:
-        throw new HttpError(409, 'task_not_ready', `task is ${record.status}; the result is not ready yet`, { status: record.status }, {
-          'Retry-After': '1',
-        });
+    requireSuccess(record);
+    const { artifacts } = record;
+    if (req.query.format === 'json' || artifacts.length > 1) {
+      res.json({
+        result: record.result ?? null,
+        artifacts: artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) })),
+      });
+    } else if (artifacts.length === 1) {
+      sendArtifact(res, artifacts[0]!);
+    } else {
+      res.json(record.result ?? null);
     }
+  });
+
+  router.get('/task_result/:id/artifacts/:name', async (req: Request<{ id: string; name: string }>, res) => {
+    const record = await load(req);
+    requireSuccess(record);
+    const artifact = record.artifacts.find((a) => a.name === req.params.name);
+    if (!artifact) throw new HttpError(404, 'artifact_not_found', `task has no output file "${req.params.name.slice(0, 100)}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    sendArtifact(res, artifact);
   });
 
   router.get('/tasks/:id', async (req, res) => {

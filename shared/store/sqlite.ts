@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { TaskError, TaskEvent } from '../contracts.js';
+import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
 import { reduceTask, isTerminal, type TaskStatus } from '../states.js';
 import type { ApplyOutcome, NewTask, TaskRecord, TaskStore } from './types.js';
 
@@ -29,6 +29,8 @@ const MIGRATIONS: readonly string[] = [
      updated_at       INTEGER NOT NULL
    );
    CREATE INDEX tasks_created_at ON tasks (created_at);`,
+  // Output files a processor wrote (JSON array of FileRef), set with SUCCESS.
+  `ALTER TABLE tasks ADD COLUMN artifacts TEXT;`,
 ];
 
 interface TaskRow {
@@ -40,6 +42,7 @@ interface TaskRow {
   progress_message: string | null;
   input: string;
   result: string | null;
+  artifacts: string | null;
   error_code: string | null;
   error_message: string | null;
   created_at: number;
@@ -70,7 +73,7 @@ export class SqliteTaskStore implements TaskStore {
       get: this.db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
       update: this.db.prepare(
         `UPDATE tasks SET status = @status, attempt = @attempt, progress = @progress,
-           progress_message = @progressMessage, result = @result, error_code = @errorCode,
+           progress_message = @progressMessage, result = @result, artifacts = @artifacts, error_code = @errorCode,
            error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt,
            updated_at = @updatedAt
          WHERE id = @id`,
@@ -127,6 +130,7 @@ export class SqliteTaskStore implements TaskStore {
       progress: reduction.progress,
       progressMessage: event.message ?? (reduction.isProgressOnly ? row.progress_message : null),
       result: event.status === 'SUCCESS' ? JSON.stringify(event.result ?? null) : row.result,
+      artifacts: event.status === 'SUCCESS' ? JSON.stringify(event.artifacts ?? []) : row.artifacts,
       errorCode: error?.code ?? null,
       errorMessage: error?.message ?? null,
       startedAt: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
@@ -159,6 +163,7 @@ function toRecord(row: TaskRow): TaskRecord {
     progressMessage: row.progress_message,
     input: JSON.parse(row.input) as TaskRecord['input'],
     result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
+    artifacts: row.artifacts === null ? [] : (JSON.parse(row.artifacts) as FileRef[]),
     error: rowError(row),
     createdAt: row.created_at,
     startedAt: row.started_at,

@@ -1,4 +1,4 @@
-import type { TaskError, TaskEvent, TaskInput } from '../contracts.js';
+import type { FileRef, TaskError, TaskEvent, TaskInput } from '../contracts.js';
 import type { TaskStatus } from '../states.js';
 
 /** A task as the store keeps it. Times are epoch milliseconds. */
@@ -13,6 +13,8 @@ export interface TaskRecord {
   input: TaskInput;
   /** The processor's JSON result; `undefined` until SUCCESS. */
   result: unknown;
+  /** Output files written by the processor (set with SUCCESS). */
+  artifacts: FileRef[];
   error: TaskError | null;
   createdAt: number;
   startedAt: number | null;

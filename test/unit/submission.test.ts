@@ -7,7 +7,7 @@ const parser = new SubmissionParser(BUILTIN_DESCRIPTORS, { defaultProcessor: 'ec
 
 function rejection(body: unknown): HttpError {
   try {
-    parser.parse(body);
+    parser.parse(body, 'form');
   } catch (err) {
     if (err instanceof HttpError) return err;
     throw err;
@@ -22,6 +22,10 @@ describe('submission parsing', () => {
     expect(submission.fields).toEqual({ item_a: 'TV', item_b: 'Samsung' });
   });
 
+  it('passes structured JSON values to the processor schema, which decides', () => {
+    expect(() => parser.parse({ item_a: ['a', 'b'] }, 'json')).toThrow(/fields do not fit processor "echo"/);
+  });
+
   it('converts form strings to the types the processor declares', () => {
     expect(parser.parse({ processor: 'echo', sleep_ms: '25' }).fields).toEqual({ sleep_ms: 25 });
   });
@@ -32,7 +36,7 @@ describe('submission parsing', () => {
     [{ sleep_ms: 'soon' }, 400, 'invalid_fields'],
     [{ sleep_ms: -1 }, 400, 'invalid_fields'],
     [{ item_a: ['a', 'b'] }, 400, 'repeated_field'],
-    [{ item_a: { nested: true } }, 400, 'invalid_field'],
+    [{ item_a: { nested: true } }, 400, 'invalid_fields'],
     [{ 'bad name': 'x' }, 400, 'invalid_field_name'],
     [{ item_a: 'x'.repeat(101) }, 413, 'field_too_large'],
     [{ a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7' }, 413, 'too_many_fields'],

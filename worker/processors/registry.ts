@@ -1,15 +1,17 @@
-import { ConfigError, type Processor } from '../../shared/index.js';
+import { ConfigError, loadProcessorDir, mergeProcessors, type Config, type Processor } from '../../shared/index.js';
 import { echo } from './echo.js';
 
-/** Every processor this worker build can serve, by name. */
-export const BUILTIN_PROCESSORS: ReadonlyMap<string, Processor> = new Map([echo].map((p) => [p.name, p]));
+/** Every processor this worker build can serve. */
+export const BUILTIN_PROCESSORS: readonly Processor[] = [echo];
 
-/** The processors named by WORKER_PROCESSORS ('all' = every built-in). */
-export function selectProcessors(names: readonly string[] | 'all'): Processor[] {
-  if (names === 'all') return [...BUILTIN_PROCESSORS.values()];
-  return names.map((name) => {
-    const processor = BUILTIN_PROCESSORS.get(name);
-    if (!processor) throw new ConfigError('WORKER_PROCESSORS', `unknown processor "${name}"; known: ${[...BUILTIN_PROCESSORS.keys()].join(', ')}`);
+/** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
+export async function selectProcessors(config: Pick<Config, 'processorsDir' | 'workerProcessors'>): Promise<Processor[]> {
+  const custom = config.processorsDir ? await loadProcessorDir(config.processorsDir) : [];
+  const all = mergeProcessors(BUILTIN_PROCESSORS, custom);
+  if (config.workerProcessors === 'all') return all;
+  return config.workerProcessors.map((name) => {
+    const processor = all.find((p) => p.name === name);
+    if (!processor) throw new ConfigError('WORKER_PROCESSORS', `unknown processor "${name}"; known: ${all.map((p) => p.name).join(', ')}`);
     return processor;
   });
 }
