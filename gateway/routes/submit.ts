@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import express, { type Request, type RequestHandler, Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
 import { publishTask, taskMessage, uploadDir, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
@@ -43,14 +43,27 @@ export function submitRoutes({ basePath, dataDir, store, broker, parser, logger,
   const bodyParsers: RequestHandler[] = [
     express.json({ limit: limits.maxBodyBytes, strict: true }),
     express.urlencoded({ extended: false, limit: limits.maxBodyBytes, parameterLimit: limits.maxFields + 1 }),
-    // Staged files must go whatever happens next, including a multipart error half-way through.
     (req, res, next) => {
+      // A safety net for requests the client abandons half-way; the normal paths below remove
+      // the staging directory before answering.
       res.on('close', () => void removeStaging(req));
       multipart(req, res, next);
     },
   ];
 
   router.post('/uploader', ...bodyParsers, async (req, res) => {
+    try {
+      await submit(req, res);
+    } finally {
+      await removeStaging(req);
+    }
+  });
+  // A multipart error (a limit, a broken body) skips the handler: clean up, then answer it.
+  router.use('/uploader', (err: unknown, req: Request, _res: Response, next: NextFunction) => {
+    removeStaging(req).then(() => next(err), next);
+  });
+
+  const submit = async (req: Request, res: Response): Promise<void> => {
     if (req.body === undefined) {
       throw new HttpError(415, 'unsupported_media_type', 'send application/json, application/x-www-form-urlencoded or multipart/form-data');
     }
@@ -92,7 +105,7 @@ export function submitRoutes({ basePath, dataDir, store, broker, parser, logger,
       .status(202)
       .location(urls.status)
       .json({ task_id: id, status: 'PENDING', processor: processor.name, status_url: urls.status, result_url: urls.result });
-  });
+  };
   return router;
 }
 

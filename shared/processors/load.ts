@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Kind } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
 import type { Processor } from '../processor.js';
 
@@ -36,7 +37,8 @@ function checkProcessor(value: unknown, file: string): Processor {
   if (typeof candidate.name !== 'string' || !NAME.test(candidate.name)) problem('needs a name of lower-case letters, digits, "_" or "-"');
   if (typeof candidate.version !== 'string' || candidate.version === '') problem('needs a version');
   if (typeof candidate.description !== 'string') problem('needs a description');
-  if (typeof candidate.fields !== 'object' || candidate.fields === null || (candidate.fields as { type?: unknown }).type !== 'object') {
+  // TypeBox schemas, not bare JSON Schema: the gateway compiles them into its validators.
+  if (typeof candidate.fields !== 'object' || candidate.fields === null || !(Kind in candidate.fields) || (candidate.fields as { type?: unknown }).type !== 'object') {
     problem('needs `fields`, a JSON Schema object (e.g. Type.Object({...}) from @sinclair/typebox)');
   }
   if (typeof candidate.run !== 'function') problem('needs an async run(input, ctx)');
