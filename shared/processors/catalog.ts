@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { FieldValue } from '../contracts.js';
 import type { ProcessorDescriptor } from '../processor.js';
+import { documentDescriptor } from './document.js';
+import { icalDescriptor } from './ical.js';
+import { thumbnailDescriptor } from './thumbnail.js';
 
 /**
  * Descriptors of the built-in processors. Both sides need them: the gateway to refuse unknown
@@ -21,4 +24,4 @@ export const echoDescriptor: ProcessorDescriptor = {
   ),
 };
 
-export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [echoDescriptor];
+export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [echoDescriptor, documentDescriptor, icalDescriptor, thumbnailDescriptor];

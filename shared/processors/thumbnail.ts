@@ -26,7 +26,12 @@ export const thumbnailDescriptor: ProcessorDescriptor = {
         { description: 'inside (default): fit within the box; contain: pad to the box; cover: fill the box, cropping' },
       ),
     ),
-    format: Type.Optional(Type.Union(THUMBNAIL_FORMATS.map((format) => Type.Literal(format)), { description: 'Output format; default webp' })),
+    format: Type.Optional(
+      Type.Union(
+        THUMBNAIL_FORMATS.map((format) => Type.Literal(format)),
+        { description: 'Output format; default webp' },
+      ),
+    ),
   }),
   files: {
     accept: ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'image/gif'],

@@ -1,8 +1,11 @@
 import { ConfigError, loadProcessorDir, mergeProcessors, type Config, type Processor } from '../../shared/index.js';
+import { document } from './document/index.js';
 import { echo } from './echo.js';
+import { ical } from './ical/index.js';
+import { thumbnail } from './thumbnail/index.js';
 
 /** Every processor this worker build can serve. */
-export const BUILTIN_PROCESSORS: readonly Processor[] = [echo];
+export const BUILTIN_PROCESSORS: readonly Processor[] = [echo, document, ical, thumbnail];
 
 /** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
 export async function selectProcessors(config: Pick<Config, 'processorsDir' | 'workerProcessors'>): Promise<Processor[]> {

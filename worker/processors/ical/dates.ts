@@ -13,13 +13,19 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]
 
 export const DEADLINE_FORMATS = 'YYYY-MM-DD for an all-day event, or YYYY-MM-DDTHH:MM[:SS] with an optional Z or ±HH:MM offset';
 
-/** The IANA name as Intl spells it (e.g. "europe/berlin" → "Europe/Berlin"), or undefined if unknown. */
+/**
+ * The IANA name with its usual capitals ("europe/berlin" → "Europe/Berlin"), or undefined if Intl
+ * does not know it. Names that Intl resolves to an older alias (Asia/Kolkata → Asia/Calcutta)
+ * keep the spelling given, which is the one people recognise.
+ */
 export function canonicalTimeZone(name: string): string | undefined {
+  let resolved: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return undefined;
   }
+  return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
 }
 
 /** Parses a deadline; returns a reason instead when it is not a real ISO 8601 date or date-time. */
