@@ -24,6 +24,8 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 # tsc copies no assets; the gateway serves these from next to its code.
 COPY --from=build /app/gateway/public dist/gateway/public
+# The categorizer's trained model, loaded by the worker at start.
+COPY --from=build /app/worker/processors/categorize/model.json dist/worker/processors/categorize/model.json
 # A fresh named volume mounted at /data copies this ownership, so user node can write to it.
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -20,7 +20,7 @@ export interface HttpBenchOptions {
 export async function runHttpBench({ tasks, clients, gateways, pollMs }: HttpBenchOptions): Promise<Record<string, unknown>> {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
   const processes: WarrenProcess[] = [];
   try {
     const worker = await startWorker({ ...env, LOG_LEVEL: 'info' });

@@ -22,7 +22,7 @@ export interface Config {
   storeUrl: string;
   /** LOG_LEVEL — fatal, error, warn, info, debug, trace or silent (default info). */
   logLevel: LogLevel;
-  /** DEFAULT_PROCESSOR — processor used when a submission names none (default echo). */
+  /** DEFAULT_PROCESSOR — processor used when a submission names none (default categorize, the original system's task). */
   defaultProcessor: string;
   /** PROCESSORS_DIR — a directory of your own processor modules, loaded by gateway and worker (default: none). */
   processorsDir: string | undefined;
@@ -100,7 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     storeUrl,
     logLevel,
-    defaultProcessor: read('DEFAULT_PROCESSOR') ?? 'echo',
+    defaultProcessor: read('DEFAULT_PROCESSOR') ?? 'categorize',
     processorsDir: read('PROCESSORS_DIR') === undefined ? undefined : path.resolve(read('PROCESSORS_DIR')!),
     workerProcessors:
       processorList === undefined || processorList === 'all'

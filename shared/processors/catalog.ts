@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { FieldValue } from '../contracts.js';
 import type { ProcessorDescriptor } from '../processor.js';
+import { categorizeDescriptor } from './categorize.js';
 import { documentDescriptor } from './document.js';
 import { icalDescriptor } from './ical.js';
 import { thumbnailDescriptor } from './thumbnail.js';
@@ -24,4 +25,4 @@ export const echoDescriptor: ProcessorDescriptor = {
   ),
 };
 
-export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [echoDescriptor, documentDescriptor, icalDescriptor, thumbnailDescriptor];
+export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [categorizeDescriptor, documentDescriptor, icalDescriptor, thumbnailDescriptor, echoDescriptor];

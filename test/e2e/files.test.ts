@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_DESCRIPTORS } from '../../shared/index.js';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { waitForTerminal, type Submitted } from '../support/client.js';
 import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
@@ -14,6 +15,7 @@ const env = {
   AMQP_PREFIX: prefix,
   DATA_DIR: dataDir,
   MAX_UPLOAD_BYTES: '10485760',
+  WORKER_PROCESSORS: 'echo,word-count',
   PROCESSORS_DIR: path.resolve('docs/examples/processors'),
 };
 let worker: WarrenProcess;
@@ -25,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix, ['echo', 'word-count']);
+  await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), 'word-count']);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -48,7 +50,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 describe('uploads', () => {
   it('runs your own processor from PROCESSORS_DIR on an uploaded file and serves its artifact', async () => {
     const listing = (await (await fetch(`${gateway.url}/processors`)).json()) as { processors: { name: string; files: unknown }[] };
-    expect(listing.processors.map((p) => p.name)).toEqual(['echo', 'word-count']);
+    expect(listing.processors.map((p) => p.name)).toEqual(['categorize', 'document', 'ical', 'thumbnail', 'echo', 'word-count']);
 
     const response = await upload({ processor: 'word-count', top: '2' }, [{ name: '../../etc/notes.txt', data: new Blob(['the cat and the hat\nthe end\n']) }]);
     expect(response.status).toBe(202);

@@ -12,7 +12,7 @@ import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../
  */
 const prefix = uniquePrefix();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-e2e-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, MAX_FIELD_BYTES: '1024' };
+const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, MAX_FIELD_BYTES: '1024', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
 let worker: WarrenProcess;
 let gatewayA: Gateway;
 let gatewayB: Gateway;

@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix, ['echo', 'document', 'ical', 'thumbnail', 'categorize']);
+  await deletePrefix(prefix);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -44,6 +44,22 @@ interface DocumentResult {
 }
 
 describe('built-in processors over HTTP', () => {
+  it('categorizes a product by default, as the original system did', async () => {
+    const response = await submitForm(gateway.url, { item_a: 'Galaxy S23 Ultra 256GB', item_b: 'Samsung' });
+    expect(response.status).toBe(202);
+    const { task_id, processor } = (await response.json()) as Submitted & { processor: string };
+    expect(processor).toBe('categorize');
+    expect((await waitForTerminal(gateway.url, task_id)).status).toBe('SUCCESS');
+    const result = (await (await fetch(`${gateway.url}/task_result/${task_id}`)).json()) as {
+      category: string;
+      confidence: number;
+      alternatives: { category: string; confidence: number }[];
+    };
+    expect(result.category).toBe('Smartphones');
+    expect(result.confidence).toBeGreaterThan(0.5);
+    expect(result.alternatives).toHaveLength(2);
+  });
+
   it('reads the printed words of a PNG, with word boxes', async () => {
     const id = await uploadAndWait({ processor: 'document' }, [{ name: 'invoice.png', data: fixture('invoice.png') }]);
     const result = (await (await fetch(`${gateway.url}/task_result/${id}`)).json()) as DocumentResult;

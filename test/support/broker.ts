@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { buildTopology, deleteTopology } from '../../shared/index.js';
+import { BUILTIN_DESCRIPTORS, buildTopology, deleteTopology } from '../../shared/index.js';
 
 /** The shared broker on this machine; tests isolate themselves by a unique prefix. */
 export const TEST_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -11,7 +11,7 @@ export function uniquePrefix(): string {
 }
 
 /** Delete every exchange and queue a prefix declared, so a test run leaves the broker as it found it. */
-export async function deletePrefix(prefix: string, processors: readonly string[] = ['echo']): Promise<void> {
+export async function deletePrefix(prefix: string, processors: readonly string[] = BUILTIN_DESCRIPTORS.map((p) => p.name)): Promise<void> {
   const connection = await amqp.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createChannel();

@@ -26,6 +26,10 @@ describe('submission parsing', () => {
     expect(() => parser.parse({ item_a: ['a', 'b'] }, 'json')).toThrow(/fields do not fit processor "echo"/);
   });
 
+  it('treats an empty optional form field as not given', () => {
+    expect(parser.parse({ item_a: 'x', sleep_ms: '' }, 'form').fields).toEqual({ item_a: 'x' });
+  });
+
   it('converts form strings to the types the processor declares', () => {
     expect(parser.parse({ processor: 'echo', sleep_ms: '25' }).fields).toEqual({ sleep_ms: 25 });
   });

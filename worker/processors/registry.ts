@@ -1,11 +1,12 @@
 import { ConfigError, loadProcessorDir, mergeProcessors, type Config, type Processor } from '../../shared/index.js';
+import { categorize } from './categorize/index.js';
 import { document } from './document/index.js';
 import { echo } from './echo.js';
 import { ical } from './ical/index.js';
 import { thumbnail } from './thumbnail/index.js';
 
 /** Every processor this worker build can serve. */
-export const BUILTIN_PROCESSORS: readonly Processor[] = [echo, document, ical, thumbnail];
+export const BUILTIN_PROCESSORS: readonly Processor[] = [categorize, document, ical, thumbnail, echo];
 
 /** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
 export async function selectProcessors(config: Pick<Config, 'processorsDir' | 'workerProcessors'>): Promise<Processor[]> {
