@@ -59,8 +59,11 @@ export class SubmissionParser {
     }
 
     const fields: Record<string, unknown> = {};
+    const required = new Set(processor.descriptor.fields.required ?? []);
     for (const [name, value] of entries) {
       if (RESERVED_KEYS.has(name)) continue;
+      // A browser sends every input, filled or not: an empty optional field was not given.
+      if (source === 'form' && value === '' && !required.has(name)) continue;
       if (!FIELD_NAME.test(name)) {
         throw new HttpError(400, 'invalid_field_name', `field names are 1-128 letters, digits, "_", "." or "-"; got "${printable(name)}"`);
       }
