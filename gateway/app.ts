@@ -3,6 +3,7 @@ import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
 import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
 import { errorHandler, notFound } from './http-errors.js';
+import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
 import { renderUploadPage } from './pages/upload-page.js';
 import { submitRoutes } from './routes/submit.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -43,24 +44,19 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
     res.status(problem ? 503 : 200).json(problem ? { ready: false, problem } : { ready: true });
   });
   // Discovery: what each processor takes, as JSON Schema, so clients and the form can build inputs.
-  const catalog = processors.map(({ name, version, description, fields, files }) => ({
+  const catalog: CatalogEntry[] = processors.map(({ name, version, description, fields, files }) => ({
     name,
     version,
     description,
-    fields: JSON.parse(JSON.stringify(fields)) as unknown,
+    fields: JSON.parse(JSON.stringify(fields)) as JsonSchemaObject,
     files: files ? { ...files, maxBytes: Math.min(files.maxBytes ?? config.maxUploadBytes, config.maxUploadBytes) } : null,
   }));
   api.get('/processors', (_req, res) => {
     res.json({ default: config.defaultProcessor, processors: catalog });
   });
-  api.get('/upload', (_req, res) => {
-    res.type('html').send(
-      renderUploadPage({
-        basePath,
-        processors: processors.map(({ name, description }) => ({ name, description })),
-        defaultProcessor: config.defaultProcessor,
-      }),
-    );
+  api.get('/upload', (req, res) => {
+    const selected = typeof req.query.processor === 'string' ? req.query.processor : config.defaultProcessor;
+    res.type('html').send(renderUploadPage({ basePath, processors: catalog, selected }));
   });
   api.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
   api.use(

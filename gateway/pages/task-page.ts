@@ -1,6 +1,7 @@
 import { isTerminal, type TaskStatus } from '../../shared/states.js';
 import type { StatusDocument } from '../task-document.js';
 import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { formatBytes } from './schema-fields.js';
 
 export interface TaskPageOptions {
   basePath: string;
@@ -48,7 +49,7 @@ export function renderTaskPage({ basePath, task, resultJson }: TaskPageOptions):
   ${renderResult(task, resultJson)}
   <p class="links">
     <a href="${escapeHtml(task.status_url)}">Status (JSON)</a>
-    <a href="${escapeHtml(task.result_url)}">Result (JSON)</a>
+    <a href="${escapeHtml(task.result_url)}">Result</a>
   </p>
 </section>
 ${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
@@ -86,21 +87,67 @@ function renderError(task: StatusDocument): string {
 
 function renderResult(task: StatusDocument, resultJson: string | undefined): string {
   if (task.status !== 'SUCCESS') return '';
+  const files = renderArtifacts(task.artifacts);
   if (resultJson === undefined) {
+    if (files) return files;
     return `<div class="result"><h3>Result</h3><p><a href="${escapeHtml(task.result_url)}">Download the result</a></p></div>`;
   }
-  return `<div class="result">
+  const result = parseJson(resultJson);
+  // A processor whose output is its files often returns null: nothing worth a "Result" box.
+  if (files && result.ok && result.value === null) return files;
+  const pretty = result.ok ? JSON.stringify(result.value, null, 2) : resultJson;
+  const text = result.ok ? textOf(result.value) : undefined;
+  // Text first (a document's extracted text reads better than its JSON), the full JSON behind it.
+  const body =
+    text === undefined
+      ? `<pre tabindex="0">${escapeHtml(pretty)}</pre>`
+      : `<pre class="result-text" tabindex="0">${escapeHtml(text)}</pre>
+    <details class="result-json"><summary>Full result (JSON)</summary><pre tabindex="0">${escapeHtml(pretty)}</pre></details>`;
+  return `${files}<div class="result">
     <h3>Result</h3>
-    <pre tabindex="0">${escapeHtml(prettyJson(resultJson))}</pre>
+    ${body}
   </div>`;
 }
 
+/** Output files as download links; images the browser can show also get a preview. */
+function renderArtifacts(artifacts: StatusDocument['artifacts']): string {
+  if (artifacts.length === 0) return '';
+  const items = artifacts.map((artifact) => {
+    const url = escapeHtml(artifact.url);
+    const preview = isPreviewable(artifact.content_type)
+      ? `<img class="artifact-preview" src="${url}" alt="Preview of ${escapeHtml(artifact.name)}" loading="lazy">`
+      : '';
+    return `<li>
+      <a href="${url}">${escapeHtml(artifact.name)}</a>
+      <span class="artifact-meta">${escapeHtml(artifact.content_type)} · ${escapeHtml(formatBytes(artifact.size))}</span>
+      ${preview}
+    </li>`;
+  });
+  return `<div class="artifacts">
+    <h3>Output files</h3>
+    <ul class="artifact-list">
+    ${items.join('\n    ')}
+    </ul>
+  </div>`;
+}
+
+/** TIFF is an image/* that browsers cannot display. */
+function isPreviewable(contentType: string): boolean {
+  return contentType.startsWith('image/') && contentType !== 'image/tiff';
+}
+
+function textOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const text = (value as { text?: unknown }).text;
+  return typeof text === 'string' ? text : undefined;
+}
+
 /** The caller may hand over compact JSON; anything that is not JSON is shown as it came. */
-function prettyJson(json: string): string {
+function parseJson(json: string): { ok: true; value: unknown } | { ok: false } {
   try {
-    return JSON.stringify(JSON.parse(json), null, 2);
+    return { ok: true, value: JSON.parse(json) as unknown };
   } catch {
-    return json;
+    return { ok: false };
   }
 }
 

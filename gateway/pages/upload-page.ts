@@ -1,59 +1,81 @@
+import type { CatalogEntry } from './catalog-entry.js';
 import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { renderFileField, renderSchemaFields } from './schema-fields.js';
 
 export interface UploadPageOptions {
   basePath: string;
-  processors: { name: string; description: string }[];
-  defaultProcessor: string;
+  /** What `GET {base}/processors` lists, in the same shape. */
+  processors: readonly CatalogEntry[];
+  /** The processor whose fields are shown (from `?processor=`, else the default); unknown → the first. */
+  selected: string;
 }
 
+/** Prefix of the generated controls' ids, so a field named e.g. "processor" cannot clash with the page's own. */
+export const FIELD_ID_PREFIX = 'f-';
+
 /**
- * The original system's upload form. Without JavaScript it is a plain POST that the gateway
- * answers with a redirect to the task page; static/upload.js turns it into fetch + live status,
- * filling the #task skeleton below (rendered here so the script only sets text and attributes).
+ * The upload form, built from the processor catalog. Without JavaScript, choosing a processor is a
+ * small GET form that reloads this page with that processor's fields, and submitting is a plain
+ * multipart POST that the gateway answers with a redirect to the task page. static/upload.js
+ * rebuilds the fields in place instead, submits with live status, and fills the #task skeleton
+ * below (rendered here so the script only sets text and attributes).
  */
-export function renderUploadPage({ basePath, processors, defaultProcessor }: UploadPageOptions): string {
-  const hasProcessors = processors.length > 0;
-  const selected = processors.find((processor) => processor.name === defaultProcessor) ?? processors[0];
+export function renderUploadPage({ basePath, processors, selected: requested }: UploadPageOptions): string {
+  const selected = processors.find((processor) => processor.name === requested) ?? processors[0];
   const processorOptions = processors
     .map((processor) => {
       const isSelected = processor === selected ? ' selected' : '';
-      return `<option value="${escapeHtml(processor.name)}" data-description="${escapeHtml(processor.description)}"${isSelected}>${escapeHtml(processor.name)}</option>`;
+      return `<option value="${escapeHtml(processor.name)}"${isSelected}>${escapeHtml(processor.name)}</option>`;
     })
-    .join('\n          ');
+    .join('\n        ');
+  const hint = selected ? selected.description : 'No processors are available right now.';
+  const disabled = selected ? '' : ' disabled';
 
   const body = `
 <h1>New task</h1>
 <p class="lede">Hand in the items to process. You get a task id at once; the result appears here when a worker has finished.</p>
 
-<form id="upload-form" class="card" method="post" action="${escapeHtml(withBasePath(basePath, '/uploader'))}" enctype="application/x-www-form-urlencoded" data-base-path="${escapeHtml(basePath)}">
-  <div class="field">
+<div class="card">
+  <form id="processor-form" class="processor-form" method="get" action="${escapeHtml(withBasePath(basePath, '/upload'))}">
     <label for="processor">Processor</label>
-    <select id="processor" name="processor" aria-describedby="processor-hint"${hasProcessors ? '' : ' disabled'}>
-          ${processorOptions}
-    </select>
-    <p id="processor-hint" class="hint">${escapeHtml(hasProcessors ? (selected?.description ?? '') : 'No processors are available right now.')}</p>
-  </div>
-  <div class="field">
-    <label for="item_a">Item A</label>
-    <input id="item_a" name="item_a" type="text" autocomplete="off" spellcheck="false" aria-describedby="item_a-hint">
-    <p id="item_a-hint" class="hint">For example, a product name.</p>
-  </div>
-  <div class="field">
-    <label for="item_b">Item B</label>
-    <input id="item_b" name="item_b" type="text" autocomplete="off" spellcheck="false" aria-describedby="item_b-hint">
-    <p id="item_b-hint" class="hint">For example, a brand.</p>
-  </div>
-  <div class="form-actions">
-    <button type="submit" class="button"${hasProcessors ? '' : ' disabled'}>Submit</button>
-  </div>
-  <div id="form-alert" class="alert" role="alert"></div>
-</form>
+    <div class="inline-row">
+      <select id="processor" name="processor" aria-describedby="processor-hint"${disabled}>
+        ${processorOptions}
+      </select>
+      <button type="submit" id="processor-apply" class="button button--secondary"${disabled}>Use this processor</button>
+    </div>
+    <p id="processor-hint" class="hint">${escapeHtml(hint)}${selected ? ` <span class="version">v${escapeHtml(selected.version)}</span>` : ''}</p>
+  </form>
+
+  <form id="upload-form" method="post" action="${escapeHtml(withBasePath(basePath, '/uploader'))}" enctype="multipart/form-data" data-base-path="${escapeHtml(basePath)}">
+    <input type="hidden" name="processor" value="${escapeHtml(selected?.name ?? '')}">
+    <div id="processor-fields" class="processor-fields">
+${selected ? renderProcessorFields(selected) : ''}
+    </div>
+    <div class="form-actions">
+      <button type="submit" class="button"${disabled}>Submit</button>
+      <span class="upload-status" data-upload-status hidden>
+        <progress max="1" aria-label="Upload progress"></progress>
+        <span data-upload-text></span>
+      </span>
+    </div>
+    <div id="form-alert" class="alert" role="alert"></div>
+  </form>
+</div>
 
 ${TASK_SECTION}`;
 
-  // External and deferred: the gateway's CSP (script-src 'self') forbids inline scripts.
-  const head = `<script src="${escapeHtml(withBasePath(basePath, '/static/upload.js'))}" defer></script>`;
+  // External (the gateway's CSP, script-src 'self', forbids inline scripts); a module, so deferred.
+  const head = `<script type="module" src="${escapeHtml(withBasePath(basePath, '/static/upload.js'))}"></script>`;
   return renderLayout({ title: 'New task', body, basePath, head });
+}
+
+function renderProcessorFields(processor: CatalogEntry): string {
+  // Without files, free-form fields are all there is to send: offer the original item inputs.
+  const fields = renderSchemaFields(processor.fields, FIELD_ID_PREFIX, { originalItems: processor.files === null });
+  const files = processor.files ? renderFileField(processor.files, FIELD_ID_PREFIX) : '';
+  if (!fields && !files) return '<p class="hint">This processor takes no input.</p>';
+  return [fields, files].filter(Boolean).join('\n');
 }
 
 /**
@@ -86,13 +108,21 @@ const TASK_SECTION = `<section id="task" class="card task" aria-live="polite" ar
     <h3>The task failed</h3>
     <p data-field="error-message"></p>
   </div>
+  <div class="artifacts" data-field="artifacts-block" hidden>
+    <h3>Output files</h3>
+    <ul class="artifact-list" data-field="artifacts"></ul>
+  </div>
   <div class="result" data-field="result-block" hidden>
     <h3>Result</h3>
-    <pre data-field="result" tabindex="0"></pre>
+    <pre class="result-text" data-field="result-text" tabindex="0" hidden></pre>
+    <details class="result-json" data-field="result-details" open>
+      <summary>Full result (JSON)</summary>
+      <pre data-field="result" tabindex="0"></pre>
+    </details>
   </div>
   <p class="links">
     <a data-field="page-link" href="#">Task page</a>
     <a data-field="status-link" href="#">Status (JSON)</a>
-    <a data-field="result-link" href="#">Result (JSON)</a>
+    <a data-field="result-link" href="#">Result</a>
   </p>
 </section>`;

@@ -1,7 +1,11 @@
-/* global document, fetch, URLSearchParams, FormData, AbortController, setTimeout, clearTimeout */
-// Progressive enhancement of the upload form: submit with fetch, then poll the task's status and
-// show it in place. Without this script the form still works (POST, redirect, self-refreshing
-// task page). Data from the server is only ever set with textContent or as attribute values.
+/* global document, window, fetch, FormData, XMLHttpRequest, AbortController, setTimeout, clearTimeout, URL */
+import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-form.js';
+
+// Progressive enhancement of the upload form: switch processors in place, submit with upload
+// progress, then poll the task's status and show it in place. Without this script the form still
+// works (a GET to switch processors; POST, redirect, self-refreshing task page). Data from the
+// server is only ever set with textContent or as attribute values. A module (deferred by nature),
+// so that the field builder can live in schema-form.js.
 (function () {
   'use strict';
 
@@ -17,45 +21,84 @@
   if (!form || !taskSection || !alertBox) return;
 
   const submitButton = form.querySelector('button[type="submit"]');
-  const basePath = form.dataset.basePath || '';
+  const uploadStatus = form.querySelector('[data-upload-status]');
+  const basePath = (form.dataset.basePath || '').replace(/\/+$/, '');
   const field = (name) => taskSection.querySelector(`[data-field="${name}"]`);
 
   /** The task currently shown; replaced (and its poll stopped) by the next submission. */
   let currentRun = null;
 
-  bindProcessorHint();
-
+  setUpProcessorChooser(form, basePath, () => showAlert(''));
+  form.addEventListener('change', (event) => {
+    if (event.target instanceof window.HTMLInputElement && event.target.type === 'file') checkFiles(event.target);
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void submit();
   });
+
+  // Submitting and following the task
 
   async function submit() {
     stopCurrentRun();
     const run = { controller: new AbortController(), timer: undefined, failures: 0 };
     currentRun = run;
     showAlert('');
-    setSubmitting(true);
+    const body = formBody();
+    setSubmitting(true, hasFiles(body));
     try {
-      const response = await fetch(form.action, {
-        method: 'POST',
-        headers: { Accept: 'application/json' },
-        body: new URLSearchParams(new FormData(form)),
-        signal: run.controller.signal,
-      });
-      const body = await readJson(response);
+      const response = await post(form.action, body, run.controller.signal, showUploadProgress);
       if (run !== currentRun) return;
-      if (response.status !== 202 || !body || typeof body.task_id !== 'string') {
-        showAlert(errorMessage(body, response));
+      const accepted = response.body;
+      if (response.status !== 202 || !accepted || typeof accepted.task_id !== 'string') {
+        showAlert(errorMessage(accepted, response));
         return;
       }
-      showNewTask(body);
-      schedulePoll(run, body.status_url, 0);
+      showNewTask(accepted);
+      schedulePoll(run, accepted.status_url, 0);
     } catch (error) {
       if (!isAbort(error)) showAlert('Could not reach the server. Check your connection and try again.');
     } finally {
-      if (run === currentRun) setSubmitting(false);
+      if (run === currentRun) setSubmitting(false, false);
     }
+  }
+
+  /** Blank means "not given": an empty number or choice would otherwise fail the processor's schema. */
+  function formBody() {
+    const body = new FormData();
+    for (const [name, value] of new FormData(form)) {
+      const blank = typeof value === 'string' ? value === '' : value.name === '' && value.size === 0;
+      if (!blank) body.append(name, value);
+    }
+    return body;
+  }
+
+  function hasFiles(body) {
+    for (const value of body.values()) if (typeof value !== 'string') return true;
+    return false;
+  }
+
+  /** XMLHttpRequest, not fetch: fetch cannot report upload progress, and files can be large. */
+  function post(url, body, signal, onProgress) {
+    return new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open('POST', url);
+      request.setRequestHeader('Accept', 'application/json');
+      request.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
+      });
+      request.addEventListener('load', () => resolve({ status: request.status, statusText: request.statusText, body: parseJson(request.responseText) }));
+      request.addEventListener('error', () => reject(new Error('network error')));
+      request.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+      signal.addEventListener('abort', () => request.abort(), { once: true });
+      request.send(body);
+    });
+  }
+
+  function showUploadProgress(fraction) {
+    if (!uploadStatus) return;
+    uploadStatus.querySelector('progress').value = fraction;
+    uploadStatus.querySelector('[data-upload-text]').textContent = fraction < 1 ? `Uploading ${Math.round(fraction * 100)}%` : 'Uploaded, waiting for the server…';
   }
 
   function schedulePoll(run, statusUrl, delay) {
@@ -77,21 +120,15 @@
     if (run !== currentRun) return;
 
     if (!response.ok) {
-      if (response.status >= 500 || response.status === 429) {
-        retryOrGiveUp(run, statusUrl, errorMessage(body, response));
-      } else {
-        showAlert(errorMessage(body, response));
-      }
+      if (response.status >= 500 || response.status === 429) retryOrGiveUp(run, statusUrl, errorMessage(body, response));
+      else showAlert(errorMessage(body, response));
       return;
     }
 
     run.failures = 0;
     showStatus(body);
-    if (!TERMINAL_STATUSES.has(body.status)) {
-      schedulePoll(run, statusUrl, POLL_INTERVAL_MS);
-    } else if (body.status === 'SUCCESS') {
-      await showResult(run, body.result_url);
-    }
+    if (!TERMINAL_STATUSES.has(body.status)) schedulePoll(run, statusUrl, POLL_INTERVAL_MS);
+    else if (body.status === 'SUCCESS') await showResult(run, body);
   }
 
   function retryOrGiveUp(run, statusUrl, message) {
@@ -103,39 +140,76 @@
     schedulePoll(run, statusUrl, POLL_INTERVAL_MS);
   }
 
-  async function showResult(run, resultUrl) {
-    const block = field('result-block');
-    const pre = field('result');
+  /** Output files as links (images previewed); then the JSON result, if there is one. */
+  async function showResult(run, task) {
+    const artifacts = Array.isArray(task.artifacts) ? task.artifacts.filter((a) => a && typeof a.name === 'string' && isSafeUrl(a.url)) : [];
+    showArtifacts(artifacts);
+    // With files, the plain result URL answers with a file; ?format=json gives {result, artifacts}.
+    const url = new URL(task.result_url, window.location.href);
+    if (artifacts.length > 0) url.searchParams.set('format', 'json');
     try {
-      const response = await fetch(resultUrl, { headers: { Accept: 'application/json' }, signal: run.controller.signal });
+      const response = await fetch(url.href, { headers: { Accept: 'application/json' }, signal: run.controller.signal });
       if (run !== currentRun) return;
       const contentType = response.headers.get('content-type') || '';
       if (response.ok && !contentType.includes('json')) {
-        // An artifact (image, CSV…): offer it rather than dumping bytes into the page.
-        pre.textContent = 'The result is a file: use the Result link below to download it.';
-      } else {
-        const body = await readJson(response);
-        if (run !== currentRun) return;
-        if (!response.ok) {
-          showAlert(errorMessage(body, response));
-          return;
-        }
-        pre.textContent = JSON.stringify(body, null, 2);
+        showResultValue('The result is a file: use the Result link below to download it.');
+        return;
       }
-      block.hidden = false;
+      const body = await readJson(response);
+      if (run !== currentRun) return;
+      if (!response.ok) {
+        showAlert(errorMessage(body, response));
+        return;
+      }
+      const value = artifacts.length > 0 ? (body && body.result !== undefined ? body.result : null) : body;
+      // A processor whose output is its files often returns null: no empty "Result" box then.
+      if (!(artifacts.length > 0 && value === null)) showResultValue(value);
     } catch (error) {
       if (!isAbort(error)) showAlert('The task finished, but its result could not be loaded.');
     }
   }
 
+  function showArtifacts(artifacts) {
+    const list = field('artifacts');
+    list.replaceChildren(
+      ...artifacts.map((artifact) => {
+        const type = typeof artifact.content_type === 'string' ? artifact.content_type : '';
+        const meta = typeof artifact.size === 'number' ? `${type} · ${formatBytes(artifact.size)}` : type;
+        const preview =
+          type.startsWith('image/') && type !== 'image/tiff'
+            ? el('img', { class: 'artifact-preview', src: artifact.url, alt: `Preview of ${artifact.name}`, loading: 'lazy' })
+            : '';
+        return el('li', {}, el('a', { href: artifact.url }, artifact.name), ' ', el('span', { class: 'artifact-meta' }, meta), preview);
+      }),
+    );
+    field('artifacts-block').hidden = artifacts.length === 0;
+  }
+
+  /** Text first when the result has any (a document's extracted text), the full JSON behind it. */
+  function showResultValue(value) {
+    const text = value && typeof value === 'object' && !Array.isArray(value) && typeof value.text === 'string' ? value.text : null;
+    const textBlock = field('result-text');
+    textBlock.textContent = text === null ? '' : text;
+    textBlock.hidden = text === null;
+    // Without text the JSON is the whole result: shown open, without a toggle.
+    const details = field('result-details');
+    details.open = text === null;
+    details.querySelector('summary').hidden = text === null;
+    field('result').textContent = typeof value === 'string' && text === null ? value : JSON.stringify(value, null, 2);
+    field('result-block').hidden = false;
+  }
+
   function showNewTask(accepted) {
     field('task-id').textContent = accepted.task_id;
-    setLink('page-link', `${basePath.replace(/\/+$/, '')}/tasks/${encodeURIComponent(accepted.task_id)}`);
+    setLink('page-link', `${basePath}/tasks/${encodeURIComponent(accepted.task_id)}`);
     setLink('status-link', accepted.status_url);
     setLink('result-link', accepted.result_url);
     field('error').hidden = true;
     field('error-message').textContent = '';
+    field('artifacts-block').hidden = true;
+    field('artifacts').replaceChildren();
     field('result-block').hidden = true;
+    field('result-text').textContent = '';
     field('result').textContent = '';
     showStatus({ status: accepted.status || 'PENDING', progress: null, progress_message: null, attempts: 0, error: null });
     taskSection.hidden = false;
@@ -176,16 +250,6 @@
     }
   }
 
-  function bindProcessorHint() {
-    const select = form.querySelector('select[name="processor"]');
-    const hint = document.getElementById('processor-hint');
-    if (!select || !hint) return;
-    select.addEventListener('change', () => {
-      const option = select.selectedOptions[0];
-      hint.textContent = option ? option.dataset.description || '' : '';
-    });
-  }
-
   function stopCurrentRun() {
     if (!currentRun) return;
     clearTimeout(currentRun.timer);
@@ -193,11 +257,15 @@
     currentRun = null;
   }
 
-  function setSubmitting(submitting) {
+  function setSubmitting(submitting, uploading) {
     form.setAttribute('aria-busy', String(submitting));
     if (submitButton) {
       submitButton.disabled = submitting;
       submitButton.textContent = submitting ? 'Submitting…' : 'Submit';
+    }
+    if (uploadStatus) {
+      uploadStatus.hidden = !uploading;
+      if (uploading) showUploadProgress(0);
     }
   }
 
@@ -215,10 +283,28 @@
     alertBox.textContent = message;
   }
 
-  /** Error bodies are `{ error: { code, message } }`; anything else gets a generic message. */
+  /** Error bodies are `{ error: { code, message } }`; a proxy's own 413 page has none. */
   function errorMessage(body, response) {
     if (body && body.error && typeof body.error.message === 'string') return body.error.message;
+    if (response.status === 413) return 'The upload is too large for the server.';
     return `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
+  }
+
+  /** Only http(s) URLs become links or image sources, whatever the server sent. */
+  function isSafeUrl(href) {
+    try {
+      return typeof href === 'string' && ['http:', 'https:'].includes(new URL(href, window.location.href).protocol);
+    } catch {
+      return false;
+    }
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
   }
 
   async function readJson(response) {
