@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runHttpBench } from './http.js';
+import { runOcrBench } from './ocr.js';
 
 /** `npm run bench [-- http --tasks N --clients C --gateways G --poll-ms P]`: prints a table, writes JSON under bench/results/. */
 const { positionals, values } = parseArgs({
@@ -12,23 +13,25 @@ const { positionals, values } = parseArgs({
     clients: { type: 'string', default: '32' },
     gateways: { type: 'string', default: '2' },
     'poll-ms': { type: 'string', default: '10' },
+    runs: { type: 'string', default: '10' },
   },
 });
 
 const which = positionals[0] ?? 'http';
-if (which !== 'http') {
-  console.error(`unknown benchmark "${which}"; available: http`);
+const benches: Record<string, () => Promise<Record<string, unknown>>> = {
+  http: () =>
+    runHttpBench({ tasks: Number(values.tasks), clients: Number(values.clients), gateways: Number(values.gateways), pollMs: Number(values['poll-ms']) }),
+  ocr: () => runOcrBench({ runs: Number(values.runs) }),
+};
+const bench = benches[which];
+if (!bench) {
+  console.error(`unknown benchmark "${which}"; available: ${Object.keys(benches).join(', ')}`);
   process.exit(2);
 }
 
-const result = await runHttpBench({
-  tasks: Number(values.tasks),
-  clients: Number(values.clients),
-  gateways: Number(values.gateways),
-  pollMs: Number(values['poll-ms']),
-});
+const result = await bench();
 const record = { ...result, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };
-console.table([{ ...result, submit_ms: JSON.stringify(result.submit_ms), end_to_end_ms: JSON.stringify(result.end_to_end_ms) }]);
+console.table([Object.fromEntries(Object.entries(result).map(([key, value]) => [key, typeof value === 'object' ? JSON.stringify(value) : value]))]);
 const dir = path.join('bench', 'results');
 fs.mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `${which}-${Date.now()}.json`);
