@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
 import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
-import { errorHandler, notFound } from './http-errors.js';
+import { errorHandler, HttpError, notFound } from './http-errors.js';
 import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
-import { renderUploadPage } from './pages/upload-page.js';
+import { renderProcessorFields, renderUploadPage } from './pages/upload-page.js';
 import { submitRoutes } from './routes/submit.js';
 import { taskRoutes } from './routes/tasks.js';
 import { SubmissionParser } from './submission.js';
@@ -57,6 +57,13 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
   api.get('/upload', (req, res) => {
     const selected = typeof req.query.processor === 'string' ? req.query.processor : config.defaultProcessor;
     res.type('html').send(renderUploadPage({ basePath, processors: catalog, selected }));
+  });
+  // One renderer for the fields: the page's script fetches this fragment rather than rebuilding
+  // the fields from the schema itself.
+  api.get('/upload/fields', (req, res) => {
+    const entry = catalog.find((p) => p.name === req.query.processor);
+    if (!entry) throw new HttpError(404, 'unknown_processor', 'no such processor');
+    res.type('html').send(renderProcessorFields(entry));
   });
   api.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
   api.use(

@@ -70,7 +70,8 @@ ${TASK_SECTION}`;
   return renderLayout({ title: 'New task', body, basePath, head });
 }
 
-function renderProcessorFields(processor: CatalogEntry): string {
+/** The inputs of one processor: the page renders them, and upload.js swaps them in when the choice changes. */
+export function renderProcessorFields(processor: CatalogEntry): string {
   // Without files, free-form fields are all there is to send: offer the original item inputs.
   const fields = renderSchemaFields(processor.fields, FIELD_ID_PREFIX, { originalItems: processor.files === null });
   const files = processor.files ? renderFileField(processor.files, FIELD_ID_PREFIX) : '';

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, launchBrowser } from '../support/browser.js';
+import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
+import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+
+/** The upload form as a person uses it, in headless Chromium, with and without JavaScript. */
+const prefix = uniquePrefix();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-browser-'));
+const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, WORKER_PROCESSORS: 'categorize,document,echo' };
+let worker: WarrenProcess;
+let gateway: Gateway;
+let browser: Browser;
+let closeBrowser: () => Promise<void>;
+
+describe.skipIf(!browserAvailable)('the upload form in a browser', () => {
+  beforeAll(async () => {
+    [worker, gateway, { browser, close: closeBrowser }] = await Promise.all([startWorker(env), startGateway(env), launchBrowser()]);
+    await worker.waitForLog((line) => line.msg === 'processor ready' && line.processor === 'document', 60_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await closeBrowser?.();
+    await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
+    await deletePrefix(prefix);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('categorizes a product and shows the status reaching SUCCESS without a reload', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gateway.url}/upload`);
+    await page.getByLabel(/Item A/).fill('Galaxy S23 Ultra 256GB');
+    await page.getByLabel(/Item B/).fill('Samsung');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 20_000 });
+    expect(page.url()).toMatch(/\/upload/); // still the same page: no reload, no redirect
+    await expect.poll(() => page.locator('#task').innerText()).toContain('Smartphones');
+    await page.close();
+  }, 40_000);
+
+  it('switches to the document processor, shows a file input, and OCRs an uploaded image', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gateway.url}/upload`);
+    await page.locator('#processor').selectOption('document');
+    const file = page.locator('input[type="file"]');
+    await file.waitFor();
+    expect(await file.getAttribute('accept')).toContain('image/png');
+    await file.setInputFiles(path.resolve('test/fixtures/invoice.png'));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('#task').innerText()).toMatch(/INVOICE/);
+    await page.close();
+  }, 60_000);
+
+  it('works without JavaScript: the plain POST lands on a task page that refreshes itself to SUCCESS', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${gateway.url}/upload`);
+    await page.getByLabel(/Item A/).fill('Bosch Serie 6 washing machine 9kg');
+    await page.getByLabel(/Item B/).fill('Bosch');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/prediction\/tasks\/[0-9a-f-]{36}$/);
+    await page.getByText('SUCCESS', { exact: true }).first().waitFor({ timeout: 20_000 });
+    expect(await page.content()).toContain('Home Appliances');
+    await context.close();
+  }, 40_000);
+});
