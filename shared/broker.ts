@@ -122,6 +122,22 @@ export class Broker {
     }
   }
 
+  /**
+   * Run one-off operations (queue stats, peeking) on a short-lived channel of the current
+   * connection. An operation error closes only that channel.
+   */
+  async withChannel<T>(operation: (channel: Channel) => Promise<T>): Promise<T> {
+    const connection = this.connection.connection;
+    if (!connection) throw new PublishError('not connected to the broker');
+    const channel = await connection.createChannel();
+    channel.on('error', () => {});
+    try {
+      return await operation(channel);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   /** Copy a message into the dead-letter exchange with the reason in its headers. */
   async deadLetter(message: ConsumeMessage, queue: string, reason: string): Promise<void> {
     await this.publish(this.topology.exchanges.deadLetter, queue, message.content, {

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import { SqliteTaskStore } from './sqlite.js';
 import type { TaskStore } from './types.js';
 
-export type { ApplyOutcome, NewTask, TaskRecord, TaskStore } from './types.js';
+export type { ApplyOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 
 /** Open the store named by STORE_URL (`sqlite:<path>`). */
 export function openStore(storeUrl: string): TaskStore {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
-import { reduceTask, isTerminal, type TaskStatus } from '../states.js';
-import type { ApplyOutcome, NewTask, TaskRecord, TaskStore } from './types.js';
+import { TASK_STATUSES, reduceTask, isTerminal, type TaskStatus } from '../states.js';
+import type { ApplyOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -31,6 +31,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_created_at ON tasks (created_at);`,
   // Output files a processor wrote (JSON array of FileRef), set with SUCCESS.
   `ALTER TABLE tasks ADD COLUMN artifacts TEXT;`,
+  // The dashboard counts by status and finish time.
+  `CREATE INDEX tasks_status ON tasks (status);
+   CREATE INDEX tasks_finished_at ON tasks (finished_at);`,
 ];
 
 interface TaskRow {
@@ -99,6 +102,33 @@ export class SqliteTaskStore implements TaskStore {
   async get(id: string): Promise<TaskRecord | undefined> {
     const row = this.statements.get.get(id);
     return row && toRecord(row);
+  }
+
+  async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
+    const rows = this.db
+      .prepare<{ status: string | null; processor: string | null; before: number | null; limit: number }, TaskRow>(
+        `SELECT * FROM tasks
+         WHERE (@status IS NULL OR status = @status) AND (@processor IS NULL OR processor = @processor)
+           AND (@before IS NULL OR created_at < @before)
+         ORDER BY created_at DESC LIMIT @limit`,
+      )
+      .all({ status: status ?? null, processor: processor ?? null, before: before ?? null, limit });
+    return rows.map(toRecord);
+  }
+
+  async counts(since: number): Promise<TaskCounts> {
+    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    const byStatus = zero();
+    for (const row of this.db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all()) {
+      byStatus[row.status] = row.n;
+    }
+    const finishedSince = zero();
+    for (const row of this.db
+      .prepare<[number], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status')
+      .all(since)) {
+      finishedSince[row.status] = row.n;
+    }
+    return { byStatus, finishedSince };
   }
 
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {

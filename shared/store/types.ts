@@ -29,6 +29,21 @@ export interface NewTask {
   createdAt: number;
 }
 
+export interface TaskQuery {
+  status?: TaskStatus;
+  processor?: string;
+  /** Only tasks created before this time (epoch ms): the next page of a listing. */
+  before?: number;
+  limit: number;
+}
+
+export interface TaskCounts {
+  /** Tasks by status, all time. */
+  byStatus: Record<TaskStatus, number>;
+  /** Tasks that reached a terminal state since `since`, by status. */
+  finishedSince: Record<TaskStatus, number>;
+}
+
 export type ApplyOutcome = { taskId: string; applied: boolean; reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task' };
 
 /**
@@ -41,6 +56,9 @@ export interface TaskStore {
   /** The broker never confirmed the publish: the task was not accepted and must say so. */
   markNotAccepted(id: string, error: TaskError, at: number): Promise<void>;
   get(id: string): Promise<TaskRecord | undefined>;
+  /** Newest first. */
+  list(query: TaskQuery): Promise<TaskRecord[]>;
+  counts(since: number): Promise<TaskCounts>;
   /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
   applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;
   close(): Promise<void>;

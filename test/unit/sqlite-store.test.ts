@@ -90,3 +90,23 @@ describe('SQLite task store', () => {
     expect((await open().get(task.task_id))?.status).toBe('PENDING');
   });
 });
+
+describe('SQLite task store listings', () => {
+  it('lists newest first, filtered by status and processor, and pages with before', async () => {
+    const store = open();
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n += 1) {
+      const id = randomUUID();
+      ids.push(id);
+      await store.insertPending({ id, processor: n % 2 ? 'echo' : 'document', input: { fields: {}, files: [] }, createdAt: 1000 + n });
+    }
+    await store.applyEvents([taskEvent({ task_id: ids[4]!, processor: 'document' }, { status: 'SUCCESS', attempt: 1, result: 1 })]);
+    expect((await store.list({ limit: 10 })).map((r) => r.id)).toEqual([...ids].reverse());
+    expect((await store.list({ limit: 10, processor: 'echo' })).map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    expect((await store.list({ limit: 10, status: 'SUCCESS' })).map((r) => r.id)).toEqual([ids[4]]);
+    expect((await store.list({ limit: 2, before: 1003 })).map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    const counts = await store.counts(0);
+    expect(counts.byStatus).toMatchObject({ PENDING: 4, SUCCESS: 1, FAILURE: 0 });
+    expect(counts.finishedSince.SUCCESS).toBe(1);
+  });
+});
