@@ -6,7 +6,9 @@ import { errorHandler, HttpError, notFound } from './http-errors.js';
 import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
 import { renderProcessorFields, renderUploadPage } from './pages/upload-page.js';
 import { submitRoutes } from './routes/submit.js';
+import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
+import type { LiveEvents } from './live-events.js';
 import { SubmissionParser } from './submission.js';
 
 export interface GatewayDeps {
@@ -15,12 +17,14 @@ export interface GatewayDeps {
   broker: Broker;
   processors: readonly ProcessorDescriptor[];
   logger: Logger;
+  /** Task events as they happen, for SSE and `Prefer: wait`. */
+  live: LiveEvents;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -69,6 +73,8 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
   api.use(
     submitRoutes({
       basePath,
+      live,
+      maxWaitSeconds: config.maxWaitSeconds,
       dataDir: config.dataDir,
       store,
       broker,
@@ -84,7 +90,8 @@ export function createGateway({ config, store, broker, processors, logger }: Gat
       },
     }),
   );
-  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir }));
+  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds }));
+  api.use(liveRoutes({ basePath, store, live }));
 
   app.use(basePath || '/', api);
   app.use(notFound);

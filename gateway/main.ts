@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
+import { LiveEvents } from './live-events.js';
 import { startRecorder } from './recorder.js';
 
 /** The gateway process: the only place that listens and connects. */
@@ -10,7 +11,9 @@ await runService('gateway', async (config, logger) => {
   const store = openStore(config.storeUrl);
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch });
-  const app = createGateway({ config, store, broker, processors, logger });
+  const live = new LiveEvents(store, logger);
+  live.start(broker);
+  const app = createGateway({ config, store, broker, processors, logger, live });
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
@@ -25,9 +28,11 @@ await runService('gateway', async (config, logger) => {
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; submits answer 503 until it is back'));
 
   return async () => {
-    // Stop intake and let in-flight requests finish, then the recorder's batches, then release.
+    // Stop intake and let in-flight requests finish (live streams and waits end at once), then the
+    // recorder's batches, then release.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    await live.stop();
     await closed;
     await recorder.stop();
     await broker.close();

@@ -217,6 +217,37 @@ export class Broker {
     return consumer;
   }
 
+  /**
+   * Listen to events for this process only: a server-named, exclusive, auto-deleted queue bound to
+   * the events exchange, re-created on every reconnect. No acks — live updates are a courtesy; the
+   * store stays the truth, so a message lost during a reconnect costs nothing but latency.
+   */
+  subscribe(pattern: string, onMessage: (message: ConsumeMessage) => void): Consumer {
+    let current: { channel: Channel; tag: string } | undefined;
+    const setup = async (channel: ConfirmChannel): Promise<void> => {
+      await assertTopology(channel, this.topology);
+      const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      await channel.bindQueue(queue, this.topology.exchanges.events, pattern);
+      const { consumerTag } = await channel.consume(queue, (message) => message && onMessage(message), { noAck: true });
+      current = { channel, tag: consumerTag };
+    };
+    const wrapper = this.connection.createChannel({ name: `subscribe:${pattern}`, confirm: false, setup });
+    wrapper.on('error', (err: Error) => this.logger.error({ pattern, err: err.message }, 'event subscription setup failed'));
+    let stopped = false;
+    const consumer: Consumer = {
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await wrapper.removeSetup(setup, async () => {});
+        if (current) await current.channel.cancel(current.tag).catch(() => {});
+        await wrapper.close().catch(() => {});
+        this.consumers.delete(consumer);
+      },
+    };
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
   /** Stop consumers (letting in-flight handlers settle), then close the connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -22,6 +22,12 @@ export interface Config {
   storeUrl: string;
   /** LOG_LEVEL — fatal, error, warn, info, debug, trace or silent (default info). */
   logLevel: LogLevel;
+  /** LOG_FORMAT — json (one object a line, for machines) or pretty (coloured, for a terminal) (default json). */
+  logFormat: LogFormat;
+  /** METRICS_PORT — port of a worker's Prometheus endpoint (GET /metrics); 0 turns it off (default 9464). The gateway serves /metrics on PORT. */
+  metricsPort: number;
+  /** METRICS_HOST — address a worker's metrics endpoint binds (default 127.0.0.1; use 0.0.0.0 in containers). */
+  metricsHost: string;
   /** DEFAULT_PROCESSOR — processor used when a submission names none (default categorize, the original system's task). */
   defaultProcessor: string;
   /** PROCESSORS_DIR — a directory of your own processor modules, loaded by gateway and worker (default: none). */
@@ -50,12 +56,18 @@ export interface Config {
   maxFiles: number;
   /** RECORDER_PREFETCH — events the recorder takes per batch; one store transaction commits a batch (default 500). */
   recorderPrefetch: number;
+  /** MAX_WAIT_SECONDS — the longest `Prefer: wait=N` a request may ask for (default 60). */
+  maxWaitSeconds: number;
   /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
   shutdownGraceMs: number;
+  /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
+  dashboard: boolean;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export type LogFormat = 'json' | 'pretty';
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
 type Env = Record<string, string | undefined>;
 
@@ -83,6 +95,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = (read('LOG_FORMAT') ?? 'json') as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError('LOG_FORMAT', `must be one of ${LOG_FORMATS.join(', ')}`);
 
   const prefix = read('AMQP_PREFIX') ?? 'warren';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/.test(prefix)) {
@@ -100,6 +114,9 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     storeUrl,
     logLevel,
+    logFormat,
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
+    metricsHost: read('METRICS_HOST') ?? '127.0.0.1',
     defaultProcessor: read('DEFAULT_PROCESSOR') ?? 'categorize',
     processorsDir: read('PROCESSORS_DIR') === undefined ? undefined : path.resolve(read('PROCESSORS_DIR')!),
     workerProcessors:
@@ -118,7 +135,17 @@ export function loadConfig(env: Env = process.env): Config {
     maxFiles: int(env, 'MAX_FILES', 10, 0, 1000),
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
+    dashboard: onOff(env, 'DASHBOARD', true),
+    maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
   };
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(name, `"${raw}" must be on or off`);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -1,8 +1,8 @@
 // The public face of shared/: what the gateway and the worker agree on.
-export { loadConfig, type Config, type LogLevel } from './config.js';
+export { loadConfig, type Config, type LogFormat, type LogLevel } from './config.js';
 export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, coerceError } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
-export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction } from './states.js';
+export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction, type TaskProgressState } from './states.js';
 export {
   TaskMessage,
   TaskEvent,

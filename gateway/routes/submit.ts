@@ -3,15 +3,19 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
-import { publishTask, taskMessage, uploadDir, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
+import { isTerminal, publishTask, taskMessage, uploadDir, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
-import { taskUrls } from '../task-document.js';
+import type { LiveEvents } from '../live-events.js';
+import { taskUrls, toStatusDocument } from '../task-document.js';
+import { preferredWaitSeconds } from '../task-lookup.js';
 import { checkUploads, commitUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 
 export interface SubmitDeps {
   basePath: string;
+  live: LiveEvents;
+  maxWaitSeconds: number;
   dataDir: string;
   store: TaskStore;
   broker: Broker;
@@ -26,7 +30,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, dataDir, store, broker, parser, logger, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, broker, parser, logger, limits }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -100,6 +104,17 @@ export function submitRoutes({ basePath, dataDir, store, broker, parser, logger,
     if (req.accepts(['json', 'html']) === 'html') {
       res.redirect(303, urls.page);
       return;
+    }
+    // `Prefer: wait=N`: answer with the finished task if it finishes within N seconds.
+    const wait = preferredWaitSeconds(req.get('prefer'), maxWaitSeconds);
+    if (wait !== undefined) {
+      res.setHeader('Preference-Applied', `wait=${wait}`);
+      const record = await live.waitForTerminal(id, wait * 1000);
+      if (record && isTerminal(record.status)) {
+        const document = toStatusDocument(record, basePath);
+        res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
+        return;
+      }
     }
     res
       .status(202)

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import { Router, type Request, type Response } from 'express';
-import { isTaskId, resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
+import { resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
+import type { LiveEvents } from '../live-events.js';
 import { artifactUrl, toStatusDocument } from '../task-document.js';
+import { loadTask, preferredWaitSeconds } from '../task-lookup.js';
 
 /**
  * Reading tasks: status (JSON), result (JSON or the output file), single artifacts, and the HTML
@@ -13,17 +15,18 @@ import { artifactUrl, toStatusDocument } from '../task-document.js';
  * type; several → `{ result, artifacts: [...download URLs] }`. `?format=json` always gives the
  * latter shape.
  */
-export function taskRoutes({ basePath, store, dataDir }: { basePath: string; store: TaskStore; dataDir: string }): Router {
+export interface TaskRouteDeps {
+  basePath: string;
+  store: TaskStore;
+  dataDir: string;
+  live: LiveEvents;
+  maxWaitSeconds: number;
+}
+
+export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: TaskRouteDeps): Router {
   const router = Router();
 
-  const load = async (req: Request<{ id: string }>): Promise<TaskRecord> => {
-    const id = req.params.id;
-    if (!isTaskId(id)) throw new HttpError(400, 'invalid_task_id', 'task ids are UUIDs');
-    const record = await store.get(id.toLowerCase());
-    // Unknown means unknown: never PENDING (the original's rpc backend said PENDING for anything).
-    if (!record) throw new HttpError(404, 'task_not_found', `no task ${id}`);
-    return record;
-  };
+  const load = (req: Request<{ id: string }>): Promise<TaskRecord> => loadTask(store, req.params.id);
 
   const requireSuccess = (record: TaskRecord): void => {
     switch (record.status) {
@@ -48,8 +51,14 @@ export function taskRoutes({ basePath, store, dataDir }: { basePath: string; sto
   };
 
   router.get('/task_status/:id', async (req, res) => {
+    let record = await load(req);
+    const wait = preferredWaitSeconds(req.get('prefer'), maxWaitSeconds);
+    if (wait !== undefined) {
+      record = (await live.waitForTerminal(record.id, wait * 1000)) ?? record;
+      res.setHeader('Preference-Applied', `wait=${wait}`);
+    }
     res.setHeader('Cache-Control', 'no-store');
-    res.json(toStatusDocument(await load(req), basePath));
+    res.json(toStatusDocument(record, basePath));
   });
 
   router.get('/task_result/:id', async (req, res) => {

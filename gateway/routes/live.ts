@@ -1,0 +1,80 @@
+import { Router, type Response } from 'express';
+import { isTerminal, reduceTask, type TaskEvent, type TaskProgressState, type TaskStore } from '../../shared/index.js';
+import type { LiveEvents } from '../live-events.js';
+import { toStatusDocument } from '../task-document.js';
+import { loadTask } from '../task-lookup.js';
+
+/**
+ * GET {base}/task_events/:id — Server-Sent Events for one task. The stream opens with the task's
+ * current state from the store (so a reconnect, with or without Last-Event-ID, always catches up),
+ * then follows the broker's events live, and ends with a `done` event carrying the final status
+ * document once the store has recorded the terminal state.
+ *   event: status   {task_id, status, progress, progress_message, attempts, at}
+ *   event: done     the task_status document
+ */
+const HEARTBEAT_MS = 15_000;
+const COMMIT_WAIT_MS = 10_000;
+
+export function liveRoutes({ basePath, store, live }: { basePath: string; store: TaskStore; live: LiveEvents }): Router {
+  const router = Router();
+
+  router.get('/task_events/:id', async (req, res) => {
+    const record = await loadTask(store, req.params.id);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Accel-Buffering', 'no'); // let proxies pass events through at once
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+
+    const finish = async (): Promise<void> => {
+      const final = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS, { terminalSeen: true })) ?? record;
+      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath));
+      res.end();
+    };
+
+    if (isTerminal(record.status)) {
+      await finish();
+      return;
+    }
+
+    // Events may come twice or out of order: pass on only what moves the task forward.
+    let state: TaskProgressState = { status: record.status, attempt: record.attempt, progress: record.progress };
+    send(res, 'status', `${record.updatedAt}`, statusOf(record.id, record.status, record.progress, record.progressMessage, record.attempt, new Date(record.updatedAt).toISOString()));
+
+    let ended = false;
+    const stopListening = live.listen(record.id, (event: TaskEvent) => {
+      if (ended) return;
+      const next = reduceTask(state, event);
+      if (!next.apply) return;
+      state = { status: next.status, attempt: next.attempt, progress: next.progress };
+      if (isTerminal(next.status)) {
+        ended = true;
+        stopListening();
+        void finish();
+        return;
+      }
+      send(res, 'status', event.event_id, statusOf(record.id, next.status, next.progress, event.message ?? null, next.attempt, event.at));
+    });
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
+    const unregister = live.onStop(() => res.end());
+    res.on('close', () => {
+      ended = true;
+      clearInterval(heartbeat);
+      stopListening();
+      unregister();
+    });
+  });
+
+  return router;
+}
+
+function statusOf(taskId: string, status: string, progress: number | null, message: string | null, attempts: number, at: string): Record<string, unknown> {
+  return { task_id: taskId, status, progress, progress_message: message, attempts, at };
+}
+
+function send(res: Response, event: string, id: string, data: unknown): void {
+  if (res.writableEnded) return;
+  res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
