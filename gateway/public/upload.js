@@ -2,8 +2,8 @@
 import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-form.js';
 
 // Progressive enhancement of the upload form: switch processors in place, submit with upload
-// progress, then poll the task's status and show it in place. Without this script the form still
-// works (a GET to switch processors; POST, redirect, self-refreshing task page). Data from the
+// progress, then follow the task live (Server-Sent Events; polling as a fallback) and show it in
+// place. Without this script the form still works (a GET to switch processors; POST, redirect, self-refreshing task page). Data from the
 // server is only ever set with textContent or as attribute values. A module (deferred by nature),
 // so that the field builder can live in schema-form.js.
 (function () {
@@ -55,7 +55,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
         return;
       }
       showNewTask(accepted);
-      schedulePoll(run, accepted.status_url, 0);
+      follow(run, accepted);
     } catch (error) {
       if (!isAbort(error)) showAlert('Could not reach the server. Check your connection and try again.');
     } finally {
@@ -99,6 +99,40 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
     if (!uploadStatus) return;
     uploadStatus.querySelector('progress').value = fraction;
     uploadStatus.querySelector('[data-upload-text]').textContent = fraction < 1 ? `Uploading ${Math.round(fraction * 100)}%` : 'Uploaded, waiting for the server…';
+  }
+
+  /**
+   * Live updates over Server-Sent Events ({base}/task_events/:id); polling task_status is the
+   * fallback where EventSource is missing or the stream cannot be opened.
+   */
+  function follow(run, accepted) {
+    if (typeof window.EventSource !== 'function') {
+      schedulePoll(run, accepted.status_url, 0);
+      return;
+    }
+    const source = new window.EventSource(`${basePath}/task_events/${encodeURIComponent(accepted.task_id)}`);
+    run.source = source;
+    let received = false;
+    source.addEventListener('status', (event) => {
+      const update = parseJson(event.data);
+      if (run !== currentRun || !update) return;
+      received = true;
+      showStatus(update);
+    });
+    source.addEventListener('done', (event) => {
+      source.close();
+      const task = parseJson(event.data);
+      if (run !== currentRun || !task) return;
+      showStatus(task);
+      if (task.status === 'SUCCESS') void showResult(run, task);
+    });
+    source.addEventListener('error', () => {
+      // EventSource reconnects by itself (to any replica); if it gave up, or never got through, poll.
+      if (source.readyState === window.EventSource.CLOSED || !received) {
+        source.close();
+        if (run === currentRun && !run.timer) schedulePoll(run, accepted.status_url, 0);
+      }
+    });
   }
 
   function schedulePoll(run, statusUrl, delay) {
@@ -252,6 +286,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
 
   function stopCurrentRun() {
     if (!currentRun) return;
+    if (currentRun.source) currentRun.source.close();
     clearTimeout(currentRun.timer);
     currentRun.controller.abort();
     currentRun = null;

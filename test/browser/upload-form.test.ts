@@ -41,6 +41,20 @@ describe.skipIf(!browserAvailable)('the upload form in a browser', () => {
     await page.close();
   }, 40_000);
 
+  it('follows a running task live over Server-Sent Events, not by polling', async () => {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    await page.goto(`${gateway.url}/upload?processor=echo`);
+    await page.getByLabel(/Sleep ms/i).fill('1500');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#task [data-field="status"]', { hasText: 'STARTED' }).waitFor({ timeout: 10_000 });
+    await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 10_000 });
+    expect(requests.some((path) => path.includes('/task_events/'))).toBe(true);
+    expect(requests.filter((path) => path.includes('/task_status/'))).toEqual([]);
+    await page.close();
+  }, 30_000);
+
   it('switches to the document processor, shows a file input, and OCRs an uploaded image', async () => {
     const page = await browser.newPage();
     await page.goto(`${gateway.url}/upload`);
