@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runHttpBench } from './http.js';
+import { runLatencyBench } from './latency.js';
 import { runOcrBench } from './ocr.js';
 
-/** `npm run bench [-- http --tasks N --clients C --gateways G --poll-ms P]`: prints a table, writes JSON under bench/results/. */
+/** `npm run bench -- <http|latency|ocr> [--tasks N --clients C --gateways G --poll-ms P --runs R]`: prints a table, writes JSON under bench/results/. */
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   http: () =>
     runHttpBench({ tasks: Number(values.tasks), clients: Number(values.clients), gateways: Number(values.gateways), pollMs: Number(values['poll-ms']) }),
   ocr: () => runOcrBench({ runs: Number(values.runs) }),
+  latency: () => runLatencyBench({ tasks: Number(values.tasks) }),
 };
 const bench = benches[which];
 if (!bench) {
