@@ -115,6 +115,7 @@ const TASK_SECTION = `<section id="task" class="card task" aria-live="polite" ar
   </div>
   <div class="result" data-field="result-block" hidden>
     <h3>Result</h3>
+    <div class="result-view" data-field="result-view" hidden></div>
     <pre class="result-text" data-field="result-text" tabindex="0" hidden></pre>
     <details class="result-json" data-field="result-details" open>
       <summary>Full result (JSON)</summary>

@@ -1,4 +1,5 @@
 /* global document, window, fetch, FormData, XMLHttpRequest, AbortController, setTimeout, clearTimeout, URL */
+import { buildResultView } from './result-views.js';
 import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-form.js';
 
 // Progressive enhancement of the upload form: switch processors in place, submit with upload
@@ -41,7 +42,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
 
   async function submit() {
     stopCurrentRun();
-    const run = { controller: new AbortController(), timer: undefined, failures: 0 };
+    const run = { controller: new AbortController(), timer: undefined, failures: 0, imageFile: uploadedImage() };
     currentRun = run;
     showAlert('');
     const body = formBody();
@@ -61,6 +62,13 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
     } finally {
       if (run === currentRun) setSubmitting(false, false);
     }
+  }
+
+  /** The image being uploaded, kept to draw OCR word boxes over it (browsers cannot show TIFF). */
+  function uploadedImage() {
+    const input = form.querySelector('input[type="file"]');
+    const file = input && input.files && input.files[0];
+    return file && file.type.startsWith('image/') && file.type !== 'image/tiff' ? file : null;
   }
 
   /** Blank means "not given": an empty number or choice would otherwise fail the processor's schema. */
@@ -197,7 +205,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
       }
       const value = artifacts.length > 0 ? (body && body.result !== undefined ? body.result : null) : body;
       // A processor whose output is its files often returns null: no empty "Result" box then.
-      if (!(artifacts.length > 0 && value === null)) showResultValue(value);
+      if (!(artifacts.length > 0 && value === null)) showResultValue(value, run.imageFile);
     } catch (error) {
       if (!isAbort(error)) showAlert('The task finished, but its result could not be loaded.');
     }
@@ -220,7 +228,10 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
   }
 
   /** Text first when the result has any (a document's extracted text), the full JSON behind it. */
-  function showResultValue(value) {
+  function showResultValue(value, imageFile) {
+    const view = buildResultView(value, imageFile);
+    field('result-view').replaceChildren(...(view ? [view] : []));
+    field('result-view').hidden = !view;
     const text = value && typeof value === 'object' && !Array.isArray(value) && typeof value.text === 'string' ? value.text : null;
     const textBlock = field('result-text');
     textBlock.textContent = text === null ? '' : text;

@@ -38,6 +38,8 @@ describe.skipIf(!browserAvailable)('the upload form in a browser', () => {
     await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 20_000 });
     expect(page.url()).toMatch(/\/upload/); // still the same page: no reload, no redirect
     await expect.poll(() => page.locator('#task').innerText()).toContain('Smartphones');
+    // The classification is shown as a table, most likely first.
+    await expect.poll(() => page.locator('.result-table tr.best td').first().innerText()).toBe('Smartphones');
     await page.close();
   }, 40_000);
 
@@ -66,6 +68,9 @@ describe.skipIf(!browserAvailable)('the upload form in a browser', () => {
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 30_000 });
     await expect.poll(() => page.locator('#task').innerText()).toMatch(/INVOICE/);
+    // The word boxes are drawn over the uploaded image.
+    await expect.poll(() => page.locator('.ocr-frame .ocr-box').count()).toBeGreaterThan(3);
+    await page.locator('.ocr-frame').screenshot({ path: path.join(os.tmpdir(), 'warren-ocr-overlay.png') });
     await page.close();
   }, 60_000);
 
