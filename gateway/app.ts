@@ -2,9 +2,13 @@ import { fileURLToPath } from 'node:url';
 import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
 import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
+import { accessLog } from './access-log.js';
 import { errorHandler, HttpError, notFound } from './http-errors.js';
+import { httpMetrics, labelRoute, metricsEndpoint, type GatewayMetrics } from './metrics.js';
+import { apiDocumentRoutes } from './openapi.js';
 import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
 import { renderProcessorFields, renderUploadPage } from './pages/upload-page.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { submitRoutes } from './routes/submit.js';
 import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -19,18 +23,29 @@ export interface GatewayDeps {
   logger: Logger;
   /** Task events as they happen, for SSE and `Prefer: wait`. */
   live: LiveEvents;
+  /** This gateway's Prometheus registry and instruments (GET /metrics). */
+  metrics: GatewayMetrics;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger, live }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live, metrics }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // First, so their clocks include everything after them and they see every answer, errors too.
+  app.use(accessLog(logger, config.basePath));
+  app.use(httpMetrics(metrics));
   // No upgrade-insecure-requests: warren is often served over plain HTTP on a private network, and
   // upgrading the form's POST to https would break it there.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'upgrade-insecure-requests': null } }, hsts: false }));
+  // blob: images: the form previews the image being uploaded (with OCR word boxes over it).
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'upgrade-insecure-requests': null } },
+      hsts: false,
+    }),
+  );
 
   const parser = new SubmissionParser(processors, {
     defaultProcessor: config.defaultProcessor,
@@ -69,13 +84,14 @@ export function createGateway({ config, store, broker, processors, logger, live 
     if (!entry) throw new HttpError(404, 'unknown_processor', 'no such processor');
     res.type('html').send(renderProcessorFields(entry));
   });
-  api.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  api.use('/static', labelRoute('/static'), express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
   api.use(
     submitRoutes({
       basePath,
       live,
       maxWaitSeconds: config.maxWaitSeconds,
       dataDir: config.dataDir,
+      metrics,
       store,
       broker,
       parser,
@@ -92,7 +108,11 @@ export function createGateway({ config, store, broker, processors, logger, live 
   );
   api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds }));
   api.use(liveRoutes({ basePath, store, live }));
+  api.use(apiDocumentRoutes({ config, processors }));
+  if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));
 
+  // At the root, not under BASE_PATH: where Prometheus looks by convention.
+  app.get('/metrics', metricsEndpoint(metrics.registry));
   app.use(basePath || '/', api);
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -70,7 +70,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const wrapped = coerceError(err);
-    logger.error({ err: wrapped, cause: wrapped.cause, method: req.method, url: req.originalUrl }, 'unhandled error');
+    // The path only: a query string may carry something secret.
+    logger.error({ err: wrapped, cause: wrapped.cause, method: req.method, path: req.path }, 'unhandled error');
     if (res.headersSent) {
       res.destroy();
       return;

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { LiveEvents } from './live-events.js';
+import { createGatewayMetrics } from './metrics.js';
 import { startRecorder } from './recorder.js';
 
 /** The gateway process: the only place that listens and connects. */
@@ -10,10 +11,11 @@ await runService('gateway', async (config, logger) => {
   const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDir(config.processorsDir) : []);
   const store = openStore(config.storeUrl);
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
-  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch });
+  const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
+  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics });
   const live = new LiveEvents(store, logger);
   live.start(broker);
-  const app = createGateway({ config, store, broker, processors, logger, live });
+  const app = createGateway({ config, store, broker, processors, logger, live, metrics });
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;

@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import { ACK, ContractError, coerceError, taskEvents, type Broker, type ConsumeOutcome, type Consumer, type Logger, type TaskEvent, type TaskStore } from '../shared/index.js';
+import type { GatewayMetrics } from './metrics.js';
 
 /**
  * The recorder: the only writer of task state after the PENDING insert. It consumes the results
@@ -14,6 +15,8 @@ export interface RecorderDeps {
   logger: Logger;
   /** Most unacked events in flight, and so the largest batch. */
   prefetch: number;
+  /** Counts and times tasks as they finish (only events that changed the store count). */
+  metrics?: Pick<GatewayMetrics, 'taskFinished'>;
 }
 
 interface Pending {
@@ -21,7 +24,7 @@ interface Pending {
   settle: (outcome: ConsumeOutcome) => void;
 }
 
-export function startRecorder({ broker, store, logger, prefetch }: RecorderDeps): Consumer {
+export function startRecorder({ broker, store, logger, prefetch, metrics }: RecorderDeps): Consumer {
   let batch: Pending[] = [];
   let scheduled = false;
 
@@ -35,12 +38,19 @@ export function startRecorder({ broker, store, logger, prefetch }: RecorderDeps)
         if (outcome.reason === 'unknown_task') {
           logger.warn({ taskId: outcome.taskId }, 'event for a task this store does not know; dropped');
         }
+        // Only the applied event counts: a redelivered or duplicate terminal event changes nothing.
+        if (outcome.record) {
+          metrics?.taskFinished(outcome.record);
+          logger.debug({ taskId: outcome.taskId, processor: outcome.record.processor, status: outcome.record.status }, 'task finished');
+        }
         current[index]!.settle(ACK);
       });
     } catch (err) {
       // Nothing was committed: every event goes back to the queue.
       const reason = `store write failed: ${coerceError(err).message}`;
-      logger.error({ err: reason, events: current.length }, 'recorder batch failed');
+      // The first ids, so a search for a task's id finds this line without making it unbounded.
+      const taskIds = current.slice(0, 20).map((p) => p.event.task_id);
+      logger.error({ err: reason, events: current.length, taskIds }, 'recorder batch failed');
       for (const pending of current) pending.settle({ kind: 'requeue', reason });
     }
   };

@@ -1,23 +1,12 @@
-import type { TaskRecord, TaskStatus } from '../shared/index.js';
+import type { Static } from '@sinclair/typebox';
+import type { TaskRecord } from '../shared/index.js';
+import type { StatusDocument as StatusDocumentSchema } from './api-schemas.js';
 
-/** What task_status answers, and what the HTML task page shows. */
-export interface StatusDocument {
-  task_id: string;
-  status: TaskStatus;
-  processor: string;
-  progress: number | null;
-  progress_message: string | null;
-  /** How many times a worker has started the task. */
-  attempts: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  error: { code: string; message: string } | null;
-  /** Output files, once the task succeeded. */
-  artifacts: { name: string; content_type: string; size: number; url: string }[];
-  status_url: string;
-  result_url: string;
-}
+/**
+ * What task_status answers, and what the HTML task page shows. Derived from the schema the OpenAPI
+ * document publishes, so the code cannot send a shape the document does not describe.
+ */
+export type StatusDocument = Static<typeof StatusDocumentSchema>;
 
 export interface TaskUrls {
   status: string;

@@ -47,10 +47,13 @@ if (stopping) {
 // Resolved here, not by name in the child, so `--import` works whatever the working directory.
 const tsx = import.meta.resolve('tsx');
 let failed = false;
+// A person at a terminal reads the logs; anything else (a pipe, a file, a log shipper) gets JSON.
+const childEnv = process.stdout.isTTY && !process.env.LOG_FORMAT ? { ...process.env, LOG_FORMAT: 'pretty' } : process.env;
 
 const exits = ['gateway', 'worker'].map((name) => {
   const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(new URL(`../${name}/main.ts`, import.meta.url))], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    env: childEnv,
   });
   children.push({
     name,

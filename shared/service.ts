@@ -17,7 +17,7 @@ export async function runService(
   let logger: Logger;
   try {
     config = loadConfig();
-    logger = createLogger(name, config.logLevel);
+    logger = createLogger(name, config.logLevel, config.logFormat);
     // start() may find more configuration wrong (e.g. an unknown processor name).
     stop = await start(config, logger);
   } catch (err) {

@@ -1,16 +1,29 @@
 import { brokerFromConfig, runService } from '../shared/index.js';
+import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
 
 /** The worker process: connects and serves its processors until told to stop. */
 await runService('worker', async (config, logger) => {
   const processors = await selectProcessors(config);
+  const metrics = createWorkerMetrics();
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort > 0) {
+    // A taken port costs the metrics, not the work: several workers on one host need their own
+    // METRICS_PORT, and the log says so rather than the worker refusing to serve.
+    metricsServer = await startMetricsServer(metrics.registry, config.metricsPort, config.metricsHost).catch((err: unknown) => {
+      logger.error({ err: err instanceof Error ? err.message : String(err), port: config.metricsPort }, 'metrics endpoint could not listen; set METRICS_PORT (0 turns it off)');
+      return undefined;
+    });
+    if (metricsServer) logger.info({ host: config.metricsHost, port: metricsServer.port }, 'metrics listening');
+  }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir });
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, metrics });
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; will keep retrying'));
 
   return async () => {
     await runner.stop(config.shutdownGraceMs);
     await broker.close();
+    await metricsServer?.close();
   };
 });

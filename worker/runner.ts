@@ -15,6 +15,7 @@ import {
   type TaskMessage,
 } from '../shared/index.js';
 import { createArtifactWriter } from './artifacts.js';
+import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
 import { throttledProgress } from './progress.js';
 
 /**
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   /** The shared volume: input files are read from it, artifacts written to it. */
   dataDir: string;
   progressIntervalMs?: number;
+  /** Outcomes, tasks in flight and run times, for the worker's /metrics. */
+  metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
 }
 
 export interface Runner {
@@ -44,9 +47,11 @@ class ShutdownAbort extends Error {
   }
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, progressIntervalMs = 250 }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const running = new Set<AbortController>();
+  const count = (processor: Processor, outcome: WorkerOutcome): void => metrics?.tasks.labels(processor.name, outcome).inc();
+  const secondsSince = (began: bigint): number => Number(process.hrtime.bigint() - began) / 1e9;
 
   const handle = async (processor: Processor, message: ConsumeMessage): Promise<ConsumeOutcome> => {
     let task: TaskMessage;
@@ -56,6 +61,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
       return { kind: 'dead-letter', reason: coerceError(err).message };
     }
     if (task.processor !== processor.name) {
+      logger.warn({ taskId: task.task_id, processor: processor.name, taskProcessor: task.processor }, 'task arrived on the wrong queue; dead-lettering it');
       return { kind: 'dead-letter', reason: `task for "${task.processor}" arrived on the queue of "${processor.name}"` };
     }
 
@@ -76,6 +82,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     }, progressIntervalMs);
 
     const artifacts = createArtifactWriter(dataDir, task.task_id);
+    const runBegan = process.hrtime.bigint();
     try {
       const result = await processor.run(task.input, {
         taskId: task.task_id,
@@ -86,21 +93,46 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         filePath: (file) => resolveLocation(dataDir, file.location),
         artifacts,
       });
+      const seconds = secondsSince(runBegan);
       progress.cancel();
       await send({ status: 'SUCCESS', result: result ?? null, artifacts: artifacts.written() });
-      log.debug('task succeeded');
+      // Counted once the outcome is published: a publish that fails throws, and the task is requeued.
+      count(processor, 'success');
+      metrics?.runSeconds.labels(processor.name).observe(seconds);
+      log.debug({ ms: Math.round(seconds * 1000) }, 'task succeeded');
     } catch (thrown) {
+      const seconds = secondsSince(runBegan);
       progress.cancel();
       if (controller.signal.reason instanceof ShutdownAbort) {
+        log.info('task interrupted by shutdown; requeueing it');
         return { kind: 'requeue', reason: 'worker shut down mid-task' };
       }
       const error = coerceError(thrown);
-      log.info({ code: error.code, err: error.message }, 'task failed');
+      log.info({ code: error.code, err: error.message, ms: Math.round(seconds * 1000) }, 'task failed');
       await send({ status: 'FAILURE', error: { code: error.code, message: error.message.slice(0, 4000) } });
+      count(processor, 'failure');
+      metrics?.runSeconds.labels(processor.name).observe(seconds);
     } finally {
       running.delete(controller);
     }
     return ACK;
+  };
+
+  // success and failure are counted inside handle, once published; the rest by the outcome, and a
+  // handler that throws (e.g. an event the broker never confirmed) is requeued by the broker.
+  const serve = async (processor: Processor, message: ConsumeMessage): Promise<ConsumeOutcome> => {
+    metrics?.inFlight.labels(processor.name).inc();
+    try {
+      const outcome = await handle(processor, message);
+      if (outcome.kind === 'dead-letter') count(processor, 'dead_lettered');
+      else if (outcome.kind === 'requeue') count(processor, 'requeued');
+      return outcome;
+    } catch (err) {
+      count(processor, 'requeued');
+      throw err;
+    } finally {
+      metrics?.inFlight.labels(processor.name).dec();
+    }
   };
 
   // Models load once per worker, before the first task is taken.
@@ -111,10 +143,11 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     logger.info({ processor: processor.name, ms: Date.now() - began }, 'processor ready');
   }
 
+  metrics?.track(processors.map((p) => p.name));
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
     if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);
-    return broker.consume(queue, concurrency, (message) => handle(processor, message));
+    return broker.consume(queue, concurrency, (message) => serve(processor, message));
   });
   logger.info({ processors: processors.map((p) => p.name), concurrency, workerId }, 'worker consuming');
 

@@ -7,6 +7,7 @@ import { isTerminal, publishTask, taskMessage, uploadDir, type Broker, type File
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
 import type { LiveEvents } from '../live-events.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { taskUrls, toStatusDocument } from '../task-document.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
 import { checkUploads, commitUploads, type UploadedFile } from '../uploads/accept.js';
@@ -21,6 +22,7 @@ export interface SubmitDeps {
   broker: Broker;
   parser: SubmissionParser;
   logger: Logger;
+  metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
   limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
 }
 
@@ -30,7 +32,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, broker, parser, logger, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, limits }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -76,10 +78,13 @@ export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, b
     const uploads = (req.files ?? []) as UploadedFile[];
     const types = await checkUploads(uploads, processor, limits.maxUploadBytes);
     if (!broker.isConnected()) {
+      metrics.tasksRejected.labels('broker_unavailable').inc();
       throw new HttpError(503, 'broker_unavailable', 'the task queue is unreachable; try again shortly', {}, { 'Retry-After': '2' });
     }
 
     const id = randomUUID();
+    // The access log line of this request carries the new task's id (gateway/access-log.ts).
+    res.locals.taskId = id;
     const createdAt = Date.now();
     const files: FileRef[] = await commitUploads(uploads, types, dataDir, id);
     const input = { fields, files };
@@ -94,10 +99,13 @@ export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, b
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
+      metrics.tasksRejected.labels('publish_unconfirmed').inc();
       await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
       await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
       throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
     }
+
+    metrics.tasksSubmitted.labels(processor.name).inc();
 
     const urls = taskUrls(basePath, id);
     // A browser posting the plain form (no JavaScript) goes to a page that shows the task.

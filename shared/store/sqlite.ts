@@ -153,7 +153,7 @@ export class SqliteTaskStore implements TaskStore {
     const terminal = isTerminal(reduction.status);
     // STARTED and SUCCESS clear an earlier attempt's error; RETRY, FAILURE and REVOKED carry theirs.
     const error = event.status === 'STARTED' || event.status === 'SUCCESS' ? null : (event.error ?? rowError(row));
-    this.statements.update.run({
+    const written = {
       id: row.id,
       status: reduction.status,
       attempt: reduction.attempt,
@@ -166,8 +166,25 @@ export class SqliteTaskStore implements TaskStore {
       startedAt: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
       finishedAt: terminal ? at : null,
       updatedAt: Date.now(),
+    };
+    this.statements.update.run(written);
+    if (!terminal) return { taskId: event.task_id, applied: true };
+    // Built from what was just written rather than read back: no second query inside the lock.
+    const record = toRecord({
+      ...row,
+      status: written.status,
+      attempt: written.attempt,
+      progress: written.progress,
+      progress_message: written.progressMessage,
+      result: written.result,
+      artifacts: written.artifacts,
+      error_code: written.errorCode,
+      error_message: written.errorMessage,
+      started_at: written.startedAt,
+      finished_at: written.finishedAt,
+      updated_at: written.updatedAt,
     });
-    return { taskId: event.task_id, applied: true };
+    return { taskId: event.task_id, applied: true, record };
   }
 }
 

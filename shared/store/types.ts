@@ -44,7 +44,13 @@ export interface TaskCounts {
   finishedSince: Record<TaskStatus, number>;
 }
 
-export type ApplyOutcome = { taskId: string; applied: boolean; reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task' };
+export type ApplyOutcome = {
+  taskId: string;
+  applied: boolean;
+  reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task';
+  /** The task as written, for an applied event that made it terminal (metrics read its timestamps). */
+  record?: TaskRecord;
+};
 
 /**
  * The one place task state lives. The gateway inserts PENDING rows; after that only the recorder

@@ -23,11 +23,11 @@ export async function deletePrefix(prefix: string, processors: readonly string[]
 }
 
 /** Publish raw bytes (tests that send what a buggy or foreign producer might). */
-export async function publishRaw(exchange: string, routingKey: string, body: Buffer): Promise<void> {
+export async function publishRaw(exchange: string, routingKey: string, body: Buffer, options: amqp.Options.Publish = {}): Promise<void> {
   const connection = await amqp.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createConfirmChannel();
-    channel.publish(exchange, routingKey, body, { persistent: true });
+    channel.publish(exchange, routingKey, body, { persistent: true, ...options });
     await channel.waitForConfirms();
     await channel.close();
   } finally {

@@ -20,7 +20,8 @@ const TSX = ['--import', 'tsx'];
 
 export function startProcess(entry: 'gateway/main.ts' | 'worker/main.ts', env: Record<string, string>): WarrenProcess {
   const child = spawn(process.execPath, [...TSX, entry], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    // METRICS_PORT 0: test workers must not take the default port from a real worker on this machine.
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
     ['STORE_URL', 'mysql://x'],
     ['WORKER_CONCURRENCY', '0'],
     ['AMQP_PREFIX', 'a b'],
+    ['LOG_FORMAT', 'xml'],
+    ['METRICS_PORT', '-1'],
   ])('stops on a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}:`));

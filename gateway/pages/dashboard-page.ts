@@ -1,0 +1,227 @@
+import { TASK_STATUSES, type TaskStatus } from '../../shared/states.js';
+import type { DashboardData, DashboardFilters, DashboardTask } from '../routes/dashboard.js';
+import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { formatBytes } from './schema-fields.js';
+
+export interface DashboardPageOptions {
+  basePath: string;
+  data: DashboardData;
+  processors: readonly string[];
+  notice?: { redriven: number; skipped: number } | undefined;
+}
+
+const REFRESH_SECONDS = 5;
+const ERROR_CHARS = 160;
+
+/**
+ * The operator's view, without JavaScript: a meta refresh re-reads it every few seconds (the CSP
+ * allows no inline script anyway). Every value from the store or the broker goes through
+ * escapeHtml: task errors and dead-letter bodies are whatever a processor or producer wrote.
+ */
+export function renderDashboardPage({ basePath, data, processors, notice }: DashboardPageOptions): string {
+  const dashboardUrl = withBasePath(basePath, '/dashboard');
+  // The refresh goes to the page without the redrive notice, so the notice shows once.
+  const refreshUrl = pageUrl(dashboardUrl, data.filters);
+  const head = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}; url=${escapeHtml(refreshUrl)}">`;
+
+  const body = `
+<div class="dashboard">
+<div class="dashboard-title">
+  <h1>Dashboard</h1>
+  <p class="hint">Refreshes every ${REFRESH_SECONDS} seconds · as of ${renderTime(data.generated_at)} UTC · <a href="${escapeHtml(withBasePath(basePath, '/dashboard.json'))}">JSON</a></p>
+</div>
+${notice ? renderNotice(notice) : ''}
+${renderCounts(data)}
+${renderBroker(data, basePath)}
+${renderTasks(data, dashboardUrl, processors)}
+</div>`;
+  return renderLayout({ title: 'Dashboard', body, basePath, head });
+}
+
+function renderNotice({ redriven, skipped }: { redriven: number; skipped: number }): string {
+  const skippedText =
+    skipped === 0 ? '' : ` ${skipped} ${skipped === 1 ? 'message names' : 'messages name'} no queue warren knows and ${skipped === 1 ? 'stays' : 'stay'} in the dead-letter queue.`;
+  return `<p class="notice" role="status">Redrove ${redriven} message${redriven === 1 ? '' : 's'} to ${redriven === 1 ? 'its queue' : 'their queues'}.${escapeHtml(skippedText)}</p>`;
+}
+
+function renderCounts({ counts, rate }: DashboardData): string {
+  const tiles = TASK_STATUSES.map(
+    (status) => `<div class="stat">
+      <span class="stat-value">${counts.by_status[status]}</span>
+      <span class="stat-label">${renderBadge(status)}</span>
+    </div>`,
+  );
+  const finished = (byStatus: Record<TaskStatus, number>): string =>
+    `${total(byStatus)} <span class="hint">(${byStatus.SUCCESS} ok, ${byStatus.FAILURE} failed${byStatus.REVOKED ? `, ${byStatus.REVOKED} cancelled` : ''})</span>`;
+  return `<section class="card" aria-labelledby="counts-heading">
+  <h2 id="counts-heading">Tasks</h2>
+  <div class="stat-grid">
+    ${tiles.join('\n    ')}
+  </div>
+  <dl class="facts dashboard-facts">
+    <div class="fact"><dt>Finished, last minute</dt><dd>${finished(counts.finished_last_minute)}</dd></div>
+    <div class="fact"><dt>Finished, last hour</dt><dd>${finished(counts.finished_last_hour)}</dd></div>
+    <div class="fact"><dt>Rate</dt><dd>${rate.per_minute} tasks/min <span class="hint">(last ${rate.window_seconds / 60} minutes)</span></dd></div>
+  </dl>
+</section>`;
+}
+
+function renderBroker(data: DashboardData, basePath: string): string {
+  const broker = data.broker;
+  if (!broker.reachable) {
+    return `<section class="card" aria-labelledby="queues-heading">
+  <h2 id="queues-heading">Queues</h2>
+  <p class="alert">Broker unreachable: ${escapeHtml(broker.problem)}</p>
+</section>`;
+  }
+  const rows = broker.queues.map(
+    (queue) => `<tr>
+      <td><code>${escapeHtml(queue.name)}</code></td>
+      <td class="num">${queue.messages}</td>
+      <td class="num">${queue.consumers === 0 && queue.name !== broker.dead_letters.queue ? '<span class="badge badge--warn">none</span>' : queue.consumers}</td>
+    </tr>`,
+  );
+  const deadLetters = broker.dead_letters;
+  const count = deadLetters.count ?? deadLetters.messages.length;
+  const redriveUrl = withBasePath(basePath, '/dashboard/dead-letters/redrive');
+  const letters = deadLetters.messages.map(
+    (letter) => `<tr>
+      <td class="num">${letter.index + 1}</td>
+      <td class="wrap">${letter.reason === null ? '<span class="hint">—</span>' : escapeHtml(letter.reason)}</td>
+      <td>${letter.queue === null ? '<span class="hint">unknown</span>' : `<code>${escapeHtml(letter.queue)}</code>`}</td>
+      <td class="nowrap">${letter.dead_lettered_at === null ? '—' : renderTime(letter.dead_lettered_at)}</td>
+      <td>${letter.type === null ? '—' : `<code>${escapeHtml(letter.type)}</code>`}</td>
+      <td class="num nowrap">${escapeHtml(formatBytes(letter.size))}</td>
+      <td class="wrap"><details><summary>body</summary><pre>${escapeHtml(letter.body_preview)}</pre></details></td>
+    </tr>`,
+  );
+  return `<section class="card" aria-labelledby="queues-heading">
+  <h2 id="queues-heading">Queues</h2>
+  <div class="table-scroll">
+  <table class="data-table">
+    <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Ready</th><th scope="col" class="num">Consumers</th></tr></thead>
+    <tbody>
+    ${rows.join('\n    ')}
+    </tbody>
+  </table>
+  </div>
+</section>
+<section class="card" aria-labelledby="dead-letters-heading">
+  <div class="task-header">
+    <h2 id="dead-letters-heading">Dead letters <span class="count-pill">${count}</span></h2>
+    ${
+      count === 0
+        ? ''
+        : `<form class="redrive-form" method="post" action="${escapeHtml(redriveUrl)}">
+      <label for="redrive-limit">Redrive up to</label>
+      <input id="redrive-limit" name="limit" type="number" min="1" max="10000" value="100">
+      <button class="button" type="submit">Redrive</button>
+    </form>`
+    }
+  </div>
+  <p class="hint">Messages that broke their contract or ran out of deliveries, in <code>${escapeHtml(deadLetters.queue)}</code>. Redrive sends them back to the queue they came from.</p>
+  ${
+    letters.length === 0
+      ? '<p class="empty">The dead-letter queue is empty.</p>'
+      : `<div class="table-scroll">
+  <table class="data-table">
+    <thead><tr><th scope="col" class="num">#</th><th scope="col">Reason</th><th scope="col">From queue</th><th scope="col">Dead-lettered</th><th scope="col">Type</th><th scope="col" class="num">Size</th><th scope="col">Body</th></tr></thead>
+    <tbody>
+    ${letters.join('\n    ')}
+    </tbody>
+  </table>
+  </div>
+  ${count > letters.length ? `<p class="hint">Showing the first ${letters.length} of ${count}.</p>` : ''}`
+  }
+</section>`;
+}
+
+function renderTasks({ tasks, filters, next_before: nextBefore }: DashboardData, dashboardUrl: string, processors: readonly string[]): string {
+  const statusOptions = [`<option value="">All</option>`, ...TASK_STATUSES.map((s) => option(s, s, filters.status === s))];
+  const processorNames = [...new Set([...processors, ...(filters.processor ? [filters.processor] : [])])].sort();
+  const processorOptions = [`<option value="">All</option>`, ...processorNames.map((p) => option(p, p, filters.processor === p))];
+  const rows = tasks.map(renderTaskRow);
+  const older = nextBefore === null ? '' : `<a class="older" href="${escapeHtml(pageUrl(dashboardUrl, { ...filters, before: nextBefore }))}">Older tasks →</a>`;
+  const newest = filters.before === null ? '' : `<a href="${escapeHtml(pageUrl(dashboardUrl, { ...filters, before: null }))}">← Newest</a>`;
+  return `<section class="card" aria-labelledby="tasks-heading">
+  <h2 id="tasks-heading">Recent tasks</h2>
+  <form class="filter-form" method="get" action="${escapeHtml(dashboardUrl)}">
+    <div class="filter-field">
+      <label for="filter-status">Status</label>
+      <select id="filter-status" name="status">${statusOptions.join('')}</select>
+    </div>
+    <div class="filter-field">
+      <label for="filter-processor">Processor</label>
+      <select id="filter-processor" name="processor">${processorOptions.join('')}</select>
+    </div>
+    ${filters.limit === 50 ? '' : `<input type="hidden" name="limit" value="${filters.limit}">`}
+    <button class="button button--secondary" type="submit">Filter</button>
+  </form>
+  ${
+    rows.length === 0
+      ? '<p class="empty">No tasks match.</p>'
+      : `<div class="table-scroll">
+  <table class="data-table tasks-table">
+    <thead><tr><th scope="col">Task</th><th scope="col">Processor</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Finished</th><th scope="col" class="num">Duration</th><th scope="col">Error</th></tr></thead>
+    <tbody>
+    ${rows.join('\n    ')}
+    </tbody>
+  </table>
+  </div>`
+  }
+  ${older || newest ? `<p class="pager">${newest}${older}</p>` : ''}
+</section>`;
+}
+
+function renderTaskRow(task: DashboardTask): string {
+  const error = task.error === null ? '' : task.error.message;
+  const shortError = error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS)}…` : error;
+  return `<tr>
+      <td><a href="${escapeHtml(task.page_url)}"><code title="${escapeHtml(task.task_id)}">${escapeHtml(task.task_id.slice(0, 8))}</code></a></td>
+      <td><code>${escapeHtml(task.processor)}</code></td>
+      <td>${renderBadge(task.status)}</td>
+      <td class="num">${task.attempts}</td>
+      <td class="nowrap">${renderTime(task.created_at)}</td>
+      <td class="nowrap">${task.finished_at === null ? '—' : renderTime(task.finished_at)}</td>
+      <td class="num nowrap">${task.duration_ms === null ? '—' : escapeHtml(formatDuration(task.duration_ms))}</td>
+      <td class="wrap error-cell"${error === '' ? '' : ` title="${escapeHtml(error)}"`}>${escapeHtml(shortError)}</td>
+    </tr>`;
+}
+
+/** The dashboard URL for a set of filters; defaults are left out so links stay short. */
+function pageUrl(dashboardUrl: string, filters: DashboardFilters): string {
+  const params = new URLSearchParams();
+  if (filters.status) params.set('status', filters.status);
+  if (filters.processor) params.set('processor', filters.processor);
+  if (filters.before !== null) params.set('before', String(filters.before));
+  if (filters.limit !== 50) params.set('limit', String(filters.limit));
+  const query = params.toString();
+  return query === '' ? dashboardUrl : `${dashboardUrl}?${query}`;
+}
+
+function option(value: string, label: string, selected: boolean): string {
+  return `<option value="${escapeHtml(value)}"${selected ? ' selected' : ''}>${escapeHtml(label)}</option>`;
+}
+
+function renderBadge(status: TaskStatus): string {
+  return `<span class="badge badge--${status.toLowerCase()}">${escapeHtml(status)}</span>`;
+}
+
+/** UTC, because the server cannot know the reader's time zone and a silent offset misleads. */
+function renderTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return escapeHtml(iso);
+  const full = date.toISOString();
+  return `<time datetime="${escapeHtml(full)}" title="${escapeHtml(full)}">${escapeHtml(`${full.slice(0, 10)} ${full.slice(11, 19)}`)}</time>`;
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function total(counts: Record<TaskStatus, number>): number {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}

@@ -1,0 +1,261 @@
+import express, { Router, type Request } from 'express';
+import { coerceError, TASK_STATUSES, type Broker, type Logger, type TaskRecord, type TaskStatus, type TaskStore } from '../../shared/index.js';
+import { HttpError } from '../http-errors.js';
+import { withBasePath } from '../pages/layout.js';
+import { renderDashboardPage } from '../pages/dashboard-page.js';
+import { peekDeadLetters, queueStats, redriveDeadLetters, type DeadLetter, type QueueStat, type RedriveResult } from '../operations.js';
+import { taskUrls } from '../task-document.js';
+
+/**
+ * The operator's dashboard: task counts and recent tasks from the store, queue depths and the
+ * dead-letter queue from the broker. Every replica answers the same, because nothing here lives in
+ * a process's memory.
+ *
+ * SECURITY: these are operator tools with no authentication yet (that comes with API keys). The
+ * redrive POST moves messages between queues. Until then, keep the gateway off the public
+ * internet or set DASHBOARD=off. Cross-site form posts from a browser are refused; anyone who can
+ * reach the gateway directly can still use them.
+ */
+export interface DashboardDeps {
+  basePath: string;
+  store: TaskStore;
+  broker: Broker;
+  /** Known processor names, for the filter's choices. */
+  processors: readonly string[];
+  logger: Logger;
+}
+
+export interface DashboardFilters {
+  status: TaskStatus | null;
+  processor: string | null;
+  /** Epoch ms: only tasks created before it (the next page). */
+  before: number | null;
+  limit: number;
+}
+
+export interface DashboardTask {
+  task_id: string;
+  processor: string;
+  status: TaskStatus;
+  attempts: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Run time, started → finished. */
+  duration_ms: number | null;
+  error: { code: string; message: string } | null;
+  page_url: string;
+}
+
+export type BrokerSection =
+  | { reachable: true; queues: QueueStat[]; dead_letters: { queue: string; count: number | null; messages: DeadLetter[] } }
+  | { reachable: false; problem: string };
+
+export interface DashboardData {
+  generated_at: string;
+  filters: DashboardFilters;
+  counts: {
+    by_status: Record<TaskStatus, number>;
+    finished_last_minute: Record<TaskStatus, number>;
+    finished_last_hour: Record<TaskStatus, number>;
+  };
+  /** Tasks that reached a terminal state in the last five minutes, per minute. */
+  rate: { window_seconds: number; finished: number; per_minute: number };
+  broker: BrokerSection;
+  tasks: DashboardTask[];
+  /** `before` for the next (older) page; null on the last page. */
+  next_before: number | null;
+}
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+const DEAD_LETTER_PEEK = 20;
+const DEFAULT_REDRIVE = 100;
+const MAX_REDRIVE = 10_000;
+const RATE_WINDOW_MS = 5 * 60_000;
+/** A broker that does not answer in time is shown as unreachable rather than stalling the page. */
+const BROKER_TIMEOUT_MS = 3000;
+const PROCESSOR_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+
+export function dashboardRoutes({ basePath, store, broker, processors, logger }: DashboardDeps): Router {
+  const router = Router();
+  const dashboardUrl = withBasePath(basePath, '/dashboard');
+
+  const gather = async (filters: DashboardFilters): Promise<DashboardData> => {
+    const now = Date.now();
+    const [minute, hour, window, records, brokerSection] = await Promise.all([
+      store.counts(now - 60_000),
+      store.counts(now - 3_600_000),
+      store.counts(now - RATE_WINDOW_MS),
+      store.list({ limit: filters.limit, ...(filters.status ? { status: filters.status } : {}), ...(filters.processor ? { processor: filters.processor } : {}), ...(filters.before !== null ? { before: filters.before } : {}) }),
+      brokerState(broker, logger),
+    ]);
+    const finished = sum(window.finishedSince);
+    return {
+      generated_at: new Date(now).toISOString(),
+      filters,
+      counts: { by_status: minute.byStatus, finished_last_minute: minute.finishedSince, finished_last_hour: hour.finishedSince },
+      rate: { window_seconds: RATE_WINDOW_MS / 1000, finished, per_minute: Math.round((finished / (RATE_WINDOW_MS / 60_000)) * 10) / 10 },
+      broker: brokerSection,
+      tasks: records.map((record) => toDashboardTask(record, basePath)),
+      next_before: records.length === filters.limit ? records.at(-1)!.createdAt : null,
+    };
+  };
+
+  router.get('/dashboard.json', async (req, res) => {
+    const data = await gather(parseFilters(req));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(data);
+  });
+
+  router.get('/dashboard', async (req, res) => {
+    const filters = parseFilters(req);
+    const notice = parseNotice(req);
+    const data = await gather(filters);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(renderDashboardPage({ basePath, data, processors, notice }));
+  });
+
+  router.post(
+    '/dashboard/dead-letters/redrive',
+    refuseCrossSite,
+    express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
+    express.json({ limit: '4kb' }),
+    async (req, res) => {
+      const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+      const limit = intParam(body.limit, 'limit', 1, MAX_REDRIVE, 'invalid_body') ?? DEFAULT_REDRIVE;
+      if (!broker.isConnected()) throw unavailable(broker.problem() ?? 'not connected to the broker');
+      let result: RedriveResult;
+      try {
+        result = await redriveDeadLetters(broker, { limit });
+      } catch (err) {
+        throw unavailable(coerceError(err).message);
+      }
+      logger.info({ limit, redriven: result.redriven, skipped: result.skipped.length, stopped: result.stopped }, 'dead letters redriven');
+      if (result.stopped !== undefined) {
+        throw unavailable(`redrive stopped after ${result.redriven} message(s): ${result.stopped}`, { redriven: result.redriven, skipped: result.skipped });
+      }
+      if (req.accepts(['html', 'json']) === 'json') {
+        res.json(result);
+        return;
+      }
+      res.redirect(303, `${dashboardUrl}?${new URLSearchParams({ redriven: String(result.redriven), skipped: String(result.skipped.length) }).toString()}`);
+    },
+  );
+
+  return router;
+}
+
+async function brokerState(broker: Broker, logger: Logger): Promise<BrokerSection> {
+  if (!broker.isConnected()) return { reachable: false, problem: broker.problem() ?? 'not connected to the broker' };
+  const deadLetterQueue = broker.topology.queues.deadLetters;
+  try {
+    return await withTimeout(
+      (async (): Promise<BrokerSection> => {
+        // Stats first: messages held by the peek would be missing from the DLQ's count.
+        const queues = await queueStats(broker);
+        const messages = await peekDeadLetters(broker, DEAD_LETTER_PEEK);
+        const count = queues.find((q) => q.name === deadLetterQueue)?.messages ?? null;
+        return { reachable: true, queues, dead_letters: { queue: deadLetterQueue, count, messages } };
+      })(),
+      BROKER_TIMEOUT_MS,
+    );
+  } catch (err) {
+    const problem = coerceError(err).message;
+    logger.warn({ err: problem }, 'dashboard could not query the broker');
+    return { reachable: false, problem };
+  }
+}
+
+function toDashboardTask(record: TaskRecord, basePath: string): DashboardTask {
+  const duration = record.startedAt !== null && record.finishedAt !== null ? record.finishedAt - record.startedAt : null;
+  return {
+    task_id: record.id,
+    processor: record.processor,
+    status: record.status,
+    attempts: record.attempt,
+    created_at: new Date(record.createdAt).toISOString(),
+    started_at: record.startedAt === null ? null : new Date(record.startedAt).toISOString(),
+    finished_at: record.finishedAt === null ? null : new Date(record.finishedAt).toISOString(),
+    duration_ms: duration !== null && duration >= 0 ? duration : null,
+    error: record.error,
+    page_url: taskUrls(basePath, record.id).page,
+  };
+}
+
+function parseFilters(req: Request): DashboardFilters {
+  const status = stringParam(req.query.status, 'status')?.toUpperCase();
+  if (status !== undefined && !(TASK_STATUSES as readonly string[]).includes(status)) {
+    throw new HttpError(400, 'invalid_query', `status must be one of ${TASK_STATUSES.join(', ')}`);
+  }
+  const processor = stringParam(req.query.processor, 'processor');
+  if (processor !== undefined && !PROCESSOR_PATTERN.test(processor)) {
+    throw new HttpError(400, 'invalid_query', 'processor must be a processor name (lower-case letters, digits, "_" and "-")');
+  }
+  return {
+    status: (status as TaskStatus | undefined) ?? null,
+    processor: processor ?? null,
+    before: intParam(req.query.before, 'before', 1, Number.MAX_SAFE_INTEGER) ?? null,
+    limit: intParam(req.query.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT,
+  };
+}
+
+/** What the redrive form's redirect reports, so the operator sees the outcome without a session. */
+function parseNotice(req: Request): { redriven: number; skipped: number } | undefined {
+  const redriven = intParam(req.query.redriven, 'redriven', 0, Number.MAX_SAFE_INTEGER);
+  if (redriven === undefined) return undefined;
+  return { redriven, skipped: intParam(req.query.skipped, 'skipped', 0, Number.MAX_SAFE_INTEGER) ?? 0 };
+}
+
+/** An empty value counts as absent: a GET form sends `status=` for "all". */
+function stringParam(value: unknown, name: string, code = 'invalid_query'): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, code, `${name} must be given once`);
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function intParam(value: unknown, name: string, min: number, max: number, code = 'invalid_query'): number | undefined {
+  const raw = typeof value === 'number' ? String(value) : stringParam(value, name, code);
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(raw)) throw new HttpError(400, code, `${name} must be a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new HttpError(400, code, `${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+/**
+ * A browser tells where a request comes from (Sec-Fetch-Site); refusing other origins keeps a
+ * page elsewhere from making an operator's browser redrive. Clients without the header (curl,
+ * scripts) pass: they could reach the route directly anyway.
+ */
+const refuseCrossSite: express.RequestHandler = (req, _res, next) => {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    next(new HttpError(403, 'cross_site_request', 'this action only accepts requests from the dashboard itself'));
+    return;
+  }
+  next();
+};
+
+function unavailable(message: string, details: Record<string, unknown> = {}): HttpError {
+  return new HttpError(503, 'broker_unavailable', message, details, { 'Retry-After': '5' });
+}
+
+function sum(counts: Record<TaskStatus, number>): number {
+  return Object.values(counts).reduce((total, n) => total + n, 0);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the broker did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

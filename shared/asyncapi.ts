@@ -1,0 +1,231 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { Config } from './config.js';
+import { EVENT_STATUSES, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage } from './contracts.js';
+import type { ProcessorDescriptor } from './processor.js';
+import { buildTopology, eventRoutingKey, type ExchangeSpec, type QueueSpec } from './topology.js';
+
+/**
+ * The AsyncAPI 3.0 document of the broker side: what a worker in another language needs to serve a
+ * processor. Exchanges, queues and their arguments come from `buildTopology` (what gateway and
+ * worker declare), the message payloads are the TypeBox contracts themselves, so neither can drift.
+ * Served at {base}/asyncapi.json and committed as docs/asyncapi.json (scripts/generate-api-docs.ts).
+ */
+export interface AsyncApiOptions {
+  prefix: string;
+  processors: readonly Pick<ProcessorDescriptor, 'name' | 'version' | 'description'>[];
+  taskQueueMaxLength: number;
+  deliveryLimit: number;
+}
+
+type Json = Record<string, unknown>;
+
+const BINDING_VERSION = '0.3.0';
+const VHOST = '/';
+/** AMQP delivery mode of everything warren publishes: persistent. */
+const PERSISTENT = 2;
+
+/** A TypeBox schema as plain JSON Schema: the JSON round trip drops TypeBox's symbol keys. */
+export function toJsonSchema(schema: TSchema): Json {
+  return JSON.parse(JSON.stringify(schema)) as Json;
+}
+
+export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
+  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit };
+}
+
+export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit }: AsyncApiOptions): Json {
+  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit });
+  const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
+  const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
+  const message = (name: string): Json => ({ $ref: `#/components/messages/${name}` });
+
+  const channels: Json = {};
+  const operations: Json = {};
+  for (const processor of processors) {
+    const queueName = topology.taskQueues.get(processor.name)!;
+    channels[`tasks.${processor.name}`] = {
+      address: processor.name,
+      title: `Tasks for ${processor.name}`,
+      description: `Routing key \`${processor.name}\` on the direct exchange \`${topology.exchanges.tasks}\`: ${processor.description}`,
+      messages: { TaskMessage: message('TaskMessage') },
+      bindings: { amqp: exchangeBinding(exchange(topology.exchanges.tasks)) },
+    };
+    channels[`taskQueue.${processor.name}`] = {
+      ...queueChannel(queue(queueName)),
+      title: `Queue of ${processor.name}`,
+      description:
+        `Quorum queue of processor ${processor.name} (${processor.version}). Consume with manual acks and a bounded prefetch; publish STARTED, then ` +
+        'SUCCESS or FAILURE to the events exchange, each confirmed, and ack only then. A message that breaks its contract goes to the dead-letter exchange ' +
+        'with x-warren-reason; one redelivered more than x-delivery-limit times is dead-lettered by the broker.',
+      messages: { TaskMessage: message('TaskMessage') },
+    };
+    operations[`submitTask.${processor.name}`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/tasks.${processor.name}` },
+      summary: 'The gateway publishes an accepted task (persistent, with a publisher confirm; message id = task id)',
+      messages: [{ $ref: `#/channels/tasks.${processor.name}/messages/TaskMessage` }],
+      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
+    };
+    operations[`runTask.${processor.name}`] = {
+      action: 'receive',
+      channel: { $ref: `#/channels/taskQueue.${processor.name}` },
+      summary: 'A worker serving this processor runs the task',
+      messages: [{ $ref: `#/channels/taskQueue.${processor.name}/messages/TaskMessage` }],
+      bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
+    };
+  }
+
+  channels.events = {
+    address: eventRoutingKey('{status}', '{processor}'),
+    title: 'Task events',
+    description: `Topic exchange \`${topology.exchanges.events}\`; bind your own queue with a pattern such as \`task.#\` or \`task.*.${processors[0]?.name ?? 'echo'}\`.`,
+    parameters: {
+      status: { enum: EVENT_STATUSES.map((status) => status.toLowerCase()), description: 'The event status, lower case' },
+      processor: { enum: processors.map((p) => p.name), description: 'The processor that ran the task' },
+    },
+    messages: { TaskEvent: message('TaskEvent') },
+    bindings: { amqp: exchangeBinding(exchange(topology.exchanges.events)) },
+  };
+  channels.results = {
+    ...queueChannel(queue(topology.queues.results)),
+    title: 'Results',
+    description: 'Every task event, for the recorder (in each gateway) that writes the task store. Events may come twice or out of order; applying them is idempotent.',
+    messages: { TaskEvent: message('TaskEvent') },
+  };
+  channels.deadLetterExchange = {
+    address: null,
+    title: 'Dead-letter exchange',
+    description:
+      `Topic exchange \`${topology.exchanges.deadLetter}\`. Consumers publish what they refuse with routing key = the queue it came from; the broker ` +
+      'dead-letters messages over the delivery limit with their original routing key.',
+    messages: { DeadLetter: message('DeadLetter') },
+    bindings: { amqp: exchangeBinding(exchange(topology.exchanges.deadLetter)) },
+  };
+  channels.deadLetters = {
+    ...queueChannel(queue(topology.queues.deadLetters)),
+    title: 'Dead letters',
+    description: 'Everything dead-lettered, kept for inspection (nothing consumes it automatically).',
+    messages: { DeadLetter: message('DeadLetter') },
+  };
+
+  Object.assign(operations, {
+    publishEvent: {
+      action: 'send',
+      channel: { $ref: '#/channels/events' },
+      summary: 'A worker reports a change in a task (persistent, confirmed; message id = event id)',
+      messages: [{ $ref: '#/channels/events/messages/TaskEvent' }],
+      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
+    },
+    followEvents: {
+      action: 'receive',
+      channel: { $ref: '#/channels/events' },
+      summary: 'Live listeners: each gateway binds an exclusive, auto-delete queue with task.# for Server-Sent Events and Prefer: wait',
+      messages: [{ $ref: '#/channels/events/messages/TaskEvent' }],
+    },
+    recordEvent: {
+      action: 'receive',
+      channel: { $ref: '#/channels/results' },
+      summary: 'The recorder applies events to the task store and acks after the commit',
+      messages: [{ $ref: '#/channels/results/messages/TaskEvent' }],
+      bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
+    },
+    deadLetter: {
+      action: 'send',
+      channel: { $ref: '#/channels/deadLetterExchange' },
+      summary: 'A consumer parks a message it cannot process, with the reason in its headers',
+      messages: [{ $ref: '#/channels/deadLetterExchange/messages/DeadLetter' }],
+      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
+    },
+    inspectDeadLetters: {
+      action: 'receive',
+      channel: { $ref: '#/channels/deadLetters' },
+      summary: 'Operators read the dead letters (management UI, or a consumer of their own)',
+      messages: [{ $ref: '#/channels/deadLetters/messages/DeadLetter' }],
+    },
+  });
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'warren broker contract',
+      version: '1',
+      description:
+        `Exchanges, queues and messages under the prefix \`${prefix}\` (AMQP_PREFIX). Messages are JSON; producers and consumers both validate them, ` +
+        'extra properties are allowed, and a breaking change bumps `version`. Files never travel in messages: FileRef.location points at the shared volume or S3.',
+      license: { name: 'MIT' },
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      broker: { host: '127.0.0.1:5672', protocol: 'amqp', protocolVersion: '0.9.1', description: 'The RabbitMQ at AMQP_URL (the default shown); quorum queues need RabbitMQ ≥ 3.8' },
+    },
+    channels,
+    operations,
+    components: {
+      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent) },
+      messages: {
+        TaskMessage: {
+          name: 'TaskMessage',
+          title: 'A task',
+          contentType: 'application/json',
+          payload: { $ref: '#/components/schemas/TaskMessage' },
+          bindings: { amqp: { messageType: TASK_MESSAGE_TYPE, bindingVersion: BINDING_VERSION } },
+        },
+        TaskEvent: {
+          name: 'TaskEvent',
+          title: 'A task event',
+          contentType: 'application/json',
+          payload: { $ref: '#/components/schemas/TaskEvent' },
+          bindings: { amqp: { messageType: TASK_EVENT_TYPE, bindingVersion: BINDING_VERSION } },
+        },
+        DeadLetter: {
+          name: 'DeadLetter',
+          title: 'A dead-lettered message',
+          summary: 'The original body and properties, unchanged (often a message that broke its contract, so possibly not JSON)',
+          headers: {
+            type: 'object',
+            properties: {
+              'x-warren-reason': { type: 'string', maxLength: 1000, description: 'Why a consumer refused it' },
+              'x-warren-queue': { type: 'string', description: 'The queue it was consumed from' },
+              'x-warren-dead-lettered-at': { type: 'string', format: 'date-time' },
+              'x-death': { type: 'array', description: 'Set by RabbitMQ when it dead-letters (delivery limit reached)' },
+            },
+          },
+          payload: {},
+        },
+      },
+    },
+  };
+}
+
+function exchangeBinding(spec: ExchangeSpec): Json {
+  return {
+    is: 'routingKey',
+    exchange: { name: spec.name, type: spec.type, durable: spec.options.durable ?? true, autoDelete: spec.options.autoDelete ?? false, vhost: VHOST },
+    bindingVersion: BINDING_VERSION,
+  };
+}
+
+/**
+ * A queue as a channel. The AMQP binding has no place for queue arguments (quorum type, delivery
+ * limit, overflow...), so they travel as an extension, with the queue's exchange bindings.
+ */
+function queueChannel(spec: QueueSpec): Json {
+  return {
+    address: spec.name,
+    bindings: {
+      amqp: {
+        is: 'queue',
+        queue: { name: spec.name, durable: spec.options.durable ?? true, exclusive: spec.options.exclusive ?? false, autoDelete: spec.options.autoDelete ?? false, vhost: VHOST },
+        bindingVersion: BINDING_VERSION,
+      },
+    },
+    'x-queue-arguments': spec.options.arguments ?? {},
+    'x-bound-to': spec.bindings.map(({ exchange, pattern }) => ({ exchange, routingKey: pattern })),
+  };
+}
+
+function find<T extends { name: string }>(specs: readonly T[], name: string): T {
+  const spec = specs.find((candidate) => candidate.name === name);
+  if (!spec) throw new Error(`topology has no ${name}`);
+  return spec;
+}
