@@ -7,6 +7,8 @@ import { coerceError, isTerminal, taskEvents, type Broker, type Consumer, type L
  */
 export class LiveEvents {
   private readonly listeners = new Map<string, Set<(event: TaskEvent) => void>>();
+  /** Waiters for a task's terminal state to be committed by this process's recorder. */
+  private readonly commitWaiters = new Map<string, Set<() => void>>();
   private subscription: Consumer | undefined;
   /** Aborted when the gateway stops: open streams end and waits return at once. */
   private readonly stopping = new AbortController();
@@ -49,6 +51,11 @@ export class LiveEvents {
     };
   }
 
+  /** This process's recorder has committed `taskId`'s terminal state: wake its waiters at once. */
+  finished(taskId: string): void {
+    for (const wake of this.commitWaiters.get(taskId) ?? []) wake();
+  }
+
   dispatch(event: TaskEvent): void {
     for (const listener of this.listeners.get(event.task_id) ?? []) listener(event);
   }
@@ -70,6 +77,10 @@ export class LiveEvents {
       wake();
     });
     const unregister = this.onStop(() => wake());
+    const onCommit = (): void => wake();
+    let commitSet = this.commitWaiters.get(taskId);
+    if (!commitSet) this.commitWaiters.set(taskId, (commitSet = new Set()));
+    commitSet.add(onCommit);
     try {
       let record = await this.store.get(taskId);
       while (record && !isTerminal(record.status) && Date.now() < deadline && !this.stopping.signal.aborted) {
@@ -86,6 +97,8 @@ export class LiveEvents {
     } finally {
       stopListening();
       unregister();
+      commitSet.delete(onCommit);
+      if (commitSet.size === 0) this.commitWaiters.delete(taskId);
     }
   }
 }

@@ -12,9 +12,9 @@ await runService('gateway', async (config, logger) => {
   const store = openStore(config.storeUrl);
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
   const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
-  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics });
   const live = new LiveEvents(store, logger);
   live.start(broker);
+  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, onFinished: (taskId) => live.finished(taskId) });
   const app = createGateway({ config, store, broker, processors, logger, live, metrics });
 
   const server = app.listen(config.port, config.host);

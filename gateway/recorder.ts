@@ -17,6 +17,8 @@ export interface RecorderDeps {
   prefetch: number;
   /** Counts and times tasks as they finish (only events that changed the store count). */
   metrics?: Pick<GatewayMetrics, 'taskFinished'>;
+  /** Told of each task this recorder made terminal, right after the commit (wakes local waiters). */
+  onFinished?: (taskId: string) => void;
 }
 
 interface Pending {
@@ -24,7 +26,7 @@ interface Pending {
   settle: (outcome: ConsumeOutcome) => void;
 }
 
-export function startRecorder({ broker, store, logger, prefetch, metrics }: RecorderDeps): Consumer {
+export function startRecorder({ broker, store, logger, prefetch, metrics, onFinished }: RecorderDeps): Consumer {
   let batch: Pending[] = [];
   let scheduled = false;
 
@@ -41,6 +43,7 @@ export function startRecorder({ broker, store, logger, prefetch, metrics }: Reco
         // Only the applied event counts: a redelivered or duplicate terminal event changes nothing.
         if (outcome.record) {
           metrics?.taskFinished(outcome.record);
+          onFinished?.(outcome.taskId);
           logger.debug({ taskId: outcome.taskId, processor: outcome.record.processor, status: outcome.record.status }, 'task finished');
         }
         current[index]!.settle(ACK);
