@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenApiValidator } from '../support/api-docs.js';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { waitForTerminal, type Submitted } from '../support/client.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 
 /**
  * Live answers of a real gateway (with a worker serving echo) against the OpenAPI document that
@@ -13,26 +10,19 @@ import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../
  * its JSON body must fit the documented schema with every object closed: a field the code sends
  * but the document omits fails here, as does a documented field the code stopped sending.
  */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-contract-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
+const stack = testStack('contract', {});
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-let worker: WarrenProcess;
 let gateway: Gateway;
 let api: OpenApiValidator;
 
 beforeAll(async () => {
-  [worker, gateway] = await Promise.all([startWorker(env), startGateway(env)]);
+  [, gateway] = await Promise.all([stack.worker(), stack.gateway()]);
   const response = await fetch(`${gateway.url}/openapi.json`);
   expect(response.status).toBe(200);
   api = new OpenApiValidator((await response.json()) as Record<string, unknown>);
 });
 
-afterAll(async () => {
-  await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 /** Fetch `{base}{url}` and check the answer against the documented operation; returns the JSON body. */
 async function call(template: string, url: string, init: RequestInit = {}): Promise<{ response: Response; body: unknown }> {
@@ -102,7 +92,7 @@ describe('live answers fit the published OpenAPI document', () => {
     expect((await call('/upload', '/upload')).response.status).toBe(200);
     expect((await call('/upload/fields', '/upload/fields?processor=echo')).response.status).toBe(200);
     expect((await call('/static/{file}', '/static/warren.css')).response.status).toBe(200);
-    expect((await call('/asyncapi.json', '/asyncapi.json')).body).toMatchObject({ asyncapi: '3.0.0', channels: { 'taskQueue.echo': { address: `${prefix}.tasks.echo` } } });
+    expect((await call('/asyncapi.json', '/asyncapi.json')).body).toMatchObject({ asyncapi: '3.0.0', channels: { 'taskQueue.echo': { address: `${stack.prefix}.tasks.echo` } } });
   });
 });
 

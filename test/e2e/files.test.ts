@@ -1,35 +1,19 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_DESCRIPTORS } from '../../shared/index.js';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { waitForTerminal, type Submitted } from '../support/client.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 
 /** Uploads through HTTP: streamed to the volume, sniffed, limited, and served back as artifacts. */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-files-'));
-const env = {
-  AMQP_URL: TEST_AMQP_URL,
-  AMQP_PREFIX: prefix,
-  DATA_DIR: dataDir,
-  MAX_UPLOAD_BYTES: '10485760',
-  WORKER_PROCESSORS: 'echo,word-count',
-  PROCESSORS_DIR: path.resolve('docs/examples/processors'),
-};
-let worker: WarrenProcess;
+const stack = testStack('files', { MAX_UPLOAD_BYTES: '10485760', WORKER_PROCESSORS: 'echo,word-count', PROCESSORS_DIR: path.resolve('docs/examples/processors') }, { extraProcessors: ['word-count'] });
 let gateway: Gateway;
 
 beforeAll(async () => {
-  [worker, gateway] = await Promise.all([startWorker(env), startGateway(env)]);
+  [, gateway] = await Promise.all([stack.worker(), stack.gateway()]);
 });
 
-afterAll(async () => {
-  await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), 'word-count']);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 function upload(fields: Record<string, string>, files: { field?: string; name: string; data: Blob }[]): Promise<Response> {
   const form = new FormData();
@@ -40,7 +24,7 @@ function upload(fields: Record<string, string>, files: { field?: string; name: s
 
 /** Every regular file under DATA_DIR/uploads (staging included). */
 function uploadedFiles(): string[] {
-  const root = path.join(dataDir, 'uploads');
+  const root = path.join(stack.dataDir, 'uploads');
   if (!fs.existsSync(root)) return [];
   return (fs.readdirSync(root, { recursive: true }) as string[]).filter((entry) => fs.statSync(path.join(root, entry)).isFile());
 }

@@ -1,29 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { submitForm, type Submitted } from '../support/client.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 import { readEvents } from '../support/sse.js';
 
 /** Live status: Server-Sent Events and `Prefer: wait`, through either of two gateway replicas. */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-live-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
-let worker: WarrenProcess;
+const stack = testStack('live', {});
 let gatewayA: Gateway;
 let gatewayB: Gateway;
 
 beforeAll(async () => {
-  [worker, gatewayA, gatewayB] = await Promise.all([startWorker(env), startGateway(env), startGateway(env)]);
+  [, gatewayA, gatewayB] = await Promise.all([stack.worker(), stack.gateway(), stack.gateway()]);
 });
 
-afterAll(async () => {
-  await Promise.all([worker, gatewayA, gatewayB].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 function submitWaiting(url: string, fields: Record<string, string>, wait: number): Promise<Response> {
   return fetch(`${url}/uploader`, { method: 'POST', body: new URLSearchParams(fields), headers: { prefer: `wait=${wait}`, accept: 'application/json' } });

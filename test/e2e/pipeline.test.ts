@@ -1,31 +1,22 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { submitForm, submitJson, waitForTerminal, type Submitted } from '../support/client.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway, WarrenProcess } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 
 /**
  * The whole pipeline through HTTP with real processes: one worker, two gateways sharing one
  * SQLite file, the shared RabbitMQ under a prefix of this run's own.
  */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-e2e-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, MAX_FIELD_BYTES: '1024', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
+const stack = testStack('e2e', { MAX_FIELD_BYTES: '1024' });
 let worker: WarrenProcess;
 let gatewayA: Gateway;
 let gatewayB: Gateway;
 
 beforeAll(async () => {
-  [worker, gatewayA, gatewayB] = await Promise.all([startWorker(env), startGateway(env), startGateway(env)]);
+  [worker, gatewayA, gatewayB] = await Promise.all([stack.worker(), stack.gateway(), stack.gateway()]);
 });
 
-afterAll(async () => {
-  await Promise.all([worker, gatewayA, gatewayB].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 describe('the task pipeline, end to end', () => {
   it('answers liveness on echo', async () => {

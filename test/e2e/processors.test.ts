@@ -1,30 +1,23 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { submitForm, submitJson, waitForTerminal, type Submitted } from '../support/client.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway, WarrenProcess } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 
 /** The built-in processors through HTTP, with real files, one real worker serving them all. */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-processors-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir };
+const stack = testStack('processors', { WORKER_PROCESSORS: 'all', DEFAULT_PROCESSOR: 'categorize' });
 const fixture = (name: string): Blob => new Blob([fs.readFileSync(path.join('test/fixtures', name))]);
 let worker: WarrenProcess;
 let gateway: Gateway;
 
 beforeAll(async () => {
-  [worker, gateway] = await Promise.all([startWorker(env), startGateway(env)]);
+  [worker, gateway] = await Promise.all([stack.worker(), stack.gateway()]);
   await worker.waitForLog((line) => line.msg === 'processor ready' && line.processor === 'document', 60_000);
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-  await deletePrefix(prefix);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 async function uploadAndWait(fields: Record<string, string>, files: { name: string; data: Blob }[]): Promise<string> {
   const form = new FormData();

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BUILTIN_DESCRIPTORS } from '../../shared/index.js';
+import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from './broker.js';
+import { startGateway, startWorker, type Gateway, type WarrenProcess } from './processes.js';
+
+/**
+ * A private warren for one test file: its own AMQP prefix on the shared broker and its own
+ * DATA_DIR, echo as the default processor, and one `stop()` that stops every process it started
+ * and removes every queue, exchange and file it made.
+ */
+export interface TestStack {
+  prefix: string;
+  dataDir: string;
+  env: Record<string, string>;
+  gateway(extraEnv?: Record<string, string>): Promise<Gateway>;
+  worker(extraEnv?: Record<string, string>): Promise<WarrenProcess>;
+  stop(): Promise<void>;
+}
+
+export function testStack(name: string, env: Record<string, string> = {}, options: { extraProcessors?: string[] } = {}): TestStack {
+  const prefix = uniquePrefix();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warren-${name}-`));
+  const stackEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', ...env };
+  const started: WarrenProcess[] = [];
+  const track = async <T extends WarrenProcess>(starting: Promise<T>): Promise<T> => {
+    const process = await starting;
+    started.push(process);
+    return process;
+  };
+  return {
+    prefix,
+    dataDir,
+    env: stackEnv,
+    gateway: (extraEnv = {}) => track(startGateway({ ...stackEnv, ...extraEnv })),
+    worker: (extraEnv = {}) => track(startWorker({ ...stackEnv, ...extraEnv })),
+    async stop() {
+      await Promise.all(started.map((p) => p.stop()));
+      await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
