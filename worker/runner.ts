@@ -72,7 +72,11 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     const send = (fields: Omit<Parameters<typeof taskEvent>[1], 'attempt' | 'worker'>): Promise<void> =>
       publishTaskEvent(broker, taskEvent(task, { ...fields, attempt, worker: workerId }));
 
-    await send({ status: 'STARTED' });
+    // STARTED goes out without waiting for its confirm (the channel keeps it ahead of what
+    // follows); it is confirmed before the final event and the ack, so a task is never acked
+    // on an unconfirmed STARTED.
+    const started = send({ status: 'STARTED' });
+    started.catch(() => {}); // awaited below; this only keeps it from being reported as unhandled
     const controller = new AbortController();
     running.add(controller);
     const progress = throttledProgress((fraction, text) => {
@@ -83,6 +87,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
 
     const artifacts = createArtifactWriter(dataDir, task.task_id);
     const runBegan = process.hrtime.bigint();
+    let outcome: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof coerceError> };
     try {
       const result = await processor.run(task.input, {
         taskId: task.task_id,
@@ -93,28 +98,34 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         filePath: (file) => resolveLocation(dataDir, file.location),
         artifacts,
       });
-      const seconds = secondsSince(runBegan);
-      progress.cancel();
-      await send({ status: 'SUCCESS', result: result ?? null, artifacts: artifacts.written() });
-      // Counted once the outcome is published: a publish that fails throws, and the task is requeued.
-      count(processor, 'success');
-      metrics?.runSeconds.labels(processor.name).observe(seconds);
-      log.debug({ ms: Math.round(seconds * 1000) }, 'task succeeded');
+      outcome = { ok: true, result };
     } catch (thrown) {
-      const seconds = secondsSince(runBegan);
-      progress.cancel();
       if (controller.signal.reason instanceof ShutdownAbort) {
         log.info('task interrupted by shutdown; requeueing it');
         return { kind: 'requeue', reason: 'worker shut down mid-task' };
       }
-      const error = coerceError(thrown);
+      outcome = { ok: false, error: coerceError(thrown) };
+    } finally {
+      progress.cancel();
+      running.delete(controller);
+    }
+    const seconds = secondsSince(runBegan);
+
+    // Publishing is outside the run's try: a publish that fails must requeue the task (the
+    // handler throws), never turn a successful run into a FAILURE.
+    await started;
+    if (outcome.ok) {
+      await send({ status: 'SUCCESS', result: outcome.result ?? null, artifacts: artifacts.written() });
+      // Counted once the outcome is published.
+      count(processor, 'success');
+      log.debug({ ms: Math.round(seconds * 1000) }, 'task succeeded');
+    } else {
+      const { error } = outcome;
       log.info({ code: error.code, err: error.message, ms: Math.round(seconds * 1000) }, 'task failed');
       await send({ status: 'FAILURE', error: { code: error.code, message: error.message.slice(0, 4000) } });
       count(processor, 'failure');
-      metrics?.runSeconds.labels(processor.name).observe(seconds);
-    } finally {
-      running.delete(controller);
     }
+    metrics?.runSeconds.labels(processor.name).observe(seconds);
     return ACK;
   };
 
