@@ -3,6 +3,7 @@ import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessor
 import { createGateway } from './app.js';
 import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
+import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
 
 /** The gateway process: the only place that listens and connects. */
@@ -14,6 +15,7 @@ await runService('gateway', async (config, logger) => {
   const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
   const live = new LiveEvents(store, logger);
   live.start(broker);
+  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger });
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, onFinished: (taskId) => live.finished(taskId) });
   const app = createGateway({ config, store, broker, processors, logger, live, metrics });
 
@@ -37,6 +39,7 @@ await runService('gateway', async (config, logger) => {
     await live.stop();
     await closed;
     await recorder.stop();
+    await deadLetterWatch.stop();
     await broker.close();
     await store.close();
   };

@@ -23,7 +23,8 @@ export interface Topology {
   /** Processor name → task queue name. */
   taskQueues: ReadonlyMap<string, string>;
   exchanges: { tasks: string; events: string; deadLetter: string };
-  queues: { results: string; deadLetters: string };
+  /** deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE. */
+  queues: { results: string; deadLetters: string; deadLetterWatch: string };
   declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] };
 }
 
@@ -36,7 +37,7 @@ export interface TopologyOptions {
 
 export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit }: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx` };
-  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters` };
+  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch` };
 
   const quorum = (args: Record<string, unknown>): Options.AssertQueue => ({
     durable: true,
@@ -84,6 +85,13 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
         {
           name: queues.deadLetters,
           options: quorum({}),
+          bindings: [{ exchange: exchanges.deadLetter, pattern: '#' }],
+        },
+        {
+          // The dead-letter queue is for people (inspect, redrive); this copy is for the recorder,
+          // so a task the broker gave up on (delivery limit, expiry) does not stay STARTED forever.
+          name: queues.deadLetterWatch,
+          options: quorum({ 'x-delivery-limit': deliveryLimit }),
           bindings: [{ exchange: exchanges.deadLetter, pattern: '#' }],
         },
       ],

@@ -1,0 +1,44 @@
+import type { ConsumeMessage } from 'amqplib';
+import { ACK, taskEvent, taskMessages, type Broker, type Consumer, type Logger, type TaskStore } from '../shared/index.js';
+
+/**
+ * Part of the recorder's role: when the broker gives up on a task message — it hit the quorum
+ * queue's delivery limit (it kept crashing or stalling its workers) or expired in the queue — the
+ * task is recorded as FAILURE with the reason, instead of staying STARTED or PENDING forever.
+ * Dead letters warren itself parked (contract violations, header x-warren-reason) carry no
+ * readable task and are left to the dead-letter queue and its operators.
+ */
+const GIVE_UP_REASONS: Record<string, string> = {
+  delivery_limit: 'the broker gave up after the delivery limit: the task kept crashing or stalling its workers',
+  expired: 'the task expired in the queue before a worker took it',
+  maxlen: 'the task was dropped from a full queue',
+};
+
+interface XDeath {
+  reason?: string;
+  queue?: string;
+  count?: number;
+}
+
+export function startDeadLetterWatch({ broker, store, logger }: { broker: Broker; store: TaskStore; logger: Logger }): Consumer {
+  return broker.consume(broker.topology.queues.deadLetterWatch, 16, async (message: ConsumeMessage) => {
+    const death = (message.properties.headers?.['x-death'] as XDeath[] | undefined)?.[0];
+    const why = death?.reason ? GIVE_UP_REASONS[death.reason] : undefined;
+    if (!why || !taskMessages.check(safeJson(message.content))) return ACK;
+    const task = taskMessages.decode(message.content);
+    const deliveries = Number(message.properties.headers?.['x-delivery-count'] ?? death?.count ?? 0) || 0;
+    const [outcome] = await store.applyEvents([
+      taskEvent(task, { status: 'FAILURE', attempt: task.attempt + deliveries, error: { code: `dead_lettered_${death!.reason}`, message: why } }),
+    ]);
+    if (outcome?.applied) logger.warn({ taskId: task.task_id, reason: death!.reason, queue: death?.queue }, 'task given up by the broker; recorded as FAILURE');
+    return ACK;
+  });
+}
+
+function safeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
