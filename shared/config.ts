@@ -56,6 +56,8 @@ export interface Config {
   maxFiles: number;
   /** RECORDER_PREFETCH — events the recorder takes per batch; one store transaction commits a batch (default 500). */
   recorderPrefetch: number;
+  /** TASK_TIMEOUT_MS — longest run of a processor that sets no timeout of its own; keep it below RabbitMQ's consumer_timeout (65 min in rabbitmq/advanced.config) (default 3600000). */
+  taskTimeoutMs: number;
   /** MAX_WAIT_SECONDS — the longest `Prefer: wait=N` a request may ask for (default 60). */
   maxWaitSeconds: number;
   /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
+    taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
   };
 }
 

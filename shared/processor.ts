@@ -26,6 +26,8 @@ export interface ProcessorDescriptor {
   fields: TObject;
   /** The files it takes; absent means none. */
   files?: FileSpec;
+  /** Longest a run may take before it is aborted and fails as timed out (default TASK_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export interface ArtifactWriter {

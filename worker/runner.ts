@@ -3,6 +3,7 @@ import type { ConsumeMessage } from 'amqplib';
 import {
   ACK,
   coerceError,
+  WarrenError,
   publishTaskEvent,
   resolveLocation,
   taskEvent,
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** The shared volume: input files are read from it, artifacts written to it. */
   dataDir: string;
+  /** Longest run of a processor that sets no `timeoutMs` of its own (TASK_TIMEOUT_MS). */
+  defaultTimeoutMs: number;
   progressIntervalMs?: number;
   /** Outcomes, tasks in flight and run times, for the worker's /metrics. */
   metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
@@ -47,7 +50,19 @@ class ShutdownAbort extends Error {
   }
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
+/** The run outlived its processor's timeout: a permanent failure of this task. */
+class RunTimeout extends WarrenError {
+  constructor(ms: number) {
+    super('timed_out', `timed out after ${ms} ms`);
+  }
+}
+
+/** Rejects when `signal` aborts, so a run that ignores its signal is abandoned, not awaited forever. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+}
+
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const running = new Set<AbortController>();
   const count = (processor: Processor, outcome: WorkerOutcome): void => metrics?.tasks.labels(processor.name, outcome).inc();
@@ -88,8 +103,10 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     const artifacts = createArtifactWriter(dataDir, task.task_id);
     const runBegan = process.hrtime.bigint();
     let outcome: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof coerceError> };
+    const timeoutMs = processor.timeoutMs ?? defaultTimeoutMs;
+    const deadline = setTimeout(() => controller.abort(new RunTimeout(timeoutMs)), timeoutMs);
     try {
-      const result = await processor.run(task.input, {
+      const run = processor.run(task.input, {
         taskId: task.task_id,
         attempt,
         log,
@@ -98,6 +115,8 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         filePath: (file) => resolveLocation(dataDir, file.location),
         artifacts,
       });
+      run.catch(() => {}); // an abandoned run may still reject later
+      const result = await Promise.race([run, whenAborted(controller.signal)]);
       outcome = { ok: true, result };
     } catch (thrown) {
       if (controller.signal.reason instanceof ShutdownAbort) {
@@ -106,6 +125,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
       }
       outcome = { ok: false, error: coerceError(thrown) };
     } finally {
+      clearTimeout(deadline);
       progress.cancel();
       running.delete(controller);
     }
