@@ -88,6 +88,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   api.use(
     submitRoutes({
       basePath,
+      idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
       live,
       maxWaitSeconds: config.maxWaitSeconds,
       dataDir: config.dataDir,

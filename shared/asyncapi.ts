@@ -104,7 +104,14 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
   channels.deadLetters = {
     ...queueChannel(queue(topology.queues.deadLetters)),
     title: 'Dead letters',
-    description: 'Everything dead-lettered, kept for inspection (nothing consumes it automatically).',
+    description: 'Everything dead-lettered, kept for operators: inspect and redrive from the dashboard (nothing consumes it automatically).',
+    messages: { DeadLetter: message('DeadLetter') },
+  };
+  channels.deadLetterWatch = {
+    ...queueChannel(queue(topology.queues.deadLetterWatch)),
+    title: 'Dead-letter watch',
+    description:
+      'A second copy of every dead letter, for the recorder: a task message the broker gave up on (x-death reason delivery_limit, expired or maxlen) is recorded as FAILURE with code dead_lettered_<reason>.',
     messages: { DeadLetter: message('DeadLetter') },
   };
 
@@ -135,6 +142,13 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
       summary: 'A consumer parks a message it cannot process, with the reason in its headers',
       messages: [{ $ref: '#/channels/deadLetterExchange/messages/DeadLetter' }],
       bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
+    },
+    recordGivenUpTasks: {
+      action: 'receive',
+      channel: { $ref: '#/channels/deadLetterWatch' },
+      summary: 'The gateway records FAILURE for task messages the broker dead-lettered (delivery limit, expiry)',
+      messages: [{ $ref: '#/channels/deadLetterWatch/messages/DeadLetter' }],
+      bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
     },
     inspectDeadLetters: {
       action: 'receive',

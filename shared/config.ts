@@ -58,6 +58,8 @@ export interface Config {
   recorderPrefetch: number;
   /** TASK_TIMEOUT_MS — longest run of a processor that sets no timeout of its own; keep it below RabbitMQ's consumer_timeout (65 min in rabbitmq/advanced.config) (default 3600000). */
   taskTimeoutMs: number;
+  /** IDEMPOTENCY_TTL_SECONDS — how long an Idempotency-Key keeps returning its task (default 86400). */
+  idempotencyTtlSeconds: number;
   /** MAX_WAIT_SECONDS — the longest `Prefer: wait=N` a request may ask for (default 60). */
   maxWaitSeconds: number;
   /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
   };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
@@ -15,6 +15,8 @@ import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 
 export interface SubmitDeps {
   basePath: string;
+  /** How long an Idempotency-Key keeps naming its task. */
+  idempotencyTtlMs: number;
   live: LiveEvents;
   maxWaitSeconds: number;
   dataDir: string;
@@ -32,7 +34,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, limits }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -86,13 +88,26 @@ export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, b
     // The access log line of this request carries the new task's id (gateway/access-log.ts).
     res.locals.taskId = id;
     const createdAt = Date.now();
+    const idempotency = idempotencyOf(req, { processor: processor.name, fields, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
     const files: FileRef[] = await commitUploads(uploads, types, dataDir, id);
     const input = { fields, files };
+    let inserted;
     try {
-      await store.insertPending({ id, processor: processor.name, input, createdAt });
+      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, ...(idempotency ? { idempotency } : {}) });
     } catch (err) {
       await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
       throw err;
+    }
+    if (!inserted.created) {
+      // The same key again: the task the first submission made, never a second run.
+      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
+      if (!inserted.sameRequest) {
+        throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different request');
+      }
+      res.locals.taskId = inserted.taskId;
+      res.setHeader('Idempotent-Replayed', 'true');
+      await answer(req, res, inserted.taskId, processor.name);
+      return;
     }
     try {
       await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
@@ -106,30 +121,41 @@ export function submitRoutes({ basePath, live, maxWaitSeconds, dataDir, store, b
     }
 
     metrics.tasksSubmitted.labels(processor.name).inc();
+    await answer(req, res, id, processor.name, 'PENDING');
+  };
 
+  /** 303 to the task page for a plain form post; else 202 — or 200 with the finished task under `Prefer: wait`. */
+  const answer = async (req: Request, res: Response, id: string, processorName: string, knownStatus?: string): Promise<void> => {
     const urls = taskUrls(basePath, id);
-    // A browser posting the plain form (no JavaScript) goes to a page that shows the task.
     if (req.accepts(['json', 'html']) === 'html') {
       res.redirect(303, urls.page);
       return;
     }
-    // `Prefer: wait=N`: answer with the finished task if it finishes within N seconds.
     const wait = preferredWaitSeconds(req.get('prefer'), maxWaitSeconds);
-    if (wait !== undefined) {
-      res.setHeader('Preference-Applied', `wait=${wait}`);
-      const record = await live.waitForTerminal(id, wait * 1000);
-      if (record && isTerminal(record.status)) {
-        const document = toStatusDocument(record, basePath);
-        res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
-        return;
-      }
+    if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
+    const record = wait !== undefined ? await live.waitForTerminal(id, wait * 1000) : knownStatus ? undefined : await store.get(id);
+    if (wait !== undefined && record && isTerminal(record.status)) {
+      const document = toStatusDocument(record, basePath);
+      res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
+      return;
     }
     res
       .status(202)
       .location(urls.status)
-      .json({ task_id: id, status: 'PENDING', processor: processor.name, status_url: urls.status, result_url: urls.result });
+      .json({ task_id: id, status: record?.status ?? knownStatus ?? 'PENDING', processor: processorName, status_url: urls.status, result_url: urls.result });
   };
   return router;
+}
+
+/**
+ * The `Idempotency-Key` header, if any: the same key within IDEMPOTENCY_TTL_SECONDS returns the
+ * first submission's task; the fingerprint tells a true retry from a different request.
+ */
+function idempotencyOf(req: Request, request: unknown, expiresAt: number): { key: string; fingerprint: string; expiresAt: number } | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  return { key, fingerprint: createHash('sha256').update(JSON.stringify(request)).digest('hex'), expiresAt };
 }
 
 async function removeStaging(req: Request): Promise<void> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
 import { TASK_STATUSES, reduceTask, isTerminal, type TaskStatus } from '../states.js';
-import type { ApplyOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
+import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -31,6 +31,13 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_created_at ON tasks (created_at);`,
   // Output files a processor wrote (JSON array of FileRef), set with SUCCESS.
   `ALTER TABLE tasks ADD COLUMN artifacts TEXT;`,
+  `CREATE TABLE idempotency_keys (
+     key         TEXT PRIMARY KEY,
+     task_id     TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     expires_at  INTEGER NOT NULL
+   );
+   CREATE INDEX idempotency_keys_task ON idempotency_keys (task_id);`,
   // The dashboard counts by status and finish time.
   `CREATE INDEX tasks_status ON tasks (status);
    CREATE INDEX tasks_finished_at ON tasks (finished_at);`,
@@ -58,6 +65,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly applyBatch: Database.Transaction<(events: readonly TaskEvent[]) => ApplyOutcome[]>;
+  private readonly insertOnce: Database.Transaction<(task: NewTask) => InsertOutcome>;
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -83,14 +91,31 @@ export class SqliteTaskStore implements TaskStore {
       ),
     };
 
+    this.insertOnce = this.db.transaction((task: NewTask): InsertOutcome => {
+      const { idempotency } = task;
+      if (idempotency) {
+        const taken = this.db
+          .prepare<[string, number], { task_id: string; fingerprint: string }>('SELECT task_id, fingerprint FROM idempotency_keys WHERE key = ? AND expires_at > ?')
+          .get(idempotency.key, task.createdAt);
+        if (taken) return { created: false, taskId: taken.task_id, sameRequest: taken.fingerprint === idempotency.fingerprint };
+        this.db
+          .prepare('INSERT OR REPLACE INTO idempotency_keys (key, task_id, fingerprint, expires_at) VALUES (?, ?, ?, ?)')
+          .run(idempotency.key, task.id, idempotency.fingerprint, idempotency.expiresAt);
+      }
+      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt });
+      return { created: true };
+    });
+
     this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => events.map((event) => this.applyOne(event)));
   }
 
-  async insertPending(task: NewTask): Promise<void> {
-    this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt });
+  async insertPending(task: NewTask): Promise<InsertOutcome> {
+    return this.insertOnce.immediate(task);
   }
 
+
   async markNotAccepted(id: string, error: TaskError, at: number): Promise<void> {
+    this.db.prepare('DELETE FROM idempotency_keys WHERE task_id = ?').run(id);
     this.db
       .prepare(
         `UPDATE tasks SET status = 'FAILURE', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?

@@ -27,7 +27,12 @@ export interface NewTask {
   processor: string;
   input: TaskInput;
   createdAt: number;
+  /** An `Idempotency-Key` submission: the key, a fingerprint of the request, and when the key lapses. */
+  idempotency?: { key: string; fingerprint: string; expiresAt: number };
 }
+
+/** What insertPending did: a new task, or the task an earlier submission with the same key made. */
+export type InsertOutcome = { created: true } | { created: false; taskId: string; sameRequest: boolean };
 
 export interface TaskQuery {
   status?: TaskStatus;
@@ -58,8 +63,9 @@ export type ApplyOutcome = {
  * Implementations must make a committed write visible to every process sharing the store.
  */
 export interface TaskStore {
-  insertPending(task: NewTask): Promise<void>;
-  /** The broker never confirmed the publish: the task was not accepted and must say so. */
+  /** Insert a PENDING task — unless its idempotency key is already taken, then name that task. */
+  insertPending(task: NewTask): Promise<InsertOutcome>;
+  /** The broker never confirmed the publish: the task was not accepted and must say so (and its idempotency key is freed, so a retry makes a new task). */
   markNotAccepted(id: string, error: TaskError, at: number): Promise<void>;
   get(id: string): Promise<TaskRecord | undefined>;
   /** Newest first. */

@@ -1,16 +1,13 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import type { Gateway, WarrenProcess } from '../support/processes.js';
+import { testStack } from '../support/stack.js';
 
 /** The upload form as a person uses it, in headless Chromium, with and without JavaScript. */
-const prefix = uniquePrefix();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-browser-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, WORKER_PROCESSORS: 'categorize,document,echo' };
+const stack = testStack('browser', { WORKER_PROCESSORS: 'categorize,document,echo', DEFAULT_PROCESSOR: 'categorize' });
 let worker: WarrenProcess;
 let gateway: Gateway;
 let browser: Browser;
@@ -18,15 +15,13 @@ let closeBrowser: () => Promise<void>;
 
 describe.skipIf(!browserAvailable)('the upload form in a browser', () => {
   beforeAll(async () => {
-    [worker, gateway, { browser, close: closeBrowser }] = await Promise.all([startWorker(env), startGateway(env), launchBrowser()]);
+    [worker, gateway, { browser, close: closeBrowser }] = await Promise.all([stack.worker(), stack.gateway(), launchBrowser()]);
     await worker.waitForLog((line) => line.msg === 'processor ready' && line.processor === 'document', 60_000);
   }, 90_000);
 
   afterAll(async () => {
     await closeBrowser?.();
-    await Promise.all([worker, gateway].filter(Boolean).map((p) => p.stop()));
-    await deletePrefix(prefix);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stack.stop();
   });
 
   it('categorizes a product and shows the status reaching SUCCESS without a reload', async () => {

@@ -85,16 +85,26 @@ export interface Gateway extends WarrenProcess {
 
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const gateway = startProcess('gateway/main.ts', { PORT: '0', ...env });
-  const [listening] = await Promise.all([
-    gateway.waitForLog((line) => line.msg === 'gateway listening'),
-    gateway.waitForLog((line) => line.msg === 'broker ready'),
-  ]);
+  const [listening] = await stopIfNotReady(
+    gateway,
+    Promise.all([gateway.waitForLog((line) => line.msg === 'gateway listening'), gateway.waitForLog((line) => line.msg === 'broker ready')]),
+  );
   const basePath = env.BASE_PATH ?? '/prediction';
   return Object.assign(gateway, { url: `http://127.0.0.1:${String(listening.port)}${basePath}` });
 }
 
 export async function startWorker(env: Record<string, string>): Promise<WarrenProcess> {
   const worker = startProcess('worker/main.ts', env);
-  await worker.waitForLog((line) => line.msg === 'broker ready');
+  await stopIfNotReady(worker, worker.waitForLog((line) => line.msg === 'broker ready'));
   return worker;
+}
+
+/** A process that never became ready is killed, so a failed test setup leaves nothing running. */
+async function stopIfNotReady<T>(process: WarrenProcess, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (err) {
+    await process.stop('SIGKILL');
+    throw err;
+  }
 }
