@@ -34,6 +34,8 @@ export interface Config {
   processorsDir: string | undefined;
   /** WORKER_PROCESSORS — comma-separated processors this worker serves (default: all known). */
   workerProcessors: string[] | 'all';
+  /** OCR_THREADS — tesseract threads per worker process for the document processor (default: min(2, cores)). */
+  ocrThreads: number | undefined;
   /** WORKER_CONCURRENCY — tasks one worker runs at once, per processor queue; also its prefetch (default 16). */
   workerConcurrency: number;
   /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
         ? 'all'
         : processorList.split(',').map((name) => name.trim()).filter(Boolean),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
+    ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
     deliveryLimit: int(env, 'DELIVERY_LIMIT', 5, 1, 1000),

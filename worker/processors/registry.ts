@@ -1,6 +1,6 @@
 import { ConfigError, loadProcessorDir, mergeProcessors, type Config, type Processor } from '../../shared/index.js';
 import { categorize } from './categorize/index.js';
-import { document } from './document/index.js';
+import { configureDocument, document } from './document/index.js';
 import { echo } from './echo.js';
 import { ical } from './ical/index.js';
 import { thumbnail } from './thumbnail/index.js';
@@ -9,7 +9,8 @@ import { thumbnail } from './thumbnail/index.js';
 export const BUILTIN_PROCESSORS: readonly Processor[] = [categorize, document, ical, thumbnail, echo];
 
 /** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
-export async function selectProcessors(config: Pick<Config, 'processorsDir' | 'workerProcessors'>): Promise<Processor[]> {
+export async function selectProcessors(config: Pick<Config, 'processorsDir' | 'workerProcessors' | 'ocrThreads'>): Promise<Processor[]> {
+  configureDocument({ ocrThreads: config.ocrThreads });
   const custom = config.processorsDir ? await loadProcessorDir(config.processorsDir) : [];
   const all = mergeProcessors(BUILTIN_PROCESSORS, custom);
   if (config.workerProcessors === 'all') return all;

@@ -16,9 +16,12 @@ const MULTI_PAGE_TYPES = new Set(['image/tiff']);
 
 let engine: Promise<OcrEngine> | undefined;
 
+/** OCR threads per worker process (OCR_THREADS); undefined: min(2, cores). */
+let ocrThreads: number | undefined;
+
 function ocrEngine(log: Logger): Promise<OcrEngine> {
   // setup() normally starts it; starting on first use keeps a run without setup working.
-  engine ??= OcrEngine.create(log).catch((error: unknown) => {
+  engine ??= OcrEngine.create(log, ocrThreads).catch((error: unknown) => {
     engine = undefined;
     throw error;
   });
@@ -98,6 +101,11 @@ function maxPagesOf(value: unknown): number {
     throw new PermanentError(`pages must be an integer from 1 to ${DOCUMENT_MAX_PAGES}`, { code: 'invalid_fields' });
   }
   return pages;
+}
+
+/** Set before setup(): how many tesseract threads this worker process runs. */
+export function configureDocument(options: { ocrThreads?: number | undefined }): void {
+  ocrThreads = options.ocrThreads;
 }
 
 export const document: Processor = {
