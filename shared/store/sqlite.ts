@@ -66,6 +66,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly statements;
   private readonly applyBatch: Database.Transaction<(events: readonly TaskEvent[]) => ApplyOutcome[]>;
   private readonly insertOnce: Database.Transaction<(task: NewTask) => InsertOutcome>;
+  private readonly insertBatch: Database.Transaction<(tasks: readonly NewTask[]) => ({ ok: InsertOutcome } | { error: unknown })[]>;
+  private pendingInserts: { task: NewTask; resolve: (outcome: InsertOutcome) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -106,11 +108,45 @@ export class SqliteTaskStore implements TaskStore {
       return { created: true };
     });
 
+    // Nested in insertBatch, each insertOnce is a savepoint of its own.
+    this.insertBatch = this.db.transaction((tasks: readonly NewTask[]) =>
+      tasks.map((task) => {
+        try {
+          return { ok: this.insertOnce(task) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+
     this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => events.map((event) => this.applyOne(event)));
   }
 
-  async insertPending(task: NewTask): Promise<InsertOutcome> {
-    return this.insertOnce.immediate(task);
+  /**
+   * Group commit: inserts that arrive in the same turn of the event loop share one transaction,
+   * so one fsync (synchronous=FULL) covers them all instead of one each. Every insert runs in its
+   * own savepoint, so one failing insert fails only its own submit.
+   */
+  insertPending(task: NewTask): Promise<InsertOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ task, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+    });
+  }
+
+  private flushInserts(): void {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    let results: ({ ok: InsertOutcome } | { error: unknown })[];
+    try {
+      results = this.insertBatch.immediate(batch.map((item) => item.task));
+    } catch (error) {
+      results = batch.map(() => ({ error }));
+    }
+    results.forEach((result, index) => {
+      if ('ok' in result) batch[index]!.resolve(result.ok);
+      else batch[index]!.reject(result.error);
+    });
   }
 
 

@@ -110,3 +110,26 @@ describe('SQLite task store listings', () => {
     expect(counts.finishedSince.SUCCESS).toBe(1);
   });
 });
+
+describe('SQLite task store group commit', () => {
+  it('commits inserts of one event-loop turn together, and a failing insert fails only its own caller', async () => {
+    const store = open();
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    const duplicate = ids[2]!;
+    const results = await Promise.allSettled([
+      ...ids.map((id) => store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() })),
+      store.insertPending({ id: duplicate, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    for (const id of ids) expect((await store.get(id))?.status).toBe('PENDING');
+  });
+
+  it('hands racing submits with one idempotency key the same task', async () => {
+    const store = open();
+    const idempotency = { key: 'k-1', fingerprint: 'f', expiresAt: Date.now() + 60_000 };
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    const outcomes = await Promise.all(ids.map((id) => store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now(), idempotency })));
+    expect(outcomes[0]).toEqual({ created: true });
+    expect(outcomes.slice(1)).toEqual([1, 2, 3].map(() => ({ created: false, taskId: ids[0], sameRequest: true })));
+  });
+});
