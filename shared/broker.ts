@@ -158,8 +158,6 @@ export class Broker {
    */
   consume(queue: string, prefetch: number, handler: MessageHandler): Consumer {
     const inFlight = new Set<Promise<void>>();
-    let current: { channel: Channel; tag: string } | undefined;
-    let stopped = false;
 
     const settle = async (channel: Channel, message: ConsumeMessage): Promise<void> => {
       let outcome: ConsumeOutcome;
@@ -185,36 +183,23 @@ export class Broker {
       }
     };
 
-    const setup = async (channel: ConfirmChannel): Promise<void> => {
-      await assertTopology(channel, this.topology);
-      await channel.prefetch(prefetch);
-      const { consumerTag } = await channel.consume(queue, (message) => {
-        if (message === null) {
-          this.logger.warn({ queue }, 'broker cancelled the consumer (queue deleted?)');
-          return;
-        }
-        const task = settle(channel, message).finally(() => inFlight.delete(task));
-        inFlight.add(task);
-      });
-      current = { channel, tag: consumerTag };
-    };
-
-    const wrapper = this.connection.createChannel({ name: `consume:${queue}`, confirm: false, setup });
-    wrapper.on('error', (err: Error) => this.logger.error({ queue, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed'));
-
-    const consumer: Consumer = {
-      stop: async () => {
-        if (stopped) return;
-        stopped = true;
-        await wrapper.removeSetup(setup, async () => {});
-        if (current) await current.channel.cancel(current.tag).catch(() => {});
-        await Promise.allSettled([...inFlight]);
-        await wrapper.close().catch(() => {});
-        this.consumers.delete(consumer);
+    return this.channelConsumer(
+      `consume:${queue}`,
+      async (channel) => {
+        await assertTopology(channel, this.topology);
+        await channel.prefetch(prefetch);
+        const { consumerTag } = await channel.consume(queue, (message) => {
+          if (message === null) {
+            this.logger.warn({ queue }, 'broker cancelled the consumer (queue deleted?)');
+            return;
+          }
+          const task = settle(channel, message).finally(() => inFlight.delete(task));
+          inFlight.add(task);
+        });
+        return consumerTag;
       },
-    };
-    this.consumers.add(consumer);
-    return consumer;
+      () => Promise.allSettled([...inFlight]),
+    );
   }
 
   /**
@@ -223,23 +208,35 @@ export class Broker {
    * store stays the truth, so a message lost during a reconnect costs nothing but latency.
    */
   subscribe(pattern: string, onMessage: (message: ConsumeMessage) => void): Consumer {
-    let current: { channel: Channel; tag: string } | undefined;
-    const setup = async (channel: ConfirmChannel): Promise<void> => {
+    return this.channelConsumer(`subscribe:${pattern}`, async (channel) => {
       await assertTopology(channel, this.topology);
       const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
       await channel.bindQueue(queue, this.topology.exchanges.events, pattern);
       const { consumerTag } = await channel.consume(queue, (message) => message && onMessage(message), { noAck: true });
-      current = { channel, tag: consumerTag };
-    };
-    const wrapper = this.connection.createChannel({ name: `subscribe:${pattern}`, confirm: false, setup });
-    wrapper.on('error', (err: Error) => this.logger.error({ pattern, err: err.message }, 'event subscription setup failed'));
+      return consumerTag;
+    });
+  }
+
+  /**
+   * A consumer on a channel of its own that amqp-connection-manager re-creates (running `start`
+   * again) after every reconnect. `stop` cancels it on the channel that has it, waits for `drain`
+   * (in-flight handlers), then closes the channel. Idempotent.
+   */
+  private channelConsumer(name: string, start: (channel: ConfirmChannel) => Promise<string>, drain: () => Promise<unknown> = async () => {}): Consumer {
+    let current: { channel: Channel; tag: string } | undefined;
     let stopped = false;
+    const setup = async (channel: ConfirmChannel): Promise<void> => {
+      current = { channel, tag: await start(channel) };
+    };
+    const wrapper = this.connection.createChannel({ name, confirm: false, setup });
+    wrapper.on('error', (err: Error) => this.logger.error({ channel: name, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed'));
     const consumer: Consumer = {
       stop: async () => {
         if (stopped) return;
         stopped = true;
         await wrapper.removeSetup(setup, async () => {});
         if (current) await current.channel.cancel(current.tag).catch(() => {});
+        await drain();
         await wrapper.close().catch(() => {});
         this.consumers.delete(consumer);
       },

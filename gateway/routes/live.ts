@@ -19,7 +19,18 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
   const router = Router();
 
   router.get('/task_events/:id', async (req, res) => {
-    const record = await loadTask(store, req.params.id);
+    // Listen before reading the store: an event published between the read and the listen would
+    // otherwise be lost. Events that come first are held and replayed after the snapshot.
+    const held: TaskEvent[] = [];
+    let deliver = (event: TaskEvent): void => void held.push(event);
+    const stopListening = live.listen(req.params.id.toLowerCase(), (event) => deliver(event));
+    let record;
+    try {
+      record = await loadTask(store, req.params.id);
+    } catch (err) {
+      stopListening();
+      throw err;
+    }
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
@@ -34,6 +45,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     };
 
     if (isTerminal(record.status)) {
+      stopListening();
       await finish();
       return;
     }
@@ -43,7 +55,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     send(res, 'status', `${record.updatedAt}`, statusOf(record.id, record.status, record.progress, record.progressMessage, record.attempt, new Date(record.updatedAt).toISOString()));
 
     let ended = false;
-    const stopListening = live.listen(record.id, (event: TaskEvent) => {
+    deliver = (event: TaskEvent) => {
       if (ended) return;
       const next = reduceTask(state, event);
       if (!next.apply) return;
@@ -55,7 +67,8 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
         return;
       }
       send(res, 'status', event.event_id, statusOf(record.id, next.status, next.progress, event.message ?? null, next.attempt, event.at));
-    });
+    };
+    for (const event of held.splice(0)) deliver(event);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
     const unregister = live.onStop(() => res.end());
