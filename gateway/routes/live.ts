@@ -14,6 +14,7 @@ import { loadTask } from '../task-lookup.js';
  */
 const HEARTBEAT_MS = 15_000;
 const COMMIT_WAIT_MS = 10_000;
+const RECHECK_MS = 1_000;
 
 export function liveRoutes({ basePath, store, live }: { basePath: string; store: TaskStore; live: LiveEvents }): Router {
   const router = Router();
@@ -70,11 +71,22 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     };
     for (const event of held.splice(0)) deliver(event);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    // Live events are a courtesy (this replica's queue is re-created after a reconnect and may
+    // miss some): the store is re-read now and then, so a stream always reaches its end.
+    const recheck = setInterval(() => {
+      void store.get(record.id).then((latest) => {
+        if (ended || !latest || !isTerminal(latest.status)) return;
+        ended = true;
+        stopListening();
+        void finish();
+      });
+    }, RECHECK_MS);
     // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
     const unregister = live.onStop(() => res.end());
     res.on('close', () => {
       ended = true;
       clearInterval(heartbeat);
+      clearInterval(recheck);
       stopListening();
       unregister();
     });
