@@ -50,7 +50,8 @@ describe('Prefer: wait', () => {
 
 describe('task_events (Server-Sent Events)', () => {
   it('streams a task from its current state to done, through the other replica', async () => {
-    const { task_id } = (await (await submitForm(gatewayA.url, { sleep_ms: '600' })).json()) as Submitted;
+    // Long enough that a stream opened on a loaded machine still sees the task running.
+    const { task_id } = (await (await submitForm(gatewayA.url, { sleep_ms: '1500' })).json()) as Submitted;
     const { status, events } = await readEvents(`${gatewayB.url}/task_events/${task_id}`);
     expect(status).toBe(200);
     expect(events[0]!.event).toBe('status');
