@@ -16,7 +16,35 @@ import { submitForm, waitForTerminal, type Submitted } from '../support/client.j
 const rabbitmqInstalled = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server'].some((file) => fs.existsSync(file));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-start-'));
 
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+afterAll(async () => {
+  await stopLeftoverNode();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/**
+ * If `npm start` failed to stop the RabbitMQ node it started (the test failed half-way), stop it
+ * here by the PID the node wrote into DATA_DIR — before DATA_DIR is removed from under it.
+ */
+async function stopLeftoverNode(): Promise<void> {
+  const base = path.join(dataDir, 'rabbitmq');
+  const pidFiles = fs.existsSync(base) ? fs.readdirSync(base).filter((name) => name.endsWith('.pid')) : [];
+  for (const file of pidFiles) {
+    const pid = Number(fs.readFileSync(path.join(base, file), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    for (let waited = 0; waited < 30_000 && alive(pid); waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -85,7 +113,8 @@ describe('npm start', () => {
       expect(code === 0 || signal === 'SIGINT', output.slice(-20).join('\n')).toBe(true);
       expect(output.join('\n')).not.toMatch(/unexpectedly/);
     }
-    // Everything it started is gone: the broker's port is free again.
+    // Everything it started is gone: the broker's port is free again (it may take a moment to close).
+    for (let waited = 0; waited < 10_000 && !(await portIsFree(amqpPort)); waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await portIsFree(amqpPort)).toBe(true);
     expect(await portIsFree(httpPort)).toBe(true);
   }, 150_000);
