@@ -1,5 +1,5 @@
 /**
- * Writes rabbitmq/definitions.json from the same `buildTopology` the gateway and worker declare on
+ * Writes rabbitmq/definitions.json from the same `topologyFromConfig` the gateway and worker declare on
  * every connect, so the file an operator inspects (and the Docker image preloads) cannot drift
  * from the code. test/unit/definitions.test.ts fails when the committed file is stale.
  *
@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../shared/config.js';
 import { BUILTIN_DESCRIPTORS } from '../shared/processors/catalog.js';
-import { buildTopology } from '../shared/topology.js';
+import { topologyFromConfig } from '../shared/topology.js';
 
 export const DEFINITIONS_PATH = fileURLToPath(new URL('../rabbitmq/definitions.json', import.meta.url));
 
@@ -30,12 +30,7 @@ export function guestPasswordHash(password = 'guest', salt = Buffer.from('776172
 export function buildDefinitions() {
   // Defaults, never the caller's environment: the file describes the default deployment.
   const config = loadConfig({});
-  const topology = buildTopology({
-    prefix: config.amqpPrefix,
-    processors: BUILTIN_DESCRIPTORS.map((descriptor) => descriptor.name),
-    taskQueueMaxLength: config.taskQueueMaxLength,
-    deliveryLimit: config.deliveryLimit,
-  });
+  const topology = topologyFromConfig(config, BUILTIN_DESCRIPTORS.map((descriptor) => descriptor.name));
   const { exchanges, queues } = topology.declare;
 
   return {

@@ -15,6 +15,7 @@ export interface AsyncApiOptions {
   processors: readonly Pick<ProcessorDescriptor, 'name' | 'version' | 'description'>[];
   taskQueueMaxLength: number;
   deliveryLimit: number;
+  retryDelaysMs?: readonly number[];
 }
 
 type Json = Record<string, unknown>;
@@ -30,17 +31,43 @@ export function toJsonSchema(schema: TSchema): Json {
 }
 
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
-  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit };
+  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs };
 }
 
-export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit }: AsyncApiOptions): Json {
-  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit });
+export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [] }: AsyncApiOptions): Json {
+  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs });
   const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
   const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
   const message = (name: string): Json => ({ $ref: `#/components/messages/${name}` });
 
   const channels: Json = {};
   const operations: Json = {};
+  for (const tier of topology.retryTiers) {
+    channels[`retry.${tier.delayMs}ms`] = {
+      address: '{processor}',
+      parameters: { processor: { description: 'The name of the processor the task is for' } },
+      title: `Retry after ${tier.delayMs} ms`,
+      description:
+        `Topic exchange \`${tier.exchange}\`, routing key = the processor. A worker republishes a task that failed transiently here (attempt + 1, ` +
+        `after a confirmed RETRY event); it waits in the queue of the same name for ${tier.delayMs} ms (message TTL) and then expires back into ` +
+        `\`${topology.exchanges.tasks}\` with its routing key, to its processor's queue.`,
+      messages: { TaskMessage: message('TaskMessage') },
+      bindings: { amqp: exchangeBinding(exchange(tier.exchange)) },
+    };
+    channels[`retryQueue.${tier.delayMs}ms`] = {
+      ...queueChannel(queue(tier.exchange)),
+      title: `Retry wait, ${tier.delayMs} ms`,
+      description: 'Nothing consumes it: messages expire into the tasks exchange after the TTL.',
+      messages: { TaskMessage: message('TaskMessage') },
+    };
+    operations[`retryTask.${tier.delayMs}ms`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/retry.${tier.delayMs}ms` },
+      summary: 'A worker schedules the next attempt of a transiently failed task',
+      messages: [{ $ref: `#/channels/retry.${tier.delayMs}ms/messages/TaskMessage` }],
+      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
+    };
+  }
   for (const processor of processors) {
     const queueName = topology.taskQueues.get(processor.name)!;
     channels[`tasks.${processor.name}`] = {

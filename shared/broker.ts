@@ -4,7 +4,7 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
-import { assertTopology, buildTopology, type Topology } from './topology.js';
+import { assertTopology, topologyFromConfig, type Topology } from './topology.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -287,11 +287,6 @@ export function brokerFromConfig(config: Config, role: string, processors: reado
     role,
     logger,
     publishTimeoutMs: config.publishTimeoutMs,
-    topology: buildTopology({
-      prefix: config.amqpPrefix,
-      processors,
-      taskQueueMaxLength: config.taskQueueMaxLength,
-      deliveryLimit: config.deliveryLimit,
-    }),
+    topology: topologyFromConfig(config, processors),
   });
 }

@@ -42,6 +42,10 @@ export interface Config {
   publishTimeoutMs: number;
   /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
   taskQueueMaxLength: number;
+  /** RETRY_DELAYS_MS — backoff before each retry of a transient failure, comma-separated; the last repeats (default 1000,10000,60000,300000). */
+  retryDelaysMs: number[];
+  /** TASK_MAX_ATTEMPTS — runs of a task before a transient failure is final; a processor may set its own (default 3). */
+  taskMaxAttempts: number;
   /** DELIVERY_LIMIT — deliveries of one message before the quorum queue dead-letters it as poison (default 5). */
   deliveryLimit: number;
   /** MAX_BODY_BYTES — largest non-file request body (default 1048576). */
@@ -134,6 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
     deliveryLimit: int(env, 'DELIVERY_LIMIT', 5, 1, 1000),
+    retryDelaysMs: intList(env, 'RETRY_DELAYS_MS', [1000, 10_000, 60_000, 300_000], 1, 86_400_000),
+    taskMaxAttempts: int(env, 'TASK_MAX_ATTEMPTS', 3, 1, 100),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxFieldBytes: int(env, 'MAX_FIELD_BYTES', 65_536, 16, 1_073_741_824),
     maxFields: int(env, 'MAX_FIELDS', 100, 1, 10_000),
@@ -155,6 +161,12 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   if (raw === 'on') return true;
   if (raw === 'off') return false;
   throw new ConfigError(name, `"${raw}" must be on or off`);
+}
+
+function intList(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  return raw.split(',').map((part) => int({ [name]: part }, name, 0, min, max));
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

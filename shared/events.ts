@@ -23,10 +23,13 @@ export function taskMessage(fields: Omit<TaskMessage, 'type' | 'version'>): Task
   return { type: TASK_MESSAGE_TYPE, version: 1, ...fields };
 }
 
-/** Validate, then publish a task to its processor's queue and wait for the confirm. */
-export async function publishTask(broker: Broker, message: TaskMessage): Promise<void> {
+/**
+ * Validate, then publish a task — to its processor's queue, or through `exchange` (a retry tier,
+ * which hands it back to the processor's queue after its delay) — and wait for the confirm.
+ */
+export async function publishTask(broker: Broker, message: TaskMessage, exchange = broker.topology.exchanges.tasks): Promise<void> {
   if (!taskMessages.check(message)) throw new TypeError('refusing to publish a task message that breaks its contract');
-  await broker.publish(broker.topology.exchanges.tasks, message.processor, taskMessages.encode(message), {
+  await broker.publish(exchange, message.processor, taskMessages.encode(message), {
     messageId: message.task_id,
     type: TASK_MESSAGE_TYPE,
   });

@@ -28,6 +28,8 @@ export interface ProcessorDescriptor {
   files?: FileSpec;
   /** Longest a run may take before it is aborted and fails as timed out (default TASK_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Runs before a transient failure is final (default TASK_MAX_ATTEMPTS); 1 means never retry. */
+  maxAttempts?: number;
 }
 
 export interface ArtifactWriter {

@@ -22,6 +22,11 @@ export interface QueueSpec {
 export interface Topology {
   /** Processor name → task queue name. */
   taskQueues: ReadonlyMap<string, string>;
+  /**
+   * Retry backoff, shortest first: a task published to a tier's exchange (routing key = its
+   * processor) waits in the tier's queue for `delayMs`, then expires back into the tasks exchange.
+   */
+  retryTiers: { delayMs: number; exchange: string }[];
   exchanges: { tasks: string; events: string; deadLetter: string };
   /** deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE. */
   queues: { results: string; deadLetters: string; deadLetterWatch: string };
@@ -33,9 +38,11 @@ export interface TopologyOptions {
   processors: readonly string[];
   taskQueueMaxLength: number;
   deliveryLimit: number;
+  /** Backoff tiers for retries: one delay queue per value (RETRY_DELAYS_MS). */
+  retryDelaysMs?: readonly number[];
 }
 
-export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit }: TopologyOptions): Topology {
+export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [] }: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx` };
   const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch` };
 
@@ -60,18 +67,36 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
     bindings: [{ exchange: exchanges.tasks, pattern: processor }],
   }));
 
+  // Waiting is the broker's job (message TTL), not a sleeping consumer's.
+  const retryTiers = [...new Set(retryDelaysMs)].sort((a, b) => a - b).map((delayMs) => ({ delayMs, exchange: `${prefix}.retry.${delayMs}ms` }));
+  const retryExchanges: ExchangeSpec[] = retryTiers.map((tier) => ({ name: tier.exchange, type: 'topic', options: { durable: true } }));
+  const retryQueues: QueueSpec[] = retryTiers.map((tier) => ({
+    name: tier.exchange,
+    options: quorum({
+      'x-message-ttl': tier.delayMs,
+      'x-dead-letter-exchange': exchanges.tasks,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+      'x-max-length': taskQueueMaxLength,
+    }),
+    bindings: [{ exchange: tier.exchange, pattern: '#' }],
+  }));
+
   return {
     taskQueues,
+    retryTiers,
     exchanges,
     queues,
     declare: {
       exchanges: [
+        ...retryExchanges,
         { name: exchanges.tasks, type: 'direct', options: { durable: true } },
         { name: exchanges.events, type: 'topic', options: { durable: true } },
         { name: exchanges.deadLetter, type: 'topic', options: { durable: true } },
       ],
       queues: [
         ...taskQueueSpecs,
+        ...retryQueues,
         {
           name: queues.results,
           options: quorum({
@@ -97,6 +122,20 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
       ],
     },
   };
+}
+
+/** The topology a process with this configuration declares, for these processors. */
+export function topologyFromConfig(
+  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[] },
+  processors: readonly string[],
+): Topology {
+  return buildTopology({
+    prefix: config.amqpPrefix,
+    processors,
+    taskQueueMaxLength: config.taskQueueMaxLength,
+    deliveryLimit: config.deliveryLimit,
+    retryDelaysMs: config.retryDelaysMs,
+  });
 }
 
 /** Routing key of a task event: `task.<status>.<processor>`, so live listeners can filter. */

@@ -18,7 +18,7 @@ await runService('worker', async (config, logger) => {
     if (metricsServer) logger.info({ host: config.metricsHost, port: metricsServer.port }, 'metrics listening');
   }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, metrics });
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; will keep retrying'));
 
   return async () => {

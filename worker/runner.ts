@@ -3,7 +3,8 @@ import type { ConsumeMessage } from 'amqplib';
 import {
   ACK,
   coerceError,
-  WarrenError,
+  PermanentError,
+  publishTask,
   publishTaskEvent,
   resolveLocation,
   taskEvent,
@@ -34,6 +35,8 @@ export interface RunnerDeps {
   dataDir: string;
   /** Longest run of a processor that sets no `timeoutMs` of its own (TASK_TIMEOUT_MS). */
   defaultTimeoutMs: number;
+  /** Runs before a transient failure is final, for processors that set no `maxAttempts` (TASK_MAX_ATTEMPTS). */
+  defaultMaxAttempts: number;
   progressIntervalMs?: number;
   /** Outcomes, tasks in flight and run times, for the worker's /metrics. */
   metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
@@ -51,10 +54,18 @@ class ShutdownAbort extends Error {
 }
 
 /** The run outlived its processor's timeout: a permanent failure of this task. */
-class RunTimeout extends WarrenError {
+class RunTimeout extends PermanentError {
   constructor(ms: number) {
-    super('timed_out', `timed out after ${ms} ms`);
+    super(`timed out after ${ms} ms`, { code: 'timed_out' });
   }
+}
+
+/**
+ * Bad input fails at once; anything else may pass on a retry. Processors outside this code base
+ * may mark an error permanent with `permanent: true` instead of throwing our PermanentError.
+ */
+function isPermanent(thrown: unknown): boolean {
+  return thrown instanceof PermanentError || (typeof thrown === 'object' && thrown !== null && (thrown as { permanent?: unknown }).permanent === true);
 }
 
 /** Rejects when `signal` aborts, so a run that ignores its signal is abandoned, not awaited forever. */
@@ -62,7 +73,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const running = new Set<AbortController>();
   const count = (processor: Processor, outcome: WorkerOutcome): void => metrics?.tasks.labels(processor.name, outcome).inc();
@@ -102,7 +113,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
 
     const artifacts = createArtifactWriter(dataDir, task.task_id);
     const runBegan = process.hrtime.bigint();
-    let outcome: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof coerceError> };
+    let outcome: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof coerceError>; permanent: boolean };
     const timeoutMs = processor.timeoutMs ?? defaultTimeoutMs;
     const deadline = setTimeout(() => controller.abort(new RunTimeout(timeoutMs)), timeoutMs);
     try {
@@ -123,7 +134,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         log.info('task interrupted by shutdown; requeueing it');
         return { kind: 'requeue', reason: 'worker shut down mid-task' };
       }
-      outcome = { ok: false, error: coerceError(thrown) };
+      outcome = { ok: false, error: coerceError(thrown), permanent: isPermanent(thrown) };
     } finally {
       clearTimeout(deadline);
       progress.cancel();
@@ -141,9 +152,22 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
       log.debug({ ms: Math.round(seconds * 1000) }, 'task succeeded');
     } else {
       const { error } = outcome;
-      log.info({ code: error.code, err: error.message, ms: Math.round(seconds * 1000) }, 'task failed');
-      await send({ status: 'FAILURE', error: { code: error.code, message: error.message.slice(0, 4000) } });
-      count(processor, 'failure');
+      const taskError = { code: error.code, message: error.message.slice(0, 4000) };
+      const maxAttempts = processor.maxAttempts ?? defaultMaxAttempts;
+      const tiers = broker.topology.retryTiers;
+      if (!outcome.permanent && attempt < maxAttempts && tiers.length > 0) {
+        // Transient: RETRY now, and the next attempt waits in a backoff tier (the broker's TTL)
+        // before it returns to the processor's queue. Both confirmed before this one is acked.
+        const tier = tiers[Math.min(attempt - 1, tiers.length - 1)]!;
+        log.info({ code: error.code, err: error.message, retryInMs: tier.delayMs }, 'task failed; retrying');
+        await send({ status: 'RETRY', error: taskError });
+        await publishTask(broker, { ...task, attempt: attempt + 1 }, tier.exchange);
+        count(processor, 'retried');
+      } else {
+        log.info({ code: error.code, err: error.message, ms: Math.round(seconds * 1000) }, 'task failed');
+        await send({ status: 'FAILURE', error: taskError });
+        count(processor, 'failure');
+      }
     }
     metrics?.runSeconds.labels(processor.name).observe(seconds);
     return ACK;

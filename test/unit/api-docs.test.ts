@@ -10,7 +10,7 @@ import { createGatewayMetrics } from '../../gateway/metrics.js';
 import { buildOpenApi } from '../../gateway/openapi.js';
 import { toStatusDocument } from '../../gateway/task-document.js';
 import { ASYNCAPI_PATH, OPENAPI_PATH, renderApiDocs } from '../../scripts/generate-api-docs.js';
-import { buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
+import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
 import {
   BUILTIN_DESCRIPTORS,
   Broker,
@@ -138,7 +138,7 @@ describe('the OpenAPI document', () => {
       expect(await served.json()).toEqual(document);
       const asyncapi = await fetch(`${base}/asyncapi.json`);
       expect(await asyncapi.json()).toEqual(
-        buildAsyncApi({ prefix: config.amqpPrefix, processors: BUILTIN_DESCRIPTORS, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit }),
+        buildAsyncApi(asyncApiOptions(config, BUILTIN_DESCRIPTORS)),
       );
     } finally {
       await new Promise((resolve) => server.close(resolve));
@@ -147,7 +147,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the AsyncAPI document', () => {
-  const options = { prefix: 'warren', processors: BUILTIN_DESCRIPTORS, taskQueueMaxLength: 1000, deliveryLimit: 7 };
+  const options = { prefix: 'warren', processors: BUILTIN_DESCRIPTORS, taskQueueMaxLength: 1000, deliveryLimit: 7, retryDelaysMs: [1000, 5000] };
   const document = buildAsyncApi(options) as {
     asyncapi: string;
     info: Json;
