@@ -10,7 +10,7 @@ import { startGateway, startProcess, startWorker, type Gateway, type WarrenProce
 /** The operator's dashboard against a real gateway, worker and broker. */
 const prefix = uniquePrefix();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-dashboard-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', METRICS_PORT: '0' };
+const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000', METRICS_PORT: '0' };
 const echoQueue = `${prefix}.tasks.echo`;
 const started: WarrenProcess[] = [];
 let gateway: Gateway;

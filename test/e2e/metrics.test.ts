@@ -14,7 +14,7 @@ import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../
  */
 const prefix = uniquePrefix();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-metrics-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
+const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000' };
 const N = 5;
 let worker: WarrenProcess;
 let gateway: Gateway;

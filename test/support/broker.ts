@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { BUILTIN_DESCRIPTORS, buildTopology, deleteTopology } from '../../shared/index.js';
+import { BUILTIN_DESCRIPTORS, buildTopology, deleteTopology, loadConfig } from '../../shared/index.js';
 
 /** The shared broker on this machine; tests isolate themselves by a unique prefix. */
 export const TEST_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -10,12 +10,20 @@ export function uniquePrefix(): string {
   return `test-${randomUUID().slice(0, 8)}`;
 }
 
+/** The retry tiers of the default configuration; deleting a tier that was never declared is harmless. */
+const DEFAULT_RETRY_DELAYS_MS = loadConfig({}).retryDelaysMs;
+
 /** Delete every exchange and queue a prefix declared, so a test run leaves the broker as it found it. */
-export async function deletePrefix(prefix: string, processors: readonly string[] = BUILTIN_DESCRIPTORS.map((p) => p.name)): Promise<void> {
+export async function deletePrefix(
+  prefix: string,
+  processors: readonly string[] = BUILTIN_DESCRIPTORS.map((p) => p.name),
+  retryDelaysMs: readonly number[] = [],
+): Promise<void> {
   const connection = await amqp.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    await deleteTopology(channel, buildTopology({ prefix, processors, taskQueueMaxLength: 1, deliveryLimit: 1 }));
+    const topology = buildTopology({ prefix, processors, taskQueueMaxLength: 1, deliveryLimit: 1, retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS, ...retryDelaysMs] });
+    await deleteTopology(channel, topology);
     await channel.close();
   } finally {
     await connection.close();

@@ -17,6 +17,8 @@ export interface WarrenProcess {
 }
 
 const TSX = ['--import', 'tsx'];
+/** Declaring a prefix's quorum queues can take a while when many test files do it at once. */
+const READY_TIMEOUT_MS = 45_000;
 
 export function startProcess(entry: 'gateway/main.ts' | 'worker/main.ts', env: Record<string, string>): WarrenProcess {
   const child = spawn(process.execPath, [...TSX, entry], {
@@ -87,7 +89,7 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
   const gateway = startProcess('gateway/main.ts', { PORT: '0', ...env });
   const [listening] = await stopIfNotReady(
     gateway,
-    Promise.all([gateway.waitForLog((line) => line.msg === 'gateway listening'), gateway.waitForLog((line) => line.msg === 'broker ready')]),
+    Promise.all([gateway.waitForLog((line) => line.msg === 'gateway listening'), gateway.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS)]),
   );
   const basePath = env.BASE_PATH ?? '/prediction';
   return Object.assign(gateway, { url: `http://127.0.0.1:${String(listening.port)}${basePath}` });
@@ -95,7 +97,7 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
 
 export async function startWorker(env: Record<string, string>): Promise<WarrenProcess> {
   const worker = startProcess('worker/main.ts', env);
-  await stopIfNotReady(worker, worker.waitForLog((line) => line.msg === 'broker ready'));
+  await stopIfNotReady(worker, worker.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS));
   return worker;
 }
 

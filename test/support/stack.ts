@@ -22,7 +22,9 @@ export interface TestStack {
 export function testStack(name: string, env: Record<string, string> = {}, options: { extraProcessors?: string[] } = {}): TestStack {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warren-${name}-`));
-  const stackEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', ...env };
+  // One retry tier, not the default four: every quorum queue is a Raft group, and a dozen test
+  // files declaring theirs at once on a 2-core broker is slow enough already.
+  const stackEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000', ...env };
   const started: WarrenProcess[] = [];
   const track = async <T extends WarrenProcess>(starting: Promise<T>): Promise<T> => {
     const process = await starting;
@@ -37,7 +39,8 @@ export function testStack(name: string, env: Record<string, string> = {}, option
     worker: (extraEnv = {}) => track(startWorker({ ...stackEnv, ...extraEnv })),
     async stop() {
       await Promise.all(started.map((p) => p.stop()));
-      await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])]);
+      const retryDelays = stackEnv.RETRY_DELAYS_MS.split(',').map(Number);
+      await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])], retryDelays);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
