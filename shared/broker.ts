@@ -4,7 +4,7 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
-import { assertTopology, topologyFromConfig, type Topology } from './topology.js';
+import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -186,7 +186,7 @@ export class Broker {
     return this.channelConsumer(
       `consume:${queue}`,
       async (channel) => {
-        await assertTopology(channel, this.topology);
+        await assertQueueTopology(channel, this.topology, queue);
         await channel.prefetch(prefetch);
         const { consumerTag } = await channel.consume(queue, (message) => {
           if (message === null) {
@@ -209,7 +209,8 @@ export class Broker {
    */
   subscribe(pattern: string, onMessage: (message: ConsumeMessage) => void): Consumer {
     return this.channelConsumer(`subscribe:${pattern}`, async (channel) => {
-      await assertTopology(channel, this.topology);
+      const events = this.topology.declare.exchanges.find((exchange) => exchange.name === this.topology.exchanges.events)!;
+      await channel.assertExchange(events.name, events.type, events.options);
       const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
       await channel.bindQueue(queue, this.topology.exchanges.events, pattern);
       const { consumerTag } = await channel.consume(queue, (message) => message && onMessage(message), { noAck: true });
@@ -228,8 +229,23 @@ export class Broker {
     const setup = async (channel: ConfirmChannel): Promise<void> => {
       current = { channel, tag: await start(channel) };
     };
-    const wrapper = this.connection.createChannel({ name, confirm: false, setup });
-    wrapper.on('error', (err: Error) => this.logger.error({ channel: name, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed'));
+    let wrapper: ChannelWrapper;
+    const open = (): void => {
+      wrapper = this.connection.createChannel({ name, confirm: false, setup });
+      wrapper.on('error', (err: Error) => {
+        this.logger.error({ channel: name, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed; retrying');
+        // A failed setup leaves the channel without its consumer until the next reconnect, which
+        // may never come: a recorder that silently stopped would leave every task unrecorded.
+        // Start over on a fresh channel instead.
+        const failed = wrapper;
+        setTimeout(() => {
+          if (stopped || failed !== wrapper) return;
+          void failed.close().catch(() => {});
+          open();
+        }, 1000).unref();
+      });
+    };
+    open();
     const consumer: Consumer = {
       stop: async () => {
         if (stopped) return;

@@ -72,13 +72,22 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     for (const event of held.splice(0)) deliver(event);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     // Live events are a courtesy (this replica's queue is re-created after a reconnect and may
-    // miss some): the store is re-read now and then, so a stream always reaches its end.
+    // miss some): the store is re-read every second, so a stream shows what was recorded and
+    // always reaches its end.
     const recheck = setInterval(() => {
       void store.get(record.id).then((latest) => {
-        if (ended || !latest || !isTerminal(latest.status)) return;
-        ended = true;
-        stopListening();
-        void finish();
+        if (ended || !latest) return;
+        if (isTerminal(latest.status)) {
+          ended = true;
+          stopListening();
+          void finish();
+          return;
+        }
+        if (latest.status === 'PENDING') return;
+        const next = reduceTask(state, { status: latest.status, attempt: latest.attempt, progress: latest.progress ?? undefined });
+        if (!next.apply) return;
+        state = { status: next.status, attempt: next.attempt, progress: next.progress };
+        send(res, 'status', `${latest.updatedAt}`, statusOf(record.id, latest.status, latest.progress, latest.progressMessage, latest.attempt, new Date(latest.updatedAt).toISOString()));
       });
     }, RECHECK_MS);
     // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
