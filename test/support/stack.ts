@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BUILTIN_DESCRIPTORS } from '../../shared/index.js';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from './broker.js';
-import { startGateway, startWorker, type Gateway, type WarrenProcess } from './processes.js';
+import { startGateway, startProcess, startWorker, type Gateway, type WarrenProcess } from './processes.js';
 
 /**
  * A private warren for one test file: its own AMQP prefix on the shared broker and its own
@@ -16,6 +16,8 @@ export interface TestStack {
   env: Record<string, string>;
   gateway(extraEnv?: Record<string, string>): Promise<Gateway>;
   worker(extraEnv?: Record<string, string>): Promise<WarrenProcess>;
+  /** A worker not waited for: for tests where a worker may die before it says it is ready. */
+  spawnWorker(extraEnv?: Record<string, string>): WarrenProcess;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,11 @@ export function testStack(name: string, env: Record<string, string> = {}, option
     env: stackEnv,
     gateway: (extraEnv = {}) => track(startGateway({ ...stackEnv, ...extraEnv })),
     worker: (extraEnv = {}) => track(startWorker({ ...stackEnv, ...extraEnv })),
+    spawnWorker(extraEnv = {}) {
+      const worker = startProcess('worker/main.ts', { ...stackEnv, ...extraEnv });
+      started.push(worker);
+      return worker;
+    },
     async stop() {
       await Promise.all(started.map((p) => p.stop()));
       const retryDelays = stackEnv.RETRY_DELAYS_MS.split(',').map(Number);
