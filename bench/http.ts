@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { submitForm, waitForTerminal, type Submitted } from '../test/support/client.js';
-import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
+import { startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 export { percentiles } from './stats.js';
@@ -24,14 +24,20 @@ export async function runHttpBench({ tasks, clients, gateways, pollMs }: HttpBen
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
-  const processes: WarrenProcess[] = [];
+  const processes: BenchProcess[] = [];
+  // Logs go to files, not through this process: parsing every access-log line here would charge
+  // the load generator's CPU to warren.
+  const logDir = path.join(dataDir, 'logs');
+  fs.mkdirSync(logDir);
   try {
-    const worker = await startWorker({ ...env, LOG_LEVEL: 'info' });
-    processes.push(worker);
-    const started = await Promise.all(Array.from({ length: gateways }, () => startGateway({ ...env, LOG_LEVEL: 'info' })));
+    processes.push(await startBenchProcess({ entry: 'worker/main.ts', env: { ...env, LOG_LEVEL: 'info' }, ready: warrenReady.worker, logDir }));
+    const started: BenchProcess[] = [];
+    for (let i = 0; i < gateways; i += 1) {
+      started.push(await startBenchProcess({ entry: 'gateway/main.ts', env: { ...env, LOG_LEVEL: 'info', PORT: '0' }, ready: warrenReady.gateway, logDir }));
+    }
     processes.push(...started);
     const run = await driveHttpClients(
-      started.map((g) => g.url),
+      started.map((g) => `http://127.0.0.1:${String(g.readyLines[0]!.port)}/prediction`),
       { tasks, clients, pollMs },
     );
     return {
