@@ -92,7 +92,7 @@ export async function runWarrenPipeline({ tasks, inFlight, latencyTasks, warmup,
     const cpu = meter.stop(tasks);
     const single = await drive(latencyTasks, 1, task);
     // Every task submitted (warm-up included) must have ended SUCCESS in the store.
-    const { byStatus } = await store.counts(0);
+    const { byStatus } = await store.counts([]);
     const lost = warmup + tasks + latencyTasks - byStatus.SUCCESS;
     return { loaded, single, cpu, lost };
   } finally {

@@ -83,18 +83,17 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
 
   const gather = async (filters: DashboardFilters): Promise<DashboardData> => {
     const now = Date.now();
-    const [minute, hour, window, records, brokerSection] = await Promise.all([
-      store.counts(now - 60_000),
-      store.counts(now - 3_600_000),
-      store.counts(now - RATE_WINDOW_MS),
+    const [counts, records, brokerSection] = await Promise.all([
+      store.counts([now - 60_000, now - 3_600_000, now - RATE_WINDOW_MS]),
       store.list({ limit: filters.limit, ...(filters.status ? { status: filters.status } : {}), ...(filters.processor ? { processor: filters.processor } : {}), ...(filters.before !== null ? { before: filters.before } : {}) }),
       brokerState(broker, logger),
     ]);
-    const finished = sum(window.finishedSince);
+    const [lastMinute, lastHour, rateWindow] = counts.finishedSince as [Record<TaskStatus, number>, Record<TaskStatus, number>, Record<TaskStatus, number>];
+    const finished = sum(rateWindow);
     return {
       generated_at: new Date(now).toISOString(),
       filters,
-      counts: { by_status: minute.byStatus, finished_last_minute: minute.finishedSince, finished_last_hour: hour.finishedSince },
+      counts: { by_status: counts.byStatus, finished_last_minute: lastMinute, finished_last_hour: lastHour },
       rate: { window_seconds: RATE_WINDOW_MS / 1000, finished, per_minute: Math.round((finished / (RATE_WINDOW_MS / 60_000)) * 10) / 10 },
       broker: brokerSection,
       tasks: records.map((record) => toDashboardTask(record, basePath)),

@@ -177,18 +177,18 @@ export class SqliteTaskStore implements TaskStore {
     return rows.map(toRecord);
   }
 
-  async counts(since: number): Promise<TaskCounts> {
+  async counts(since: readonly number[]): Promise<TaskCounts> {
     const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     const byStatus = zero();
     for (const row of this.db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all()) {
       byStatus[row.status] = row.n;
     }
-    const finishedSince = zero();
-    for (const row of this.db
-      .prepare<[number], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status')
-      .all(since)) {
-      finishedSince[row.status] = row.n;
-    }
+    const finished = this.db.prepare<[number], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status');
+    const finishedSince = since.map((from) => {
+      const counts = zero();
+      for (const row of finished.all(from)) counts[row.status] = row.n;
+      return counts;
+    });
     return { byStatus, finishedSince };
   }
 

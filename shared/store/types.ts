@@ -45,8 +45,8 @@ export interface TaskQuery {
 export interface TaskCounts {
   /** Tasks by status, all time. */
   byStatus: Record<TaskStatus, number>;
-  /** Tasks that reached a terminal state since `since`, by status. */
-  finishedSince: Record<TaskStatus, number>;
+  /** For each time asked about, the tasks that reached a terminal state since then, by status. */
+  finishedSince: Record<TaskStatus, number>[];
 }
 
 export type ApplyOutcome = {
@@ -70,7 +70,8 @@ export interface TaskStore {
   get(id: string): Promise<TaskRecord | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;
-  counts(since: number): Promise<TaskCounts>;
+  /** All-time counts once, plus finished counts for each of `since` (epoch ms). */
+  counts(since: readonly number[]): Promise<TaskCounts>;
   /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
   applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;
   close(): Promise<void>;

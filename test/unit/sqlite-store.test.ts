@@ -105,9 +105,9 @@ describe('SQLite task store listings', () => {
     expect((await store.list({ limit: 10, processor: 'echo' })).map((r) => r.id)).toEqual([ids[3], ids[1]]);
     expect((await store.list({ limit: 10, status: 'SUCCESS' })).map((r) => r.id)).toEqual([ids[4]]);
     expect((await store.list({ limit: 2, before: 1003 })).map((r) => r.id)).toEqual([ids[2], ids[1]]);
-    const counts = await store.counts(0);
+    const counts = await store.counts([0]);
     expect(counts.byStatus).toMatchObject({ PENDING: 4, SUCCESS: 1, FAILURE: 0 });
-    expect(counts.finishedSince.SUCCESS).toBe(1);
+    expect(counts.finishedSince[0]!.SUCCESS).toBe(1);
   });
 });
 
