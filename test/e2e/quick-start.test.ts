@@ -76,7 +76,7 @@ describe('npm start', () => {
     const amqpPort = await freeBrokerPort();
     const httpPort = await freePort();
     const start = spawn('npm', ['start'], {
-      env: { ...process.env, AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`, PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      env: { ...process.env, AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`, PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '10000' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so Ctrl-C can be sent the way a terminal sends it
     });
@@ -112,8 +112,9 @@ describe('npm start', () => {
     }
     // npm's own exit on Ctrl-C varies (0, 130, or the signal, depending on which process the
     // terminal's signal reaches first); what counts is that `npm start` stops everything it
-    // started: its last word is the broker it started, stopped.
-    const deadline = Date.now() + 60_000;
+    // started: its last word is the broker it started, stopped. Its own worst case is the grace
+    // period (10 s here) plus the broker's 60 s stop timeout.
+    const deadline = Date.now() + 90_000;
     while (!output.some((line) => /RabbitMQ: node warren-\d+@localhost stopped/.test(line))) {
       if (Date.now() > deadline) throw new Error(`npm start did not stop its broker:\n${output.slice(-20).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -123,5 +124,5 @@ describe('npm start', () => {
     for (let waited = 0; waited < 10_000 && !(await portIsFree(amqpPort)); waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await portIsFree(amqpPort)).toBe(true);
     expect(await portIsFree(httpPort)).toBe(true);
-  }, 150_000);
+  }, 200_000);
 });
