@@ -27,6 +27,42 @@ export const ArtifactLink = Type.Object({
   url: Url,
 });
 
+export const DeliveryStatus = Type.Object(
+  {
+    target: Type.String({ description: 'webhook, s3, ftp or volume' }),
+    state: Type.Union([Type.Literal('PENDING'), Type.Literal('DELIVERING'), Type.Literal('DELIVERED'), Type.Literal('FAILED')], {
+      description: 'PENDING until the task finishes; DELIVERING while attempts go on; DELIVERED and FAILED end a round (a redeliver starts another)',
+    }),
+    destination: Type.Union([Type.String(), Type.Null()], { description: 'The webhook URL, or the operator destination name (never credentials)' }),
+    round: Type.Integer({ minimum: 1 }),
+    attempts: Type.Integer({ minimum: 0 }),
+    last_error: Type.Union([TaskError, Type.Null()]),
+    last_http_status: Type.Union([Type.Integer(), Type.Null()]),
+    location: Type.Union([Type.String(), Type.Null()], { description: 'Where it landed, once DELIVERED' }),
+    next_attempt_at: Type.Union([Timestamp, Type.Null()]),
+    delivered_at: Type.Union([Timestamp, Type.Null()]),
+    attempts_url: Url,
+  },
+  { description: 'One delivery target of a task. Delivery never changes the task\'s own status.' },
+);
+
+export const DeliveryAttempts = Type.Object({
+  task_id: TaskId,
+  target: Type.String(),
+  attempts: Type.Array(
+    Type.Object({
+      round: Type.Integer({ minimum: 1 }),
+      attempt: Type.Integer({ minimum: 1 }),
+      event: Type.String({ description: 'started, progress or completed' }),
+      outcome: Type.Union([Type.Literal('DELIVERED'), Type.Literal('RETRY'), Type.Literal('FAILED')]),
+      at: Timestamp,
+      duration_ms: Type.Integer({ minimum: 0 }),
+      http_status: Type.Union([Type.Integer(), Type.Null()]),
+      error: Type.Union([TaskError, Type.Null()]),
+    }),
+  ),
+});
+
 export const StatusDocument = Type.Object(
   {
     task_id: TaskId,
@@ -40,6 +76,7 @@ export const StatusDocument = Type.Object(
     finished_at: Type.Union([Timestamp, Type.Null()]),
     error: Type.Union([TaskError, Type.Null()], { description: 'Why, on FAILURE (and REVOKED)' }),
     artifacts: Type.Array(ArtifactLink, { description: 'Output files, once the task succeeded' }),
+    deliveries: Type.Array(DeliveryStatus, { description: 'Where the results go, one entry per target the submission named' }),
     status_url: Url,
     result_url: Url,
   },
@@ -139,6 +176,8 @@ export const LiveStatus = Type.Object(
 /** Every schema above, by the name it has in the OpenAPI document's components. */
 export const API_SCHEMAS: Record<string, TSchema> = {
   StatusDocument,
+  DeliveryStatus,
+  DeliveryAttempts,
   FinishedTask,
   SubmitAccepted,
   ErrorEnvelope,

@@ -12,8 +12,10 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { submitRoutes } from './routes/submit.js';
 import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import type { LiveEvents } from './live-events.js';
 import { SubmissionParser } from './submission.js';
+import { createUrlGuard } from '../shared/url-guard.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -97,6 +99,12 @@ export function createGateway({ config, store, broker, processors, logger, live,
       broker,
       parser,
       logger,
+      targets: {
+        webhooksEnabled: config.webhookSecret !== undefined,
+        s3Destinations: Object.keys(config.s3Destinations),
+        ftpDestinations: Object.keys(config.ftpDestinations),
+        guard: createUrlGuard(config.webhookAllowlist),
+      },
       limits: {
         maxBodyBytes: config.maxBodyBytes,
         maxFieldBytes: config.maxFieldBytes,
@@ -108,6 +116,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
     }),
   );
   api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds }));
+  api.use(deliveryRoutes({ basePath, store, broker, logger }));
   api.use(liveRoutes({ basePath, store, live }));
   api.use(apiDocumentRoutes({ config, processors }));
   if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));

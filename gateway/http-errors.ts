@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { coerceError, type Logger } from '../shared/index.js';
+import { coerceError, PublishError, type Logger } from '../shared/index.js';
 
 /**
  * One error envelope for every failure: `{ "error": { "code", "message", ... } }`. Anything that is
@@ -63,7 +63,13 @@ function fromParserError(err: unknown): HttpError | undefined {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = err instanceof HttpError ? err : fromParserError(err);
+    // A broker that did not take a message is a temporary condition of ours, not a bug: 503.
+    const known =
+      err instanceof HttpError
+        ? err
+        : err instanceof PublishError
+          ? new HttpError(503, 'broker_unavailable', 'the broker did not take the message; try again shortly', {}, { 'Retry-After': '2' })
+          : fromParserError(err);
     if (known) {
       for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
       res.status(known.status).json(errorBody(known.code, known.message, known.details));

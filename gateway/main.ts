@@ -5,6 +5,8 @@ import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
 import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
+import { startDeliverySweeper } from './delivery-sweeper.js';
+import { createNotifier } from './notifier.js';
 
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
@@ -16,7 +18,9 @@ await runService('gateway', async (config, logger) => {
   const live = new LiveEvents(store, logger);
   live.start(broker);
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger });
-  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, onFinished: (taskId) => live.finished(taskId) });
+  const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
+  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
+  const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
   const app = createGateway({ config, store, broker, processors, logger, live, metrics });
 
   const server = app.listen(config.port, config.host);
@@ -39,6 +43,7 @@ await runService('gateway', async (config, logger) => {
     await live.stop();
     await closed;
     await recorder.stop();
+    await sweeper.stop();
     await deadLetterWatch.stop();
     await broker.close();
     await store.close();

@@ -24,6 +24,7 @@ function html(description: string): Json {
 }
 
 const BAD_ID = fail(['invalid_task_id'], 'Task ids are UUIDs');
+const TARGET: Json = { name: 'target', in: 'path', required: true, description: 'webhook, s3, ftp or volume', schema: { type: 'string', enum: ['webhook', 's3', 'ftp', 'volume'] } };
 const NOT_READY = fail(['task_not_ready', 'task_failed', 'task_revoked'], 'The envelope adds `status`; task_failed adds `task_error`; task_not_ready comes with Retry-After', {
   'Retry-After': header('RetryAfter'),
 });
@@ -119,8 +120,8 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
           '202': json('Accepted: queued and confirmed by the broker', 'SubmitAccepted', { Location: header('Location'), 'Preference-Applied': header('PreferenceApplied') }),
           '303': { description: 'A browser posting the form (Accept: text/html) is sent to the task page /tasks/{id}', headers: { Location: header('Location') } },
           '400': fail(
-            ['invalid_body', 'invalid_processor', 'unknown_processor', 'invalid_field_name', 'invalid_fields', 'repeated_field', 'invalid_multipart', 'unexpected_file', 'wrong_file_count', 'request_aborted', 'bad_request'],
-            'invalid_fields adds `problems`',
+            ['invalid_body', 'invalid_processor', 'unknown_processor', 'invalid_field_name', 'invalid_fields', 'repeated_field', 'invalid_multipart', 'unexpected_file', 'wrong_file_count', 'request_aborted', 'bad_request', 'invalid_idempotency_key', 'invalid_delivery', 'unknown_destination', 'webhooks_disabled', 'invalid_webhook_url', 'webhook_url_not_public', 'webhook_url_unresolvable'],
+            'invalid_fields adds `problems`; webhook_url_not_public: the URL resolves to a loopback, private, link-local or otherwise non-public address (WEBHOOK_ALLOWLIST lets operators allow some)',
           ),
           '413': fail(['body_too_large', 'too_many_fields', 'field_too_large', 'too_large', 'file_too_large', 'too_many_files', 'upload_too_large']),
           '415': fail(['unsupported_media_type', 'unsupported_encoding', 'unsupported_file_type'], 'unsupported_file_type adds `accepted`'),
@@ -172,6 +173,30 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
       'Opens with the current state, follows the events live, ends with `event: done` carrying the StatusDocument. `event: status` carries a LiveStatus. Reconnects catch up.',
       { '200': { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': fail(['task_not_found']) },
     ),
+    '/task_deliveries/{id}/{target}': task(
+      'taskDeliveryAttempts',
+      'Every attempt of one delivery target',
+      'Oldest first, across rounds (a redeliver starts a new round): outcome, HTTP status for webhooks, error, duration.',
+      { '200': json('The attempts', 'DeliveryAttempts'), '404': fail(['task_not_found', 'delivery_not_found']) },
+      { parameters: [TARGET] },
+    ),
+    '/task_deliveries/{id}/{target}/redeliver': {
+      post: {
+        operationId: 'redeliver',
+        summary: 'Deliver a finished target again',
+        description: 'Starts a new round (a new webhook-id) for a target that is DELIVERED or FAILED. Answers with the target\'s new status.',
+        tags: ['tasks'],
+        parameters: [parameter('TaskId'), TARGET],
+        responses: {
+          '202': json('The new round is queued', 'DeliveryStatus'),
+          '400': BAD_ID,
+          '404': fail(['task_not_found', 'delivery_not_found']),
+          '409': fail(['task_unfinished', 'delivery_in_progress']),
+          '503': fail(['broker_unavailable'], 'The sweeper sends the round once the broker is back', { 'Retry-After': header('RetryAfter') }),
+          '500': INTERNAL_ERROR,
+        },
+      },
+    },
     '/tasks/{id}': task('taskPage', 'HTML page of one task', 'Where the no-JavaScript form lands; refreshes itself until the task finishes.', {
       '200': html('The page'),
       '404': fail(['task_not_found']),

@@ -82,6 +82,18 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
   };
 }
 
+/** Delivery targets, the same for every processor (gateway/delivery-targets.ts). */
+const DELIVERY_PROPERTIES: Json = {
+  webhook_url: { type: 'string', format: 'uri', description: 'Signed webhook (Standard Webhooks) when the task finishes; must resolve to a public address' },
+  webhook_events: { type: 'string', description: 'Comma-separated: started, progress, completed (default completed)' },
+  s3: { type: 'string', description: 'Name of an S3 destination the operator configured (S3_DESTINATIONS)' },
+  s3_prefix: { type: 'string', description: 'Key prefix under the destination\'s own; results land in <prefix>/<task_id>/' },
+  ftp: { type: 'string', description: 'Name of an FTP destination the operator configured (FTP_DESTINATIONS)' },
+  ftp_path: { type: 'string', description: 'Directory under the destination\'s root; results land in <path>/<task_id>/' },
+  volume: { type: 'boolean', description: 'Also write the results to the shared volume, DATA_DIR/results/[volume_path/]<task_id>/' },
+  volume_path: { type: 'string', description: 'Sub-directory of DATA_DIR/results' },
+};
+
 /**
  * One processor's submission: its field schema with `processor` added (required unless it is the
  * default). Merged rather than combined with allOf, because a field schema that forbids extra
@@ -92,6 +104,7 @@ function submissionBranch(processor: ProcessorDescriptor, defaultProcessor: stri
   const properties: Json = {
     processor: { const: processor.name, description: `Selects ${processor.name} ${processor.version}` },
     ...fields.properties,
+    ...DELIVERY_PROPERTIES,
   };
   const files = processor.files;
   if (multipart && files) {

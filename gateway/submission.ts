@@ -1,6 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { ProcessorDescriptor } from '../shared/index.js';
+import { DELIVERY_KEYS } from './delivery-targets.js';
 import { HttpError } from './http-errors.js';
 
 /**
@@ -23,7 +24,7 @@ export interface SubmissionLimits {
 }
 
 /** Keys of the body that steer warren rather than being the processor's fields. */
-const RESERVED_KEYS = new Set(['processor']);
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['processor', ...DELIVERY_KEYS]);
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export class SubmissionParser {
@@ -45,7 +46,7 @@ export class SubmissionParser {
       throw new HttpError(400, 'invalid_body', 'the body must be an object of fields (form fields or a JSON object)');
     }
     const entries = Object.entries(body as Record<string, unknown>);
-    if (entries.length > this.limits.maxFields + RESERVED_KEYS.size) {
+    if (entries.filter(([name]) => !RESERVED_KEYS.has(name)).length > this.limits.maxFields) {
       throw new HttpError(413, 'too_many_fields', `at most ${this.limits.maxFields} fields are accepted`);
     }
 

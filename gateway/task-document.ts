@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { TaskRecord } from '../shared/index.js';
+import type { DeliveryRecord, TaskRecord } from '../shared/index.js';
 import type { StatusDocument as StatusDocumentSchema } from './api-schemas.js';
 
 /**
@@ -26,7 +26,11 @@ export function artifactUrl(basePath: string, id: string, name: string): string 
   return `${basePath}/task_result/${id}/artifacts/${encodeURIComponent(name)}`;
 }
 
-export function toStatusDocument(record: TaskRecord, basePath: string): StatusDocument {
+export function deliveryUrl(basePath: string, id: string, target: string): string {
+  return `${basePath}/task_deliveries/${id}/${target}`;
+}
+
+export function toStatusDocument(record: TaskRecord, basePath: string, deliveries: readonly DeliveryRecord[]): StatusDocument {
   const urls = taskUrls(basePath, record.id);
   return {
     task_id: record.id,
@@ -40,6 +44,19 @@ export function toStatusDocument(record: TaskRecord, basePath: string): StatusDo
     finished_at: record.finishedAt === null ? null : iso(record.finishedAt),
     error: record.error,
     artifacts: record.artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) })),
+    deliveries: deliveries.map((d) => ({
+      target: d.targetId,
+      state: d.state,
+      destination: d.target.kind === 'webhook' ? d.target.url : d.target.kind === 'volume' ? null : d.target.destination,
+      round: d.round,
+      attempts: d.attempts,
+      last_error: d.lastError,
+      last_http_status: d.lastHttpStatus,
+      location: d.location,
+      next_attempt_at: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt),
+      delivered_at: d.deliveredAt === null ? null : iso(d.deliveredAt),
+      attempts_url: deliveryUrl(basePath, record.id, d.targetId),
+    })),
     status_url: urls.status,
     result_url: urls.result,
   };

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { Config } from './config.js';
 import { EVENT_STATUSES, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage } from './contracts.js';
+import { DELIVERY_EVENT_TYPE, DELIVERY_JOB_TYPE, DeliveryEvent, DeliveryJob } from './delivery-contracts.js';
 import type { ProcessorDescriptor } from './processor.js';
 import { buildTopology, eventRoutingKey, type ExchangeSpec, type QueueSpec } from './topology.js';
 
@@ -16,6 +17,7 @@ export interface AsyncApiOptions {
   taskQueueMaxLength: number;
   deliveryLimit: number;
   retryDelaysMs?: readonly number[];
+  deliveryRetryDelaysMs?: readonly number[];
 }
 
 type Json = Record<string, unknown>;
@@ -31,11 +33,11 @@ export function toJsonSchema(schema: TSchema): Json {
 }
 
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
-  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs };
+  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs, deliveryRetryDelaysMs: config.deliveryRetryDelaysMs };
 }
 
-export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [] }: AsyncApiOptions): Json {
-  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs });
+export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [] }: AsyncApiOptions): Json {
+  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs });
   const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
   const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
   const message = (name: string): Json => ({ $ref: `#/components/messages/${name}` });
@@ -116,8 +118,46 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
   channels.results = {
     ...queueChannel(queue(topology.queues.results)),
     title: 'Results',
-    description: 'Every task event, for the recorder (in each gateway) that writes the task store. Events may come twice or out of order; applying them is idempotent.',
-    messages: { TaskEvent: message('TaskEvent') },
+    description:
+      'Every task event and delivery outcome, for the recorder (in each gateway) that writes the task store. Events may come twice or out of order; applying them is idempotent.',
+    messages: { TaskEvent: message('TaskEvent'), DeliveryEvent: message('DeliveryEvent') },
+  };
+  for (const tier of topology.deliveryRetryTiers) {
+    channels[`deliveryRetry.${tier.delayMs}ms`] = {
+      address: 'delivery',
+      title: `Delivery retry after ${tier.delayMs} ms`,
+      description: `Topic exchange \`${tier.exchange}\`: a job published here waits in the queue of the same name, then returns to the deliveries exchange.`,
+      messages: { DeliveryJob: message('DeliveryJob') },
+      bindings: { amqp: exchangeBinding(exchange(tier.exchange)) },
+    };
+    channels[`deliveryRetryQueue.${tier.delayMs}ms`] = {
+      ...queueChannel(queue(tier.exchange)),
+      title: `Delivery retry wait, ${tier.delayMs} ms`,
+      description: `Deliverers republish a job whose attempt failed transiently to the topic exchange \`${tier.exchange}\` (routing key \`delivery\`); it expires back into \`${topology.exchanges.deliveries}\` after ${tier.delayMs} ms.`,
+      messages: { DeliveryJob: message('DeliveryJob') },
+    };
+  }
+  channels.deliveryJobs = {
+    address: 'delivery',
+    title: 'Delivery jobs (exchange)',
+    description: `Direct exchange \`${topology.exchanges.deliveries}\`: the gateway's recorder publishes a job per target when a task finishes.`,
+    messages: { DeliveryJob: message('DeliveryJob') },
+    bindings: { amqp: exchangeBinding(exchange(topology.exchanges.deliveries)) },
+  };
+  channels.deliveries = {
+    ...queueChannel(queue(topology.queues.deliveries)),
+    title: 'Delivery jobs',
+    description:
+      `Routing key \`delivery\` on the direct exchange \`${topology.exchanges.deliveries}\`. One job is one attempt to notify a webhook or drop files into S3, FTP or the volume; ` +
+      'deliverers publish a DeliveryEvent with the outcome (routing key delivery.<outcome> on the events exchange), each confirmed, then ack.',
+    messages: { DeliveryJob: message('DeliveryJob') },
+  };
+  operations.deliver = {
+    action: 'receive',
+    channel: { $ref: '#/channels/deliveries' },
+    summary: 'A worker\'s deliverer makes one attempt and reports its outcome',
+    messages: [{ $ref: '#/channels/deliveries/messages/DeliveryJob' }],
+    bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
   };
   channels.deadLetterExchange = {
     address: null,
@@ -202,8 +242,22 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     channels,
     operations,
     components: {
-      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent) },
+      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent) },
       messages: {
+        DeliveryJob: {
+          name: 'DeliveryJob',
+          title: 'A delivery attempt to make',
+          contentType: 'application/json',
+          payload: { $ref: '#/components/schemas/DeliveryJob' },
+          bindings: { amqp: { messageType: DELIVERY_JOB_TYPE, bindingVersion: BINDING_VERSION } },
+        },
+        DeliveryEvent: {
+          name: 'DeliveryEvent',
+          title: 'The outcome of a delivery attempt',
+          contentType: 'application/json',
+          payload: { $ref: '#/components/schemas/DeliveryEvent' },
+          bindings: { amqp: { messageType: DELIVERY_EVENT_TYPE, bindingVersion: BINDING_VERSION } },
+        },
         TaskMessage: {
           name: 'TaskMessage',
           title: 'A task',

@@ -70,6 +70,28 @@ export interface Config {
   maxWaitSeconds: number;
   /** SHUTDOWN_GRACE_MS — how long in-flight work may finish after SIGTERM (default 30000). */
   shutdownGraceMs: number;
+  /** DELIVERY_RETRY_DELAYS_MS — backoff before each retry of a failed delivery, comma-separated; the last repeats (default 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h). */
+  deliveryRetryDelaysMs: number[];
+  /** DELIVERY_MAX_ATTEMPTS — attempts of one delivery before it is FAILED; with the default schedule 12 attempts span about a day (default 12). */
+  deliveryMaxAttempts: number;
+  /** WORKER_DELIVERIES — on or off: whether this worker also runs deliverers (webhook, S3, FTP, volume) (default on). */
+  workerDeliveries: boolean;
+  /** DELIVERY_CONCURRENCY — deliveries one worker runs at once (default 16). */
+  deliveryConcurrency: number;
+  /** WEBHOOK_SECRET — the Standard Webhooks signing secret, `whsec_<base64>`; without it, webhook targets are refused (default: none). */
+  webhookSecret: string | undefined;
+  /** WEBHOOK_ALLOWLIST — comma-separated CIDRs and host names that webhooks may reach although private or loopback (default: none). */
+  webhookAllowlist: string[];
+  /** WEBHOOK_TIMEOUT_MS — how long one webhook request may take (default 15000). */
+  webhookTimeoutMs: number;
+  /** WEBHOOK_PROGRESS_INTERVAL_MS — at most one progress webhook per task this often, per gateway (default 5000). */
+  webhookProgressIntervalMs: number;
+  /** DELIVERY_SWEEP_GRACE_MS — a finished task's delivery not enqueued after this long is sent by the sweeper (default 30000). */
+  deliverySweepGraceMs: number;
+  /** S3_DESTINATIONS — named S3 destinations, a JSON object (see README); clients name one, never give credentials (default: none). */
+  s3Destinations: Record<string, Record<string, unknown>>;
+  /** FTP_DESTINATIONS — named FTP destinations, a JSON object (see README) (default: none). */
+  ftpDestinations: Record<string, Record<string, unknown>>;
   /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
   dashboard: boolean;
 }
@@ -149,10 +171,31 @@ export function loadConfig(env: Env = process.env): Config {
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),
+    deliveryRetryDelaysMs: intList(env, 'DELIVERY_RETRY_DELAYS_MS', [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000], 1, 86_400_000),
+    deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 12, 1, 1000),
+    workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
+    webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
+    deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
+    s3Destinations: {},
+    ftpDestinations: {},
+    webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000),
+    webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
   };
+}
+
+/** A Standard Webhooks secret: `whsec_` and base64 of at least 24 bytes. Never echoed in errors. */
+function webhookSecret(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const body = raw.startsWith('whsec_') ? raw.slice('whsec_'.length) : undefined;
+  if (body === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(body) || Buffer.from(body, 'base64').length < 24) {
+    throw new ConfigError('WEBHOOK_SECRET', 'must be "whsec_" followed by the base64 of at least 24 random bytes (e.g. whsec_$(openssl rand -base64 32))');
+  }
+  return raw;
 }
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {

@@ -102,7 +102,7 @@ export interface Contract<T> {
   encode(value: T): Buffer;
 }
 
-function contract<S extends TSchema>(schema: S): Contract<Static<S>> {
+export function contract<S extends TSchema>(schema: S): Contract<Static<S>> {
   const compiled: TypeCheck<S> = TypeCompiler.Compile(schema);
   return {
     schema,

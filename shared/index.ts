@@ -19,6 +19,19 @@ export {
   type Contract,
   type EventStatus,
 } from './contracts.js';
+export {
+  DeliveryTarget,
+  DeliveryJob,
+  DeliveryEvent,
+  DELIVERY_JOB_TYPE,
+  DELIVERY_EVENT_TYPE,
+  DELIVERY_STATES,
+  WEBHOOK_EVENTS,
+  deliveryJobs,
+  deliveryEvents,
+  type DeliveryState,
+  type WebhookEvent,
+} from './delivery-contracts.js';
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.js';
@@ -26,5 +39,5 @@ export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, Artifa
 export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { loadProcessorDir, mergeProcessors } from './processors/load.js';
-export { openStore, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome, type TaskQuery, type TaskCounts } from './store/index.js';
+export { openStore, type DeliveryAttempt, type DeliveryRecord, type DeliveryStore, type RedeliverOutcome, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome, type TaskQuery, type TaskCounts } from './store/index.js';
 export { runService } from './service.js';

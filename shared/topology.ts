@@ -27,9 +27,11 @@ export interface Topology {
    * processor) waits in the tier's queue for `delayMs`, then expires back into the tasks exchange.
    */
   retryTiers: { delayMs: number; exchange: string }[];
-  exchanges: { tasks: string; events: string; deadLetter: string };
+  /** The same for delivery jobs: a tier's queue expires a job back into the deliveries exchange. */
+  deliveryRetryTiers: { delayMs: number; exchange: string }[];
+  exchanges: { tasks: string; events: string; deadLetter: string; deliveries: string };
   /** deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE. */
-  queues: { results: string; deadLetters: string; deadLetterWatch: string };
+  queues: { results: string; deadLetters: string; deadLetterWatch: string; deliveries: string };
   declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] };
 }
 
@@ -40,11 +42,13 @@ export interface TopologyOptions {
   deliveryLimit: number;
   /** Backoff tiers for retries: one delay queue per value (RETRY_DELAYS_MS). */
   retryDelaysMs?: readonly number[];
+  /** Backoff tiers for delivery retries (DELIVERY_RETRY_DELAYS_MS). */
+  deliveryRetryDelaysMs?: readonly number[];
 }
 
-export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [] }: TopologyOptions): Topology {
-  const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx` };
-  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch` };
+export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [] }: TopologyOptions): Topology {
+  const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx`, deliveries: `${prefix}.deliveries` };
+  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch`, deliveries: `${prefix}.deliveries` };
 
   const quorum = (args: Record<string, unknown>): Options.AssertQueue => ({
     durable: true,
@@ -68,35 +72,61 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
   }));
 
   // Waiting is the broker's job (message TTL), not a sleeping consumer's.
-  const retryTiers = [...new Set(retryDelaysMs)].sort((a, b) => a - b).map((delayMs) => ({ delayMs, exchange: `${prefix}.retry.${delayMs}ms` }));
-  const retryExchanges: ExchangeSpec[] = retryTiers.map((tier) => ({ name: tier.exchange, type: 'topic', options: { durable: true } }));
-  const retryQueues: QueueSpec[] = retryTiers.map((tier) => ({
-    name: tier.exchange,
-    options: quorum({
-      'x-message-ttl': tier.delayMs,
-      'x-dead-letter-exchange': exchanges.tasks,
-      'x-dead-letter-strategy': 'at-least-once',
-      'x-overflow': 'reject-publish',
-      'x-max-length': taskQueueMaxLength,
-    }),
-    bindings: [{ exchange: tier.exchange, pattern: '#' }],
-  }));
+  const tiersOf = (delays: readonly number[], name: string) =>
+    [...new Set(delays)].sort((a, b) => a - b).map((delayMs) => ({ delayMs, exchange: `${prefix}.${name}.${delayMs}ms` }));
+  const retryTiers = tiersOf(retryDelaysMs, 'retry');
+  const deliveryRetryTiers = tiersOf(deliveryRetryDelaysMs, 'delivery-retry');
+  const tierSpecs = (tiers: { delayMs: number; exchange: string }[], backInto: string) => ({
+    exchanges: tiers.map((tier): ExchangeSpec => ({ name: tier.exchange, type: 'topic', options: { durable: true } })),
+    queues: tiers.map(
+      (tier): QueueSpec => ({
+        name: tier.exchange,
+        options: quorum({
+          'x-message-ttl': tier.delayMs,
+          'x-dead-letter-exchange': backInto,
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+          'x-max-length': taskQueueMaxLength,
+        }),
+        bindings: [{ exchange: tier.exchange, pattern: '#' }],
+      }),
+    ),
+  });
+  const { exchanges: retryExchanges, queues: retryQueues } = tierSpecs(retryTiers, exchanges.tasks);
+  const deliveryTiers = tierSpecs(deliveryRetryTiers, exchanges.deliveries);
 
   return {
     taskQueues,
     retryTiers,
+    deliveryRetryTiers,
     exchanges,
     queues,
     declare: {
       exchanges: [
         ...retryExchanges,
+        ...deliveryTiers.exchanges,
         { name: exchanges.tasks, type: 'direct', options: { durable: true } },
+        { name: exchanges.deliveries, type: 'direct', options: { durable: true } },
         { name: exchanges.events, type: 'topic', options: { durable: true } },
         { name: exchanges.deadLetter, type: 'topic', options: { durable: true } },
       ],
       queues: [
         ...taskQueueSpecs,
         ...retryQueues,
+        ...deliveryTiers.queues,
+        {
+          // Delivery jobs (webhook, S3, FTP, volume), consumed by workers' deliverers — apart from
+          // the processors' queues, so a dead endpoint never blocks model work.
+          name: queues.deliveries,
+          options: quorum({
+            'x-delivery-limit': deliveryLimit,
+            'x-dead-letter-exchange': exchanges.deadLetter,
+            'x-dead-letter-strategy': 'at-least-once',
+            'x-overflow': 'reject-publish',
+            'x-max-length': taskQueueMaxLength,
+          }),
+          bindings: [{ exchange: exchanges.deliveries, pattern: 'delivery' }],
+        },
         {
           name: queues.results,
           options: quorum({
@@ -105,7 +135,10 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
             'x-dead-letter-strategy': 'at-least-once',
             'x-overflow': 'reject-publish',
           }),
-          bindings: [{ exchange: exchanges.events, pattern: 'task.#' }],
+          bindings: [
+            { exchange: exchanges.events, pattern: 'task.#' },
+            { exchange: exchanges.events, pattern: 'delivery.#' },
+          ],
         },
         {
           name: queues.deadLetters,
@@ -126,7 +159,7 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
 
 /** The topology a process with this configuration declares, for these processors. */
 export function topologyFromConfig(
-  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[] },
+  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[]; deliveryRetryDelaysMs: readonly number[] },
   processors: readonly string[],
 ): Topology {
   return buildTopology({
@@ -135,6 +168,7 @@ export function topologyFromConfig(
     taskQueueMaxLength: config.taskQueueMaxLength,
     deliveryLimit: config.deliveryLimit,
     retryDelaysMs: config.retryDelaysMs,
+    deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
   });
 }
 

@@ -2,6 +2,10 @@ import { brokerFromConfig, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
+import { createUrlGuard } from '../shared/url-guard.js';
+import { startDeliveryRunner } from './delivery-runner.js';
+import { fileDeliverers } from './deliverers/index.js';
+import { createWebhookDeliverer } from './deliverers/webhook.js';
 
 /** The worker process: connects and serves its processors until told to stop. */
 await runService('worker', async (config, logger) => {
@@ -19,10 +23,21 @@ await runService('worker', async (config, logger) => {
   }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
   const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
+  const deliveries = config.workerDeliveries
+    ? startDeliveryRunner({
+        broker,
+        concurrency: config.deliveryConcurrency,
+        logger,
+        dataDir: config.dataDir,
+        maxAttempts: config.deliveryMaxAttempts,
+        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
+        files: fileDeliverers(config),
+      })
+    : undefined;
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; will keep retrying'));
 
   return async () => {
-    await runner.stop(config.shutdownGraceMs);
+    await Promise.all([runner.stop(config.shutdownGraceMs), deliveries?.stop(config.shutdownGraceMs)]);
     await broker.close();
     await metricsServer?.close();
   };

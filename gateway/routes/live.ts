@@ -41,7 +41,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
 
     const finish = async (): Promise<void> => {
       const final = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS, { terminalSeen: true })) ?? record;
-      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath));
+      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath, await store.deliveries.forTask(final.id)));
       res.end();
     };
 

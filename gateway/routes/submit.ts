@@ -9,6 +9,7 @@ import type { SubmissionParser } from '../submission.js';
 import type { LiveEvents } from '../live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { taskUrls, toStatusDocument } from '../task-document.js';
+import { parseTargets, type TargetOptions } from '../delivery-targets.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
 import { checkUploads, commitUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
@@ -25,6 +26,8 @@ export interface SubmitDeps {
   parser: SubmissionParser;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
+  /** What delivery targets this gateway accepts (webhooks, destination names, the SSRF guard). */
+  targets: TargetOptions;
   limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
 }
 
@@ -34,7 +37,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, targets: targetOptions, limits }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -77,6 +80,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     }
     const source = req.is('application/json') ? 'json' : 'form';
     const { processor, fields } = parser.parse(req.body, source);
+    const targets = await parseTargets(req.body as Record<string, unknown>, targetOptions);
     const uploads = (req.files ?? []) as UploadedFile[];
     const types = await checkUploads(uploads, processor, limits.maxUploadBytes);
     if (!broker.isConnected()) {
@@ -88,7 +92,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     // The access log line of this request carries the new task's id (gateway/access-log.ts).
     res.locals.taskId = id;
     const createdAt = Date.now();
-    const idempotency = idempotencyOf(req, { processor: processor.name, fields, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
+    const idempotency = idempotencyOf(req, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
     const files: FileRef[] = await commitUploads(uploads, types, dataDir, id);
     const input = { fields, files };
     let inserted;
@@ -110,6 +114,8 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
       return;
     }
     try {
+      // Before the publish: a worker may finish the task before this line would otherwise run.
+      if (targets.length > 0) await store.deliveries.create(id, targets, createdAt);
       await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -135,7 +141,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
     const record = wait !== undefined ? await live.waitForTerminal(id, wait * 1000) : knownStatus ? undefined : await store.get(id);
     if (wait !== undefined && record && isTerminal(record.status)) {
-      const document = toStatusDocument(record, basePath);
+      const document = toStatusDocument(record, basePath, await store.deliveries.forTask(record.id));
       res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
       return;
     }

@@ -58,7 +58,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
       res.setHeader('Preference-Applied', `wait=${wait}`);
     }
     res.setHeader('Cache-Control', 'no-store');
-    res.json(toStatusDocument(record, basePath));
+    res.json(toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)));
   });
 
   router.get('/task_result/:id', async (req, res) => {
@@ -91,7 +91,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
     const record = await load(req);
     const resultJson = record.status === 'SUCCESS' ? JSON.stringify(record.result ?? null) : undefined;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath), ...(resultJson === undefined ? {} : { resultJson }) }));
+    res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)), ...(resultJson === undefined ? {} : { resultJson }) }));
   });
 
   return router;

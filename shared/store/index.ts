@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { SqliteTaskStore } from './sqlite.js';
 import type { TaskStore } from './types.js';
 
+export type { DeliveryAttempt, DeliveryRecord, DeliveryStore, RedeliverOutcome } from './delivery-types.js';
 export type { ApplyOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 
 /** Open the store named by STORE_URL (`sqlite:<path>`). */

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
 import { TASK_STATUSES, reduceTask, isTerminal, type TaskStatus } from '../states.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
+import { DELIVERY_MIGRATION, SqliteDeliveryStore } from './sqlite-deliveries.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -41,6 +42,7 @@ const MIGRATIONS: readonly string[] = [
   // The dashboard counts by status and finish time.
   `CREATE INDEX tasks_status ON tasks (status);
    CREATE INDEX tasks_finished_at ON tasks (finished_at);`,
+  DELIVERY_MIGRATION,
 ];
 
 interface TaskRow {
@@ -62,6 +64,7 @@ interface TaskRow {
 }
 
 export class SqliteTaskStore implements TaskStore {
+  readonly deliveries: SqliteDeliveryStore;
   private readonly db: Database.Database;
   private readonly statements;
   private readonly applyBatch: Database.Transaction<(events: readonly TaskEvent[]) => ApplyOutcome[]>;
@@ -77,6 +80,7 @@ export class SqliteTaskStore implements TaskStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     migrate(this.db);
+    this.deliveries = new SqliteDeliveryStore(this.db);
 
     this.statements = {
       insert: this.db.prepare(

@@ -1,5 +1,6 @@
 import type { FileRef, TaskError, TaskEvent, TaskInput } from '../contracts.js';
 import type { TaskStatus } from '../states.js';
+import type { DeliveryStore } from './delivery-types.js';
 
 /** A task as the store keeps it. Times are epoch milliseconds. */
 export interface TaskRecord {
@@ -63,6 +64,8 @@ export type ApplyOutcome = {
  * Implementations must make a committed write visible to every process sharing the store.
  */
 export interface TaskStore {
+  /** Where each task's results go, and how that stands (webhook, S3, FTP, volume). */
+  readonly deliveries: DeliveryStore;
   /** Insert a PENDING task — unless its idempotency key is already taken, then name that task. */
   insertPending(task: NewTask): Promise<InsertOutcome>;
   /** The broker never confirmed the publish: the task was not accepted and must say so (and its idempotency key is freed, so a retry makes a new task). */

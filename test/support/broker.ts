@@ -12,17 +12,19 @@ export function uniquePrefix(): string {
 
 /** The retry tiers of the default configuration; deleting a tier that was never declared is harmless. */
 const DEFAULT_RETRY_DELAYS_MS = loadConfig({}).retryDelaysMs;
+const DEFAULT_DELIVERY_RETRY_DELAYS_MS = loadConfig({}).deliveryRetryDelaysMs;
 
 /** Delete every exchange and queue a prefix declared, so a test run leaves the broker as it found it. */
 export async function deletePrefix(
   prefix: string,
   processors: readonly string[] = BUILTIN_DESCRIPTORS.map((p) => p.name),
   retryDelaysMs: readonly number[] = [],
+  deliveryRetryDelaysMs: readonly number[] = [],
 ): Promise<void> {
   const connection = await amqp.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    const topology = buildTopology({ prefix, processors, taskQueueMaxLength: 1, deliveryLimit: 1, retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS, ...retryDelaysMs] });
+    const topology = buildTopology({ prefix, processors, taskQueueMaxLength: 1, deliveryLimit: 1, retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS, ...retryDelaysMs], deliveryRetryDelaysMs: [...DEFAULT_DELIVERY_RETRY_DELAYS_MS, ...deliveryRetryDelaysMs] });
     await deleteTopology(channel, topology);
     await channel.close();
   } finally {

@@ -112,7 +112,23 @@ describe('the OpenAPI document', () => {
       updatedAt: 1_700_000_002_000,
     };
     const validate = validator.validator(resolveRef(document, '#/paths/~1task_status~1{id}/get/responses/200/content/application~1json/schema'));
-    expect(validate(toStatusDocument(record, '/prediction')), JSON.stringify(validate.errors)).toBe(true);
+    const delivery = {
+      taskId: record.id,
+      targetId: 'webhook',
+      target: { kind: 'webhook' as const, url: 'https://example.com/hook', events: ['completed' as const] },
+      state: 'DELIVERED' as const,
+      round: 1,
+      deliveryId: '5b0e5a35-3b5c-4a6e-8d8c-2f2e3f4a5b6c',
+      attempts: 2,
+      lastError: null,
+      lastHttpStatus: 200,
+      location: 'https://example.com/hook',
+      nextAttemptAt: null,
+      enqueuedAt: 1_700_000_002_100,
+      deliveredAt: 1_700_000_003_000,
+      updatedAt: 1_700_000_003_000,
+    };
+    expect(validate(toStatusDocument(record, '/prediction', [delivery])), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('offers one submission branch per processor, with its fields and `processor`', () => {

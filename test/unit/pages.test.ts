@@ -202,6 +202,7 @@ describe('the task page', () => {
     finished_at: '2024-05-01T10:00:02.000Z',
     error: null,
     artifacts: [],
+    deliveries: [],
     status_url: '/p/task_status/0b7e4d3c-6a3e-4c55-9b56-1f0d8a8d9c11',
     result_url: '/p/task_result/0b7e4d3c-6a3e-4c55-9b56-1f0d8a8d9c11',
   };

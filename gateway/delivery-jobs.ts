@@ -1,0 +1,46 @@
+import { DELIVERY_JOB_TYPE, deliveryJobs, type Broker, type DeliveryJob, type DeliveryRecord, type Logger, type TaskRecord, type TaskStore, type WebhookEvent } from '../shared/index.js';
+import { toStatusDocument } from './task-document.js';
+
+/**
+ * Delivery jobs, made by the gateway side (the recorder when a task finishes, the sweeper, a
+ * redeliver on demand) and consumed by workers' deliverers. A job carries everything a deliverer
+ * needs — the status document, the result, artifact references — so workers never read the store.
+ */
+export function deliveryJob(record: TaskRecord, delivery: DeliveryRecord, event: WebhookEvent, basePath: string): DeliveryJob {
+  // The document as task_status shows it, minus the delivery list (it describes this very job).
+  const { deliveries: _omitted, ...document } = toStatusDocument(record, basePath, []);
+  return {
+    type: DELIVERY_JOB_TYPE,
+    version: 1,
+    delivery_id: delivery.deliveryId,
+    task_id: record.id,
+    processor: record.processor,
+    target_id: delivery.targetId,
+    target: delivery.target,
+    event,
+    round: delivery.round,
+    attempt: 1,
+    document,
+    ...(record.status === 'SUCCESS' ? { result: record.result ?? null } : {}),
+    artifacts: event === 'completed' && record.status === 'SUCCESS' ? record.artifacts : [],
+  };
+}
+
+export async function publishDeliveryJob(broker: Broker, job: DeliveryJob, exchange = broker.topology.exchanges.deliveries): Promise<void> {
+  if (!deliveryJobs.check(job)) throw new TypeError('refusing to publish a delivery job that breaks its contract');
+  await broker.publish(exchange, 'delivery', deliveryJobs.encode(job), { messageId: `${job.delivery_id}:${job.attempt}`, type: DELIVERY_JOB_TYPE });
+}
+
+/**
+ * A finished task's targets: begin them (PENDING → DELIVERING), publish a job for each target
+ * whose round is not enqueued yet, then note them enqueued. Safe to repeat: a second call finds
+ * nothing left to enqueue, and a job sent twice is a duplicate receivers can recognise.
+ */
+export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; basePath: string; logger: Logger }, record: TaskRecord): Promise<number> {
+  const waiting = await deps.store.deliveries.begin(record.id, record.status, Date.now());
+  if (waiting.length === 0) return 0;
+  await Promise.all(waiting.map((delivery) => publishDeliveryJob(deps.broker, deliveryJob(record, delivery, 'completed', deps.basePath))));
+  await deps.store.deliveries.markEnqueued(waiting, Date.now());
+  deps.logger.debug({ taskId: record.id, targets: waiting.map((d) => d.targetId) }, 'deliveries enqueued');
+  return waiting.length;
+}

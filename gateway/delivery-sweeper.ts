@@ -1,0 +1,44 @@
+import { coerceError, type Broker, type Logger, type TaskStore } from '../shared/index.js';
+import { enqueueFinalDeliveries } from './delivery-jobs.js';
+
+/**
+ * The outbox sweep for deliveries: a finished task whose jobs were never confirmed by the broker
+ * (the recorder's publish failed, or its gateway died between commit and publish) is found here and
+ * sent. Every gateway runs one; two sending the same job is a duplicate with the same webhook-id.
+ */
+export interface SweeperOptions {
+  broker: Broker;
+  store: TaskStore;
+  logger: Logger;
+  basePath: string;
+  /** How often to look (default 10 s). */
+  intervalMs?: number;
+  /** A target younger than this is the recorder's business still (default 30 s). */
+  graceMs?: number;
+}
+
+export function startDeliverySweeper({ broker, store, logger, basePath, intervalMs = 10_000, graceMs = 30_000 }: SweeperOptions): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const sweep = async (): Promise<void> => {
+    if (!broker.isConnected()) return;
+    for (const taskId of await store.deliveries.stranded(Date.now() - graceMs, 100)) {
+      const record = await store.get(taskId);
+      if (!record) continue;
+      const sent = await enqueueFinalDeliveries({ broker, store, basePath, logger }, record);
+      if (sent > 0) logger.info({ taskId, sent }, 'stranded deliveries enqueued');
+    }
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweep()
+      .catch((err: unknown) => logger.warn({ err: coerceError(err).message }, 'delivery sweep failed; trying again later'))
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { TaskError } from '../contracts.js';
+import type { DeliveryEvent, DeliveryState, DeliveryTarget } from '../delivery-contracts.js';
+import type { TaskStatus } from '../states.js';
+import type { DeliveryAttempt, DeliveryRecord, DeliveryStore, RedeliverOutcome } from './delivery-types.js';
+
+/** Tables of the delivery state; appended to the SQLite store's migrations. */
+export const DELIVERY_MIGRATION = `
+  CREATE TABLE deliveries (
+    task_id            TEXT NOT NULL,
+    target_id          TEXT NOT NULL,
+    target             TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    round              INTEGER NOT NULL DEFAULT 1,
+    delivery_id        TEXT NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_error_code    TEXT,
+    last_error_message TEXT,
+    last_http_status   INTEGER,
+    location           TEXT,
+    next_attempt_at    INTEGER,
+    enqueued_at        INTEGER,
+    delivered_at       INTEGER,
+    updated_at         INTEGER NOT NULL,
+    PRIMARY KEY (task_id, target_id)
+  );
+  CREATE INDEX deliveries_waiting ON deliveries (state, enqueued_at, updated_at);
+  CREATE TABLE delivery_attempts (
+    task_id       TEXT NOT NULL,
+    target_id     TEXT NOT NULL,
+    round         INTEGER NOT NULL,
+    attempt       INTEGER NOT NULL,
+    event         TEXT NOT NULL,
+    outcome       TEXT NOT NULL,
+    at            INTEGER NOT NULL,
+    duration_ms   INTEGER NOT NULL,
+    http_status   INTEGER,
+    error_code    TEXT,
+    error_message TEXT,
+    PRIMARY KEY (task_id, target_id, event, round, attempt)
+  );`;
+
+interface DeliveryRow {
+  task_id: string;
+  target_id: string;
+  target: string;
+  state: DeliveryState;
+  round: number;
+  delivery_id: string;
+  attempts: number;
+  last_error_code: string | null;
+  last_error_message: string | null;
+  last_http_status: number | null;
+  location: string | null;
+  next_attempt_at: number | null;
+  enqueued_at: number | null;
+  delivered_at: number | null;
+  updated_at: number;
+}
+
+const FINISHED: ReadonlySet<DeliveryState> = new Set(['DELIVERED', 'FAILED']);
+
+export class SqliteDeliveryStore implements DeliveryStore {
+  private readonly select;
+  private readonly selectOne;
+
+  constructor(private readonly db: Database.Database) {
+    this.select = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE task_id = ? ORDER BY target_id');
+    this.selectOne = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE task_id = ? AND target_id = ?');
+  }
+
+  async create(taskId: string, targets: readonly { targetId: string; target: DeliveryTarget }[], at: number): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const { targetId, target } of targets) insert.run(taskId, targetId, JSON.stringify(target), randomUUID(), at);
+    })();
+  }
+
+  async forTask(taskId: string): Promise<DeliveryRecord[]> {
+    return this.select.all(taskId).map(toRecord);
+  }
+
+  async begin(taskId: string, status: TaskStatus, at: number): Promise<DeliveryRecord[]> {
+    // Most tasks name no target: answer those from a read, without a write transaction (an fsync).
+    const rows = this.select.all(taskId);
+    if (rows.length === 0) return [];
+    if (!rows.some((row) => row.state === 'PENDING')) return rows.filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null).map(toRecord);
+    return this.db.transaction(() => {
+      if (status === 'REVOKED') {
+        // A revoked task delivers nothing; its targets say why.
+        this.db
+          .prepare(
+            `UPDATE deliveries SET state = 'FAILED', last_error_code = 'task_revoked', last_error_message = 'the task was cancelled; nothing is delivered', updated_at = ?
+             WHERE task_id = ? AND state = 'PENDING'`,
+          )
+          .run(at, taskId);
+        return [];
+      }
+      this.db.prepare(`UPDATE deliveries SET state = 'DELIVERING', updated_at = ? WHERE task_id = ? AND state = 'PENDING'`).run(at, taskId);
+      return this.select
+        .all(taskId)
+        .filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null)
+        .map(toRecord);
+    }).immediate();
+  }
+
+  async markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void> {
+    const update = this.db.prepare('UPDATE deliveries SET enqueued_at = ? WHERE task_id = ? AND target_id = ? AND round = ? AND enqueued_at IS NULL');
+    this.db.transaction(() => {
+      for (const key of keys) update.run(at, key.taskId, key.targetId, key.round);
+    })();
+  }
+
+  async stranded(before: number, limit: number): Promise<string[]> {
+    const rows = this.db
+      .prepare<[number, number], { task_id: string }>(
+        `SELECT DISTINCT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
+         WHERE d.updated_at < ? AND t.status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+           AND (d.state = 'PENDING' OR (d.state = 'DELIVERING' AND d.enqueued_at IS NULL))
+         LIMIT ?`,
+      )
+      .all(before, limit);
+    return rows.map((row) => row.task_id);
+  }
+
+  async apply(events: readonly DeliveryEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const insertAttempt = this.db.prepare(
+      `INSERT OR IGNORE INTO delivery_attempts (task_id, target_id, round, attempt, event, outcome, at, duration_ms, http_status, error_code, error_message)
+       VALUES (@task_id, @target_id, @round, @attempt, @event, @outcome, @at, @duration_ms, @http_status, @error_code, @error_message)`,
+    );
+    const update = this.db.prepare(
+      `UPDATE deliveries SET state = @state, attempts = @attempts, last_error_code = @error_code, last_error_message = @error_message,
+         last_http_status = @http_status, location = COALESCE(@location, location), next_attempt_at = @next_attempt_at,
+         delivered_at = @delivered_at, updated_at = @updated_at
+       WHERE task_id = @task_id AND target_id = @target_id`,
+    );
+    this.db.transaction(() => {
+      for (const event of events) {
+        const at = Date.parse(event.at);
+        const fields = {
+          task_id: event.task_id,
+          target_id: event.target_id,
+          round: event.round,
+          attempt: event.attempt,
+          event: event.event,
+          outcome: event.outcome,
+          at,
+          duration_ms: event.duration_ms,
+          http_status: event.http_status ?? null,
+          error_code: event.error?.code ?? null,
+          error_message: event.error?.message ?? null,
+        };
+        insertAttempt.run(fields);
+        // Only the final notification moves a target's state; started/progress are attempts only.
+        if (event.event !== 'completed') continue;
+        const row = this.selectOne.get(event.task_id, event.target_id);
+        if (!row || row.round !== event.round || FINISHED.has(row.state) || event.attempt < row.attempts) continue;
+        update.run({
+          ...fields,
+          state: event.outcome === 'RETRY' ? 'DELIVERING' : event.outcome,
+          attempts: event.attempt,
+          location: event.location ?? null,
+          next_attempt_at: event.next_attempt_at ? Date.parse(event.next_attempt_at) : null,
+          delivered_at: event.outcome === 'DELIVERED' ? at : null,
+          updated_at: Date.now(),
+        });
+      }
+    }).immediate();
+  }
+
+  async attempts(taskId: string, targetId: string): Promise<DeliveryAttempt[]> {
+    const rows = this.db
+      .prepare<[string, string], { round: number; attempt: number; event: DeliveryAttempt['event']; outcome: DeliveryAttempt['outcome']; at: number; duration_ms: number; http_status: number | null; error_code: string | null; error_message: string | null }>(
+        'SELECT * FROM delivery_attempts WHERE task_id = ? AND target_id = ? ORDER BY at, round, attempt',
+      )
+      .all(taskId, targetId);
+    return rows.map((row) => ({
+      round: row.round,
+      attempt: row.attempt,
+      event: row.event,
+      outcome: row.outcome,
+      at: row.at,
+      durationMs: row.duration_ms,
+      httpStatus: row.http_status,
+      error: errorOf(row.error_code, row.error_message),
+    }));
+  }
+
+  async redeliver(taskId: string, targetId: string, at: number): Promise<RedeliverOutcome> {
+    return this.db.transaction((): RedeliverOutcome => {
+      const row = this.selectOne.get(taskId, targetId);
+      if (!row) return { ok: false, reason: 'not_found' };
+      if (row.state === 'PENDING') return { ok: false, reason: 'task_unfinished' };
+      if (!FINISHED.has(row.state)) return { ok: false, reason: 'in_progress' };
+      this.db
+        .prepare(
+          `UPDATE deliveries SET state = 'DELIVERING', round = round + 1, delivery_id = ?, attempts = 0, last_error_code = NULL,
+             last_error_message = NULL, last_http_status = NULL, next_attempt_at = NULL, enqueued_at = NULL, delivered_at = NULL, updated_at = ?
+           WHERE task_id = ? AND target_id = ?`,
+        )
+        .run(randomUUID(), at, taskId, targetId);
+      return { ok: true, record: toRecord(this.selectOne.get(taskId, targetId)!) };
+    }).immediate();
+  }
+}
+
+function errorOf(code: string | null, message: string | null): TaskError | null {
+  return code === null ? null : { code, message: message ?? '' };
+}
+
+function toRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    taskId: row.task_id,
+    targetId: row.target_id,
+    target: JSON.parse(row.target) as DeliveryTarget,
+    state: row.state,
+    round: row.round,
+    deliveryId: row.delivery_id,
+    attempts: row.attempts,
+    lastError: errorOf(row.last_error_code, row.last_error_message),
+    lastHttpStatus: row.last_http_status,
+    location: row.location,
+    nextAttemptAt: row.next_attempt_at,
+    enqueuedAt: row.enqueued_at,
+    deliveredAt: row.delivered_at,
+    updatedAt: row.updated_at,
+  };
+}

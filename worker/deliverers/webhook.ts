@@ -1,0 +1,107 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios from 'axios';
+import { Webhook } from 'standardwebhooks';
+import type { DeliveryJob } from '../../shared/index.js';
+import { UrlRefused, type UrlGuard } from '../../shared/url-guard.js';
+import { DeliveryError } from './errors.js';
+
+/**
+ * Webhooks in the Standard Webhooks format: `webhook-id` (the same on every retry of one
+ * notification, so receivers dedupe), `webhook-timestamp`, `webhook-signature` (HMAC-SHA256 with the
+ * operator's whsec_ secret, by the standardwebhooks package). Body:
+ *   { "type": "task.completed" | "task.started" | "task.progress", "timestamp": ISO, "data": <status document> }
+ * with `data.result` inline when it is small, else only `data.result_url`.
+ * 2xx delivers; 410 stops for good; anything else (timeouts, 5xx, other 4xx, redirects — never
+ * followed) is retried, honouring Retry-After.
+ */
+export interface WebhookOptions {
+  secret: string;
+  timeoutMs: number;
+  guard: UrlGuard;
+  /** Results larger than this (as JSON) are left out of the body (default 64 KiB). */
+  maxInlineResultBytes?: number;
+}
+
+export interface WebhookDeliverer {
+  deliver(job: DeliveryJob, signal: AbortSignal): Promise<{ httpStatus: number; location: string }>;
+  close(): void;
+}
+
+export function createWebhookDeliverer({ secret, timeoutMs, guard, maxInlineResultBytes = 65_536 }: WebhookOptions): WebhookDeliverer {
+  const signer = new Webhook(secret);
+  // The guard's lookup pins each connection to addresses it has just checked.
+  const agentOptions = { keepAlive: true, maxSockets: 16, lookup: guard.lookup };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+
+  return {
+    async deliver(job, signal) {
+      if (job.target.kind !== 'webhook') throw new DeliveryError('wrong_target', `not a webhook target: ${job.target.kind}`, { permanent: true });
+      const url = job.target.url;
+      try {
+        await guard.check(url);
+      } catch (err) {
+        // DNS may have changed since the submit; a refused address is for good.
+        if (err instanceof UrlRefused) throw new DeliveryError(err.code, err.message, { permanent: err.code !== 'webhook_url_unresolvable' });
+        throw err;
+      }
+      const body = JSON.stringify(payload(job, maxInlineResultBytes));
+      const sentAt = new Date();
+      let response;
+      try {
+        response = await axios.post<string>(url, body, {
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'warren-webhooks/1',
+            'webhook-id': job.delivery_id,
+            'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+            'webhook-signature': signer.sign(job.delivery_id, sentAt, body),
+          },
+          timeout: timeoutMs,
+          maxRedirects: 0,
+          proxy: false,
+          httpAgent,
+          httpsAgent,
+          signal,
+          responseType: 'text',
+          transformResponse: (data: unknown) => data,
+          maxContentLength: 65_536,
+          validateStatus: () => true,
+        });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const code = axios.isAxiosError(err) && err.code === 'ECONNABORTED' ? 'webhook_timeout' : 'webhook_unreachable';
+        throw new DeliveryError(code, `webhook request failed: ${message.slice(0, 300)}`, { cause: err });
+      }
+      const status = response.status;
+      if (status >= 200 && status < 300) return { httpStatus: status, location: url };
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      if (status === 410) throw new DeliveryError('webhook_gone', 'the receiver answered 410 Gone: no more attempts', { permanent: true, httpStatus: status });
+      if (status >= 300 && status < 400) throw new DeliveryError('webhook_redirect', `the receiver answered ${status}; redirects are not followed`, { httpStatus: status });
+      throw new DeliveryError('webhook_status', `the receiver answered ${status}`, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+function payload(job: DeliveryJob, maxInlineResultBytes: number): { type: string; timestamp: string; data: Record<string, unknown> } {
+  const data: Record<string, unknown> = { ...job.document };
+  if (job.event === 'completed' && 'result' in job) {
+    const size = Buffer.byteLength(JSON.stringify(job.result ?? null));
+    if (size <= maxInlineResultBytes) data.result = job.result ?? null;
+    else data.result_too_large = true;
+  }
+  return { type: `task.${job.event}`, timestamp: new Date().toISOString(), data };
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
