@@ -17,7 +17,7 @@ await runService('gateway', async (config, logger) => {
   const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
   const live = new LiveEvents(store, logger);
   live.start(broker);
-  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger });
+  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
