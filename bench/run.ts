@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { runHttpBench } from './http.js';
 import { runHttpCompare } from './http-compare.js';
 import { runLatencyBench } from './latency.js';
+import { runDeliveryBench } from './delivery.js';
 import { runOcrBench } from './ocr.js';
 import { runOcrScalingBench } from './ocr-scaling.js';
 import { runPipelineBench } from './raw-amqp.js';
@@ -16,6 +17,7 @@ import { runUploadBench } from './upload.js';
  *   http-compare  --tasks 3000 --concurrency 32,128 --gateways 2 --poll-ms 10 --warmup 300 [--profile]
  *   pipeline      --tasks 3000 --in-flight 64 --latency-tasks 500 --warmup 300 --prefetch 16
  *   latency       --tasks 500
+ *   delivery      --tasks 300
  *   ocr           --runs 10
  *   ocr-scaling   --pages 80 --in-flight 16
  *   upload        --mib 1024
@@ -66,6 +68,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'ocr-scaling': () => runOcrScalingBench({ pages: Number(values.pages), inFlight: Number(values['in-flight'] ?? 16) }),
   upload: () => runUploadBench({ mib: Number(values.mib) }),
   latency: () => runLatencyBench({ tasks: tasks(500) }),
+  delivery: () => runDeliveryBench({ tasks: tasks(300) }),
 };
 const bench = benches[which];
 if (!bench) {
