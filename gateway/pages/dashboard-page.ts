@@ -33,6 +33,7 @@ export function renderDashboardPage({ basePath, data, processors, notice }: Dash
 ${notice ? renderNotice(notice) : ''}
 ${renderCounts(data)}
 ${renderBroker(data, basePath)}
+${renderDeliveryProblems(data)}
 ${renderTasks(data, dashboardUrl, processors)}
 </div>`;
   return renderLayout({ title: 'Dashboard', body, basePath, head });
@@ -132,6 +133,31 @@ function renderBroker(data: DashboardData, basePath: string): string {
   </table>
   </div>
   ${count > letters.length ? `<p class="hint">Showing the first ${letters.length} of ${count}.</p>` : ''}`
+  }
+</section>`;
+}
+
+function renderDeliveryProblems({ delivery_problems: problems }: DashboardData): string {
+  const rows = problems.map(
+    (d) => `<tr>
+      <td><a href="${escapeHtml(d.page_url)}"><code>${escapeHtml(d.task_id.slice(0, 8))}</code></a></td>
+      <td>${escapeHtml(d.target)}</td>
+      <td>${d.state === 'FAILED' ? '<span class="badge badge--failure">FAILED</span>' : '<span class="badge badge--warn">retrying</span>'}</td>
+      <td class="num">${d.attempts}</td>
+      <td class="num">${d.last_http_status ?? ''}</td>
+      <td>${d.next_attempt_at ? renderTime(d.next_attempt_at) : ''}</td>
+      <td>${d.last_error ? `<code>${escapeHtml(d.last_error.code)}</code> ${escapeHtml(d.last_error.message.slice(0, ERROR_CHARS))}` : ''}</td>
+    </tr>`,
+  );
+  return `<section class="card" aria-labelledby="deliveries-heading">
+  <h2 id="deliveries-heading">Delivery problems <span class="count-pill">${problems.length}</span></h2>
+  ${
+    rows.length === 0
+      ? '<p class="empty">No failed or retrying deliveries.</p>'
+      : `<div class="table-scroll"><table class="data-table">
+    <thead><tr><th scope="col">Task</th><th scope="col">Target</th><th scope="col">State</th><th scope="col" class="num">Attempts</th><th scope="col" class="num">HTTP</th><th scope="col">Next attempt</th><th scope="col">Last error</th></tr></thead>
+    <tbody>${rows.join('')}</tbody>
+  </table></div>`
   }
 </section>`;
 }

@@ -47,6 +47,18 @@ export interface DashboardTask {
   page_url: string;
 }
 
+export interface DashboardDelivery {
+  task_id: string;
+  target: string;
+  state: string;
+  attempts: number;
+  last_error: { code: string; message: string } | null;
+  last_http_status: number | null;
+  next_attempt_at: string | null;
+  updated_at: string;
+  page_url: string;
+}
+
 export type BrokerSection =
   | { reachable: true; queues: QueueStat[]; dead_letters: { queue: string; count: number | null; messages: DeadLetter[] } }
   | { reachable: false; problem: string };
@@ -62,6 +74,8 @@ export interface DashboardData {
   /** Tasks that reached a terminal state in the last five minutes, per minute. */
   rate: { window_seconds: number; finished: number; per_minute: number };
   broker: BrokerSection;
+  /** Delivery targets that failed for good or are retrying after a failure, newest first. */
+  delivery_problems: DashboardDelivery[];
   tasks: DashboardTask[];
   /** `before` for the next (older) page; null on the last page. */
   next_before: number | null;
@@ -70,6 +84,7 @@ export interface DashboardData {
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 const DEAD_LETTER_PEEK = 20;
+const DELIVERY_PROBLEMS = 20;
 const DEFAULT_REDRIVE = 100;
 const MAX_REDRIVE = 10_000;
 const RATE_WINDOW_MS = 5 * 60_000;
@@ -83,10 +98,11 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
 
   const gather = async (filters: DashboardFilters): Promise<DashboardData> => {
     const now = Date.now();
-    const [counts, records, brokerSection] = await Promise.all([
+    const [counts, records, brokerSection, troubled] = await Promise.all([
       store.counts([now - 60_000, now - 3_600_000, now - RATE_WINDOW_MS]),
       store.list({ limit: filters.limit, ...(filters.status ? { status: filters.status } : {}), ...(filters.processor ? { processor: filters.processor } : {}), ...(filters.before !== null ? { before: filters.before } : {}) }),
       brokerState(broker, logger),
+      store.deliveries.troubled(DELIVERY_PROBLEMS),
     ]);
     const [lastMinute, lastHour, rateWindow] = counts.finishedSince as [Record<TaskStatus, number>, Record<TaskStatus, number>, Record<TaskStatus, number>];
     const finished = sum(rateWindow);
@@ -96,6 +112,17 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
       counts: { by_status: counts.byStatus, finished_last_minute: lastMinute, finished_last_hour: lastHour },
       rate: { window_seconds: RATE_WINDOW_MS / 1000, finished, per_minute: Math.round((finished / (RATE_WINDOW_MS / 60_000)) * 10) / 10 },
       broker: brokerSection,
+      delivery_problems: troubled.map((d) => ({
+        task_id: d.taskId,
+        target: d.targetId,
+        state: d.state,
+        attempts: d.attempts,
+        last_error: d.lastError,
+        last_http_status: d.lastHttpStatus,
+        next_attempt_at: d.nextAttemptAt === null ? null : new Date(d.nextAttemptAt).toISOString(),
+        updated_at: new Date(d.updatedAt).toISOString(),
+        page_url: taskUrls(basePath, d.taskId).page,
+      })),
       tasks: records.map((record) => toDashboardTask(record, basePath)),
       next_before: records.length === filters.limit ? records.at(-1)!.createdAt : null,
     };

@@ -55,6 +55,8 @@ export interface DeliveryStore {
   /** Apply attempt outcomes in one transaction: monotonic per round, a finished round never changes. */
   apply(events: readonly DeliveryEvent[]): Promise<void>;
   attempts(taskId: string, targetId: string): Promise<DeliveryAttempt[]>;
+  /** Targets whose latest round FAILED, or that are still retrying after a failed attempt, newest first (the dashboard). */
+  troubled(limit: number): Promise<DeliveryRecord[]>;
   /** A new round for a finished target (DELIVERED or FAILED) of a finished task. */
   redeliver(taskId: string, targetId: string, at: number): Promise<RedeliverOutcome>;
 }

@@ -172,6 +172,16 @@ export class SqliteDeliveryStore implements DeliveryStore {
     }).immediate();
   }
 
+  async troubled(limit: number): Promise<DeliveryRecord[]> {
+    return this.db
+      .prepare<[number], DeliveryRow>(
+        `SELECT * FROM deliveries WHERE state = 'FAILED' OR (state = 'DELIVERING' AND last_error_code IS NOT NULL)
+         ORDER BY updated_at DESC LIMIT ?`,
+      )
+      .all(limit)
+      .map(toRecord);
+  }
+
   async attempts(taskId: string, targetId: string): Promise<DeliveryAttempt[]> {
     const rows = this.db
       .prepare<[string, string], { round: number; attempt: number; event: DeliveryAttempt['event']; outcome: DeliveryAttempt['outcome']; at: number; duration_ms: number; http_status: number | null; error_code: string | null; error_message: string | null }>(

@@ -105,6 +105,11 @@ describe('webhooks', () => {
     const delivery = await deliveryOnceIn(taskId, 'FAILED');
     expect(delivery).toMatchObject({ attempts: 1, last_http_status: 410, last_error: { code: 'webhook_gone' } });
     expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
+
+    // The operator sees it on the dashboard.
+    const dashboard = (await (await fetch(`${gateway.url}/dashboard.json`)).json()) as { delivery_problems: { task_id: string; target: string; state: string }[] };
+    expect(dashboard.delivery_problems).toContainEqual(expect.objectContaining({ task_id: taskId, target: 'webhook', state: 'FAILED' }));
+    expect(await (await fetch(`${gateway.url}/dashboard`)).text()).toContain('Delivery problems');
   });
 
   it('redelivers a finished target on demand, as a new round with a new webhook-id', async () => {
