@@ -1,65 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { TaskError } from '../contracts.js';
-import type { DeliveryEvent, DeliveryState, DeliveryTarget } from '../delivery-contracts.js';
+import type { DeliveryEvent, DeliveryTarget } from '../delivery-contracts.js';
 import type { TaskStatus } from '../states.js';
+import { FINISHED, toAttempt, toRecord, type AttemptRow, type DeliveryRow } from './delivery-rows.js';
 import type { DeliveryAttempt, DeliveryRecord, DeliveryStore, RedeliverOutcome } from './delivery-types.js';
 
-/** Tables of the delivery state; appended to the SQLite store's migrations. */
-export const DELIVERY_MIGRATION = `
-  CREATE TABLE deliveries (
-    task_id            TEXT NOT NULL,
-    target_id          TEXT NOT NULL,
-    target             TEXT NOT NULL,
-    state              TEXT NOT NULL,
-    round              INTEGER NOT NULL DEFAULT 1,
-    delivery_id        TEXT NOT NULL,
-    attempts           INTEGER NOT NULL DEFAULT 0,
-    last_error_code    TEXT,
-    last_error_message TEXT,
-    last_http_status   INTEGER,
-    location           TEXT,
-    next_attempt_at    INTEGER,
-    enqueued_at        INTEGER,
-    delivered_at       INTEGER,
-    updated_at         INTEGER NOT NULL,
-    PRIMARY KEY (task_id, target_id)
-  );
-  CREATE INDEX deliveries_waiting ON deliveries (state, enqueued_at, updated_at);
-  CREATE TABLE delivery_attempts (
-    task_id       TEXT NOT NULL,
-    target_id     TEXT NOT NULL,
-    round         INTEGER NOT NULL,
-    attempt       INTEGER NOT NULL,
-    event         TEXT NOT NULL,
-    outcome       TEXT NOT NULL,
-    at            INTEGER NOT NULL,
-    duration_ms   INTEGER NOT NULL,
-    http_status   INTEGER,
-    error_code    TEXT,
-    error_message TEXT,
-    PRIMARY KEY (task_id, target_id, event, round, attempt)
-  );`;
-
-interface DeliveryRow {
-  task_id: string;
-  target_id: string;
-  target: string;
-  state: DeliveryState;
-  round: number;
-  delivery_id: string;
-  attempts: number;
-  last_error_code: string | null;
-  last_error_message: string | null;
-  last_http_status: number | null;
-  location: string | null;
-  next_attempt_at: number | null;
-  enqueued_at: number | null;
-  delivered_at: number | null;
-  updated_at: number;
-}
-
-const FINISHED: ReadonlySet<DeliveryState> = new Set(['DELIVERED', 'FAILED']);
 
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly select;
@@ -184,20 +129,9 @@ export class SqliteDeliveryStore implements DeliveryStore {
 
   async attempts(taskId: string, targetId: string): Promise<DeliveryAttempt[]> {
     const rows = this.db
-      .prepare<[string, string], { round: number; attempt: number; event: DeliveryAttempt['event']; outcome: DeliveryAttempt['outcome']; at: number; duration_ms: number; http_status: number | null; error_code: string | null; error_message: string | null }>(
-        'SELECT * FROM delivery_attempts WHERE task_id = ? AND target_id = ? ORDER BY at, round, attempt',
-      )
+      .prepare<[string, string], AttemptRow>('SELECT * FROM delivery_attempts WHERE task_id = ? AND target_id = ? ORDER BY at, round, attempt')
       .all(taskId, targetId);
-    return rows.map((row) => ({
-      round: row.round,
-      attempt: row.attempt,
-      event: row.event,
-      outcome: row.outcome,
-      at: row.at,
-      durationMs: row.duration_ms,
-      httpStatus: row.http_status,
-      error: errorOf(row.error_code, row.error_message),
-    }));
+    return rows.map(toAttempt);
   }
 
   async redeliver(taskId: string, targetId: string, at: number): Promise<RedeliverOutcome> {
@@ -218,25 +152,3 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 }
 
-function errorOf(code: string | null, message: string | null): TaskError | null {
-  return code === null ? null : { code, message: message ?? '' };
-}
-
-function toRecord(row: DeliveryRow): DeliveryRecord {
-  return {
-    taskId: row.task_id,
-    targetId: row.target_id,
-    target: JSON.parse(row.target) as DeliveryTarget,
-    state: row.state,
-    round: row.round,
-    deliveryId: row.delivery_id,
-    attempts: row.attempts,
-    lastError: errorOf(row.last_error_code, row.last_error_message),
-    lastHttpStatus: row.last_http_status,
-    location: row.location,
-    nextAttemptAt: row.next_attempt_at,
-    enqueuedAt: row.enqueued_at,
-    deliveredAt: row.delivered_at,
-    updatedAt: row.updated_at,
-  };
-}

@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
 import { TASK_STATUSES, reduceTask, isTerminal, type TaskStatus } from '../states.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
-import { DELIVERY_MIGRATION, SqliteDeliveryStore } from './sqlite-deliveries.js';
+import { DELIVERY_TABLES } from './delivery-rows.js';
+import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -42,7 +43,7 @@ const MIGRATIONS: readonly string[] = [
   // The dashboard counts by status and finish time.
   `CREATE INDEX tasks_status ON tasks (status);
    CREATE INDEX tasks_finished_at ON tasks (finished_at);`,
-  DELIVERY_MIGRATION,
+  DELIVERY_TABLES,
 ];
 
 interface TaskRow {
