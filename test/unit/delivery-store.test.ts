@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DELIVERY_EVENT_TYPE, openStore, taskEvent, type DeliveryEvent, type TaskStore } from '../../shared/index.js';
+
+/**
+ * The delivery half of the store, one specification for SQLite and PostgreSQL: targets wait for
+ * their task, begin once, report attempts monotonically per round, and redeliver as new rounds.
+ */
+const backends: { name: string; location(): Promise<{ url: string; remove(): Promise<void> }> }[] = [
+  {
+    name: 'SQLite',
+    async location() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-deliveries-'));
+      return { url: `sqlite:${path.join(dir, 'warren.db')}`, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+];
+
+const webhook = { kind: 'webhook' as const, url: 'https://client.example/hook', events: ['completed' as const] };
+const volume = { kind: 'volume' as const, path: '' };
+
+describe.each(backends)('the $name delivery store', (backend) => {
+  let store: TaskStore;
+  let remove: () => Promise<void>;
+
+  beforeEach(async () => {
+    const location = await backend.location();
+    remove = location.remove;
+    store = openStore(location.url);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await remove();
+  });
+
+  async function finishedTask(status: 'SUCCESS' | 'REVOKED' = 'SUCCESS'): Promise<string> {
+    const id = randomUUID();
+    await store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() });
+    await store.deliveries.create(id, [{ targetId: 'webhook', target: webhook }, { targetId: 'volume', target: volume }], Date.now());
+    await store.applyEvents([taskEvent({ task_id: id, processor: 'echo' }, { status, attempt: 1, ...(status === 'SUCCESS' ? { result: { ok: true } } : {}) })]);
+    return id;
+  }
+
+  function report(taskId: string, outcome: DeliveryEvent['outcome'], attempt: number, round = 1, extra: Partial<DeliveryEvent> = {}): DeliveryEvent {
+    return {
+      type: DELIVERY_EVENT_TYPE,
+      version: 1,
+      event_id: randomUUID(),
+      delivery_id: randomUUID(),
+      task_id: taskId,
+      target_id: 'webhook',
+      event: 'completed',
+      round,
+      attempt,
+      outcome,
+      at: new Date().toISOString(),
+      duration_ms: 5,
+      ...extra,
+    };
+  }
+
+  it('keeps targets PENDING until the task finishes, then begins each once', async () => {
+    const id = await finishedTask();
+    expect((await store.deliveries.forTask(id)).map((d) => [d.targetId, d.state])).toEqual([
+      ['volume', 'PENDING'],
+      ['webhook', 'PENDING'],
+    ]);
+    const begun = await store.deliveries.begin(id, 'SUCCESS', Date.now());
+    expect(begun.map((d) => d.targetId).sort()).toEqual(['volume', 'webhook']);
+    await store.deliveries.markEnqueued(begun, Date.now());
+    expect(await store.deliveries.begin(id, 'SUCCESS', Date.now())).toEqual([]);
+    expect((await store.deliveries.forTask(id)).every((d) => d.state === 'DELIVERING' && d.enqueuedAt !== null)).toBe(true);
+  });
+
+  it('fails the targets of a revoked task at once, delivering nothing', async () => {
+    const id = await finishedTask('REVOKED');
+    expect(await store.deliveries.begin(id, 'REVOKED', Date.now())).toEqual([]);
+    expect((await store.deliveries.forTask(id)).map((d) => [d.state, d.lastError?.code])).toEqual([
+      ['FAILED', 'task_revoked'],
+      ['FAILED', 'task_revoked'],
+    ]);
+  });
+
+  it('applies attempts monotonically: a late RETRY never undoes DELIVERED, and every attempt is listed', async () => {
+    const id = await finishedTask();
+    await store.deliveries.begin(id, 'SUCCESS', Date.now());
+    await store.deliveries.apply([report(id, 'RETRY', 1, 1, { http_status: 503, error: { code: 'webhook_status', message: '503' } })]);
+    await store.deliveries.apply([report(id, 'DELIVERED', 2, 1, { http_status: 200, location: webhook.url })]);
+    await store.deliveries.apply([report(id, 'RETRY', 1, 1, { http_status: 503 }), report(id, 'FAILED', 3)]);
+    const target = (await store.deliveries.forTask(id)).find((d) => d.targetId === 'webhook')!;
+    expect(target).toMatchObject({ state: 'DELIVERED', attempts: 2, lastHttpStatus: 200, location: webhook.url });
+    expect(target.deliveredAt).not.toBeNull();
+    const attempts = await store.deliveries.attempts(id, 'webhook');
+    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual(expect.arrayContaining([[1, 'RETRY'], [2, 'DELIVERED'], [3, 'FAILED']]));
+    expect(attempts).toHaveLength(3); // the duplicate RETRY of attempt 1 is one attempt
+  });
+
+  it('finds stranded targets of finished tasks, and not those already enqueued', async () => {
+    const stranded = await finishedTask();
+    const enqueued = await finishedTask();
+    await store.deliveries.markEnqueued(await store.deliveries.begin(enqueued, 'SUCCESS', Date.now()), Date.now());
+    const found = await store.deliveries.stranded(Date.now() + 1000, 100);
+    expect(found).toContain(stranded);
+    expect(found).not.toContain(enqueued);
+  });
+
+  it('redelivers only a finished target, as a new round that ignores the old round\'s reports', async () => {
+    const id = await finishedTask();
+    await store.deliveries.begin(id, 'SUCCESS', Date.now());
+    expect(await store.deliveries.redeliver(id, 'webhook', Date.now())).toEqual({ ok: false, reason: 'in_progress' });
+    await store.deliveries.apply([report(id, 'FAILED', 1)]);
+    const before = (await store.deliveries.forTask(id)).find((d) => d.targetId === 'webhook')!;
+    const outcome = await store.deliveries.redeliver(id, 'webhook', Date.now());
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.record).toMatchObject({ round: 2, state: 'DELIVERING', attempts: 0, enqueuedAt: null });
+    expect(outcome.record.deliveryId).not.toBe(before.deliveryId);
+    await store.deliveries.apply([report(id, 'DELIVERED', 2, 1)]); // round 1: ignored
+    expect((await store.deliveries.forTask(id)).find((d) => d.targetId === 'webhook')!.state).toBe('DELIVERING');
+    expect(await store.deliveries.redeliver(id, 'nope', Date.now())).toEqual({ ok: false, reason: 'not_found' });
+  });
+
+  it('lists failed and retrying targets for the dashboard', async () => {
+    const id = await finishedTask();
+    await store.deliveries.begin(id, 'SUCCESS', Date.now());
+    await store.deliveries.apply([report(id, 'RETRY', 1, 1, { error: { code: 'webhook_status', message: '500' } })]);
+    expect((await store.deliveries.troubled(10)).map((d) => [d.taskId, d.targetId])).toContainEqual([id, 'webhook']);
+  });
+});
