@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitForm, type StatusDocument, type Submitted } from '../support/client.js';
 import { parseMetrics, sample } from '../support/metrics.js';
+import { runPollingClients } from '../support/polling-clients.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import type { Gateway } from '../support/processes.js';
 import { testStack, type TestStack } from '../support/stack.js';
@@ -28,9 +28,6 @@ afterAll(async () => {
   await schema?.drop();
 });
 
-/** Within an attempt a task only moves forward: PENDING, then STARTED or RETRY, then terminal. */
-const RANK: Record<string, number> = { PENDING: 0, STARTED: 1, RETRY: 1, SUCCESS: 2, FAILURE: 2, REVOKED: 2 };
-
 async function finishedCount(): Promise<number> {
   let total = 0;
   for (const gateway of gateways) {
@@ -44,49 +41,7 @@ describe('three gateways on one PostgreSQL store', () => {
   it('keep every status consistent and every result retrievable with 32 clients polling all three', async () => {
     const clients = 32;
     const tasksPerClient = 16;
-    const urls = gateways.map((g) => g.url);
-    const problems: string[] = [];
-    let finished = 0;
-
-    await Promise.all(
-      Array.from({ length: clients }, async (_, client) => {
-        for (let n = 0; n < tasksPerClient; n += 1) {
-          const item = `client-${client}-task-${n}`;
-          const response = await submitForm(urls[(client + n) % 3]!, { item_a: item, item_b: String(n) });
-          if (response.status !== 202) {
-            problems.push(`submit ${item}: ${response.status}`);
-            continue;
-          }
-          const { task_id } = (await response.json()) as Submitted;
-          let seen: StatusDocument | undefined;
-          const deadline = Date.now() + 30_000;
-          for (let poll = 0; !seen || RANK[seen.status] !== 2; poll += 1) {
-            const gateway = urls[(client + n + poll) % 3]!;
-            const answer = await fetch(`${gateway}/task_status/${task_id}`);
-            if (answer.status !== 200) {
-              problems.push(`${item}: task_status from ${gateway} answered ${answer.status}`);
-              break;
-            }
-            const status = (await answer.json()) as StatusDocument;
-            if (seen && (RANK[status.status]! < RANK[seen.status]! || status.attempts < seen.attempts)) {
-              problems.push(`${item}: went back from ${seen.status}/${seen.attempts} to ${status.status}/${status.attempts} at ${gateway}`);
-            }
-            seen = status;
-            if (Date.now() > deadline) {
-              problems.push(`${item}: still ${status.status} after 30 s`);
-              break;
-            }
-            if (RANK[status.status] !== 2) await new Promise((resolve) => setTimeout(resolve, 5));
-          }
-          if (seen?.status !== 'SUCCESS') problems.push(`${item}: ended ${seen?.status}`);
-          for (const gateway of urls) {
-            const result = (await (await fetch(`${gateway}/task_result/${task_id}`)).json()) as { fields?: { item_a?: string } };
-            if (result.fields?.item_a !== item) problems.push(`${item}: result from ${gateway} was ${JSON.stringify(result)}`);
-          }
-          finished += 1;
-        }
-      }),
-    );
+    const { problems, finished } = await runPollingClients(gateways.map((g) => g.url), clients, tasksPerClient);
     expect(problems).toEqual([]);
     expect(finished).toBe(clients * tasksPerClient);
 
