@@ -193,7 +193,9 @@ describe.each(backends)('the $name task store', (backend) => {
     const store = await open();
     const tasks = Array.from({ length: 5 }, () => newTask());
     const results = await Promise.allSettled([...tasks, tasks[2]!].map((task) => store.insertPending(task)));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    // Either of the two with one id may commit first (PostgreSQL runs them on separate connections).
+    expect(results.filter((_, n) => n !== 2 && n !== 5).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect([results[2]!.status, results[5]!.status].sort()).toEqual(['fulfilled', 'rejected']);
     for (const task of tasks) expect((await store.get(task.id))?.status).toBe('PENDING');
   });
 
