@@ -42,7 +42,7 @@ export async function runWarrenPipeline({ tasks, inFlight, latencyTasks, warmup,
   const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, WORKER_PROCESSORS: 'echo', WORKER_CONCURRENCY: String(prefetch) };
   const config = loadConfig(env);
   const logger = createLogger('bench', 'warn');
-  const store = openStore(config.storeUrl);
+  const store = await openStore(config.storeUrl, { poolSize: config.storePoolSize });
   // The gateway declares every built-in processor's queue; so does this stand-in.
   const broker = brokerFromConfig(config, 'bench-gateway', BUILTIN_DESCRIPTORS.map((p) => p.name), logger);
   const waiting = new Map<string, () => void>();

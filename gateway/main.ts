@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, runService } from '../shared/index.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -12,7 +12,13 @@ import { createNotifier } from './notifier.js';
 await runService('gateway', async (config, logger) => {
   // Your own processors' descriptors, so submissions to them are validated here too.
   const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDir(config.processorsDir) : []);
-  const store = openStore(config.storeUrl);
+  // A store that cannot be opened (PostgreSQL down, bad credentials) stops the gateway: without
+  // it there is nothing to record into or answer from. A supervisor or compose restarts it.
+  const store = await openStore(config.storeUrl, { poolSize: config.storePoolSize, logger }).catch((err: unknown) => {
+    logger.fatal({ err }, 'could not open the task store');
+    process.exit(1);
+  });
+  logger.info({ store: redactUrl(config.storeUrl) }, 'store ready');
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
   const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
   const live = new LiveEvents(store, logger);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { redactUrl, storeKind } from './store/url.js';
 
 /**
  * Every environment variable warren reads, parsed once into a typed object. A value that is
@@ -18,8 +19,10 @@ export interface Config {
   basePath: string;
   /** DATA_DIR — the shared volume: store file, uploads, artifacts (default ./data). */
   dataDir: string;
-  /** STORE_URL — `sqlite:<path>` (default sqlite:<DATA_DIR>/warren.db). */
+  /** STORE_URL — `sqlite:<path>`, or `postgres://…` / `postgresql://…` for several gateways on one database (default sqlite:<DATA_DIR>/warren.db). Its password never appears in logs or errors. */
   storeUrl: string;
+  /** STORE_POOL_SIZE — connections one process holds to a PostgreSQL store (default 10; unused with SQLite). */
+  storePoolSize: number;
   /** LOG_LEVEL — fatal, error, warn, info, debug, trace or silent (default info). */
   logLevel: LogLevel;
   /** LOG_FORMAT — json (one object a line, for machines) or pretty (coloured, for a terminal) (default json). */
@@ -121,8 +124,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const storeUrl = read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`;
-  if (!storeUrl.startsWith('sqlite:')) {
-    throw new ConfigError('STORE_URL', `"${storeUrl}" is not supported; use sqlite:<path>`);
+  if (storeKind(storeUrl) === undefined) {
+    throw new ConfigError('STORE_URL', `"${redactUrl(storeUrl)}" is not supported; use sqlite:<path>, postgres://… or postgresql://…`);
   }
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
@@ -145,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     basePath,
     dataDir,
     storeUrl,
+    storePoolSize: int(env, 'STORE_POOL_SIZE', 10, 1, 1000),
     logLevel,
     logFormat,
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),

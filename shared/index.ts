@@ -39,5 +39,19 @@ export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, Artifa
 export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { loadProcessorDir, mergeProcessors } from './processors/load.js';
-export { openStore, type DeliveryAttempt, type DeliveryRecord, type DeliveryStore, type RedeliverOutcome, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome, type TaskQuery, type TaskCounts } from './store/index.js';
+export {
+  openStore,
+  redactUrl,
+  type OpenStoreOptions,
+  type DeliveryAttempt,
+  type DeliveryRecord,
+  type DeliveryStore,
+  type RedeliverOutcome,
+  type TaskStore,
+  type TaskRecord,
+  type NewTask,
+  type ApplyOutcome,
+  type TaskQuery,
+  type TaskCounts,
+} from './store/index.js';
 export { runService } from './service.js';

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
-import { TASK_STATUSES, reduceTask, isTerminal, type TaskStatus } from '../states.js';
+import type { TaskError, TaskEvent } from '../contracts.js';
+import type { TaskStatus } from '../states.js';
+import { applyEventToRow, toRecord, zeroCounts, type TaskRow } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 import { DELIVERY_TABLES } from './delivery-rows.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
@@ -46,24 +47,6 @@ const MIGRATIONS: readonly string[] = [
   DELIVERY_TABLES,
 ];
 
-interface TaskRow {
-  id: string;
-  processor: string;
-  status: TaskStatus;
-  attempt: number;
-  progress: number | null;
-  progress_message: string | null;
-  input: string;
-  result: string | null;
-  artifacts: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  updated_at: number;
-}
-
 export class SqliteTaskStore implements TaskStore {
   readonly deliveries: SqliteDeliveryStore;
   private readonly db: Database.Database;
@@ -91,9 +74,9 @@ export class SqliteTaskStore implements TaskStore {
       get: this.db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
       update: this.db.prepare(
         `UPDATE tasks SET status = @status, attempt = @attempt, progress = @progress,
-           progress_message = @progressMessage, result = @result, artifacts = @artifacts, error_code = @errorCode,
-           error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt,
-           updated_at = @updatedAt
+           progress_message = @progress_message, result = @result, artifacts = @artifacts, error_code = @error_code,
+           error_message = @error_message, started_at = @started_at, finished_at = @finished_at,
+           updated_at = @updated_at
          WHERE id = @id`,
       ),
     };
@@ -183,14 +166,13 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async counts(since: readonly number[]): Promise<TaskCounts> {
-    const zero = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    const byStatus = zero();
+    const byStatus = zeroCounts();
     for (const row of this.db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all()) {
       byStatus[row.status] = row.n;
     }
     const finished = this.db.prepare<[number], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status');
     const finishedSince = since.map((from) => {
-      const counts = zero();
+      const counts = zeroCounts();
       for (const row of finished.all(from)) counts[row.status] = row.n;
       return counts;
     });
@@ -209,48 +191,9 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private applyOne(event: TaskEvent): ApplyOutcome {
-    const row = this.statements.get.get(event.task_id);
-    if (!row) return { taskId: event.task_id, applied: false, reason: 'unknown_task' };
-
-    const reduction = reduceTask(row, event);
-    if (!reduction.apply) return { taskId: event.task_id, applied: false, reason: reduction.reason };
-
-    const at = Date.parse(event.at);
-    const terminal = isTerminal(reduction.status);
-    // STARTED and SUCCESS clear an earlier attempt's error; RETRY, FAILURE and REVOKED carry theirs.
-    const error = event.status === 'STARTED' || event.status === 'SUCCESS' ? null : (event.error ?? rowError(row));
-    const written = {
-      id: row.id,
-      status: reduction.status,
-      attempt: reduction.attempt,
-      progress: reduction.progress,
-      progressMessage: event.message ?? (reduction.isProgressOnly ? row.progress_message : null),
-      result: event.status === 'SUCCESS' ? JSON.stringify(event.result ?? null) : row.result,
-      artifacts: event.status === 'SUCCESS' ? JSON.stringify(event.artifacts ?? []) : row.artifacts,
-      errorCode: error?.code ?? null,
-      errorMessage: error?.message ?? null,
-      startedAt: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
-      finishedAt: terminal ? at : null,
-      updatedAt: Date.now(),
-    };
-    this.statements.update.run(written);
-    if (!terminal) return { taskId: event.task_id, applied: true };
-    // Built from what was just written rather than read back: no second query inside the lock.
-    const record = toRecord({
-      ...row,
-      status: written.status,
-      attempt: written.attempt,
-      progress: written.progress,
-      progress_message: written.progressMessage,
-      result: written.result,
-      artifacts: written.artifacts,
-      error_code: written.errorCode,
-      error_message: written.errorMessage,
-      started_at: written.startedAt,
-      finished_at: written.finishedAt,
-      updated_at: written.updatedAt,
-    });
-    return { taskId: event.task_id, applied: true, record };
+    const change = applyEventToRow(this.statements.get.get(event.task_id), event, Date.now());
+    if (change.row) this.statements.update.run(change.row);
+    return change.outcome;
   }
 }
 
@@ -260,27 +203,4 @@ function migrate(db: Database.Database): void {
     for (let index = version; index < MIGRATIONS.length; index += 1) db.exec(MIGRATIONS[index]!);
     if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
   }).immediate();
-}
-
-function rowError(row: TaskRow): TaskError | null {
-  return row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' };
-}
-
-function toRecord(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    processor: row.processor,
-    status: row.status,
-    attempt: row.attempt,
-    progress: row.progress,
-    progressMessage: row.progress_message,
-    input: JSON.parse(row.input) as TaskRecord['input'],
-    result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
-    artifacts: row.artifacts === null ? [] : (JSON.parse(row.artifacts) as FileRef[]),
-    error: rowError(row),
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    updatedAt: row.updated_at,
-  };
 }

@@ -12,3 +12,14 @@ describe('a bad configuration stops the process with a message naming the variab
     expect(child.logs.map((line) => String(line.msg)).join('\n')).toMatch(message);
   });
 });
+
+describe('a gateway whose PostgreSQL store cannot be opened', () => {
+  it('exits 1 with a log line naming the store, never its password', async () => {
+    const child = startProcess('gateway/main.ts', { STORE_URL: 'postgres://warren:hunter2@127.0.0.1:1/warren', PORT: '0', AMQP_PREFIX: 'test-unused' });
+    expect(await child.exited).toBe(1);
+    expect(child.logs.find((line) => line.msg === 'could not open the task store')).toMatchObject({
+      err: { message: expect.stringContaining('postgres://warren:***@127.0.0.1:1/warren') },
+    });
+    expect(JSON.stringify(child.logs)).not.toContain('hunter2');
+  });
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitForm, submitJson, waitForTerminal, type Submitted } from '../support/client.js';
+import { runPollingClients } from '../support/polling-clients.js';
 import type { Gateway, WarrenProcess } from '../support/processes.js';
 import { testStack } from '../support/stack.js';
 
@@ -160,31 +161,7 @@ describe('the original system’s failure, as a regression', () => {
   it('keeps every status consistent and every result retrievable with 32 clients polling two gateways', async () => {
     const clients = 32;
     const tasksPerClient = 32;
-    const gateways = [gatewayA.url, gatewayB.url];
-    const problems: string[] = [];
-    let finished = 0;
-
-    await Promise.all(
-      Array.from({ length: clients }, async (_, client) => {
-        for (let n = 0; n < tasksPerClient; n += 1) {
-          const item = `client-${client}-task-${n}`;
-          const response = await submitForm(gateways[(client + n) % 2]!, { item_a: item, item_b: String(n) });
-          if (response.status !== 202) {
-            problems.push(`submit ${item}: ${response.status}`);
-            continue;
-          }
-          const { task_id } = (await response.json()) as Submitted;
-          let poll = 0;
-          const status = await waitForTerminal(() => gateways[(client + n + poll++) % 2]!, task_id, 30_000, 5);
-          if (status.status !== 'SUCCESS') problems.push(`${item}: ${status.status}`);
-          for (const gateway of gateways) {
-            const result = (await (await fetch(`${gateway}/task_result/${task_id}`)).json()) as { fields?: { item_a?: string } };
-            if (result.fields?.item_a !== item) problems.push(`${item}: result from ${gateway} was ${JSON.stringify(result)}`);
-          }
-          finished += 1;
-        }
-      }),
-    );
+    const { problems, finished } = await runPollingClients([gatewayA.url, gatewayB.url], clients, tasksPerClient);
     expect(problems).toEqual([]);
     expect(finished).toBe(clients * tasksPerClient);
   }, 120_000);

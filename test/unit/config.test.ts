@@ -22,6 +22,9 @@ describe('loadConfig', () => {
     ['BASE_PATH', 'prediction/'],
     ['LOG_LEVEL', 'loud'],
     ['STORE_URL', 'mysql://x'],
+    ['STORE_URL', 'postgres:/no-authority'],
+    ['STORE_URL', '/var/lib/warren.db'],
+    ['STORE_POOL_SIZE', '0'],
     ['WORKER_CONCURRENCY', '0'],
     ['AMQP_PREFIX', 'a b'],
     ['LOG_FORMAT', 'xml'],
@@ -29,6 +32,22 @@ describe('loadConfig', () => {
   ])('stops on a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}:`));
+  });
+
+  it.each(['sqlite:/tmp/w.db', 'postgres://warren@db:5432/warren', 'postgresql://warren:pw@db/warren?sslmode=require'])('accepts STORE_URL %s', (url) => {
+    expect(loadConfig({ STORE_URL: url }).storeUrl).toBe(url);
+  });
+
+  it('gives a PostgreSQL store a pool of 10 connections unless STORE_POOL_SIZE says otherwise', () => {
+    expect(loadConfig({}).storePoolSize).toBe(10);
+    expect(loadConfig({ STORE_POOL_SIZE: '25' }).storePoolSize).toBe(25);
+  });
+
+  it('never shows a store password in its complaint about STORE_URL', () => {
+    for (const url of ['mysql://root:hunter2@db/warren', 'pg://u:hunter2@db/w', 'postgres:/u?password=hunter2']) {
+      expect(() => loadConfig({ STORE_URL: url })).toThrow(/^STORE_URL:/);
+      expect(() => loadConfig({ STORE_URL: url })).not.toThrow(/hunter2/);
+    }
   });
 
   it('takes several broker URLs for failover', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DELIVERY_EVENT_TYPE, openStore, taskEvent, type DeliveryEvent, type TaskStore } from '../../shared/index.js';
+import { createTestSchema } from '../support/postgres.js';
 
 /**
  * The delivery half of the store, one specification for SQLite and PostgreSQL: targets wait for
@@ -15,6 +16,13 @@ const backends: { name: string; location(): Promise<{ url: string; remove(): Pro
     async location() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-deliveries-'));
       return { url: `sqlite:${path.join(dir, 'warren.db')}`, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async location() {
+      const schema = await createTestSchema();
+      return { url: schema.url, remove: schema.drop };
     },
   },
 ];
@@ -29,7 +37,7 @@ describe.each(backends)('the $name delivery store', (backend) => {
   beforeEach(async () => {
     const location = await backend.location();
     remove = location.remove;
-    store = openStore(location.url);
+    store = await openStore(location.url);
   });
 
   afterEach(async () => {

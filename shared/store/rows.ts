@@ -1,0 +1,90 @@
+import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
+import { TASK_STATUSES, isTerminal, reduceTask, type TaskStatus } from '../states.js';
+import type { ApplyOutcome, TaskRecord } from './types.js';
+
+/**
+ * The tasks table as both stores lay it out, and the one way an event changes a row. SQL differs
+ * between SQLite and PostgreSQL; what a row means, and what an event does to it, must not.
+ * JSON columns are text in both, so a result of `null` stays distinct from "no result yet".
+ */
+export interface TaskRow {
+  id: string;
+  processor: string;
+  status: TaskStatus;
+  attempt: number;
+  progress: number | null;
+  progress_message: string | null;
+  input: string;
+  result: string | null;
+  artifacts: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+/** What applying one event to a row gives: the row to write, or why nothing is written. */
+export type RowChange = { outcome: ApplyOutcome; row?: TaskRow };
+
+/**
+ * Apply one event to the row as it stands (inside the caller's transaction, with the row locked).
+ * Idempotent and monotonic through `reduceTask`; the outcome carries the record only for the event
+ * that made the task terminal, built from what is written rather than read back.
+ */
+export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now: number): RowChange {
+  if (!row) return { outcome: { taskId: event.task_id, applied: false, reason: 'unknown_task' } };
+
+  const reduction = reduceTask(row, event);
+  if (!reduction.apply) return { outcome: { taskId: event.task_id, applied: false, reason: reduction.reason } };
+
+  const at = Date.parse(event.at);
+  const terminal = isTerminal(reduction.status);
+  // STARTED and SUCCESS clear an earlier attempt's error; RETRY, FAILURE and REVOKED carry theirs.
+  const error = event.status === 'STARTED' || event.status === 'SUCCESS' ? null : (event.error ?? rowError(row));
+  const written: TaskRow = {
+    ...row,
+    status: reduction.status,
+    attempt: reduction.attempt,
+    progress: reduction.progress,
+    progress_message: event.message ?? (reduction.isProgressOnly ? row.progress_message : null),
+    result: event.status === 'SUCCESS' ? JSON.stringify(event.result ?? null) : row.result,
+    artifacts: event.status === 'SUCCESS' ? JSON.stringify(event.artifacts ?? []) : row.artifacts,
+    error_code: error?.code ?? null,
+    error_message: error?.message ?? null,
+    started_at: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
+    finished_at: terminal ? at : null,
+    updated_at: now,
+  };
+  const outcome: ApplyOutcome = terminal ? { taskId: event.task_id, applied: true, record: toRecord(written) } : { taskId: event.task_id, applied: true };
+  return { outcome, row: written };
+}
+
+export function rowError(row: TaskRow): TaskError | null {
+  return row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' };
+}
+
+export function toRecord(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    processor: row.processor,
+    status: row.status,
+    attempt: row.attempt,
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    input: JSON.parse(row.input) as TaskRecord['input'],
+    result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
+    artifacts: row.artifacts === null ? [] : (JSON.parse(row.artifacts) as FileRef[]),
+    error: rowError(row),
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Counts by status with every status present, so callers never meet a missing key. */
+export function zeroCounts(): Record<TaskStatus, number> {
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+}

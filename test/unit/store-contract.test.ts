@@ -1,0 +1,272 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, taskEvent, type NewTask, type TaskStore } from '../../shared/index.js';
+import { admin, createTestSchema } from '../support/postgres.js';
+
+/**
+ * One specification of a task store, run against every implementation: what the gateway and the
+ * recorder rely on must not depend on STORE_URL. Each test gets a store location of its own (a
+ * fresh SQLite file, a fresh PostgreSQL schema), removed afterwards.
+ */
+interface Location {
+  url: string;
+  remove(): Promise<void>;
+}
+
+const backends: { name: string; location(): Promise<Location> }[] = [
+  {
+    name: 'SQLite',
+    async location() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-store-'));
+      return { url: `sqlite:${path.join(dir, 'warren.db')}`, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async location() {
+      const schema = await createTestSchema();
+      return { url: schema.url, remove: schema.drop };
+    },
+  },
+];
+
+const echo = (id: string = randomUUID()) => ({ task_id: id, processor: 'echo' });
+const newTask = (fields: Partial<NewTask> = {}): NewTask => ({ id: randomUUID(), processor: 'echo', input: { fields: { item_a: 'TV' }, files: [] }, createdAt: Date.now(), ...fields });
+
+describe.each(backends)('the $name task store', (backend) => {
+  let location: Location;
+  let stores: TaskStore[];
+
+  async function open(): Promise<TaskStore> {
+    const store = await openStore(location.url);
+    stores.push(store);
+    return store;
+  }
+
+  async function pendingTask(store: TaskStore, fields: Partial<NewTask> = {}): Promise<{ task_id: string; processor: string }> {
+    const task = newTask(fields);
+    expect(await store.insertPending(task)).toEqual({ created: true });
+    return echo(task.id);
+  }
+
+  beforeEach(async () => {
+    location = await backend.location();
+    stores = [];
+  });
+
+  afterEach(async () => {
+    for (const store of stores) await store.close();
+    await location.remove();
+  });
+
+  it('get returns undefined for an unknown id', async () => {
+    expect(await (await open()).get(randomUUID())).toBeUndefined();
+  });
+
+  it('records a run from PENDING to SUCCESS with its result and epoch-ms timestamps', async () => {
+    const store = await open();
+    const createdAt = Date.now() - 1000;
+    const task = await pendingTask(store, { createdAt, input: { fields: { item_a: 'TV', n: 3 }, files: [] } });
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'PENDING', attempt: 0, progress: null, result: undefined, artifacts: [], createdAt, updatedAt: createdAt });
+
+    await store.applyEvents([taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.25, message: 'warming up' })]);
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'STARTED', attempt: 1, progress: 0.25, progressMessage: 'warming up' });
+    const artifacts = [{ name: 'out.txt', content_type: 'text/plain', size: 3, location: 'volume:artifacts/x/out.txt' }];
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: { answer: 42 }, artifacts })]);
+    const record = await store.get(task.task_id);
+    expect(record).toMatchObject({ status: 'SUCCESS', attempt: 1, progress: 1, result: { answer: 42 }, artifacts, error: null, input: { fields: { item_a: 'TV', n: 3 } } });
+    for (const time of [record?.createdAt, record?.startedAt, record?.finishedAt, record?.updatedAt]) expect(time).toBeTypeOf('number');
+    expect(record!.finishedAt!).toBeGreaterThanOrEqual(record!.startedAt!);
+  });
+
+  it('keeps a null result distinct from no result', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: null })]);
+    expect((await store.get(task.task_id))?.result).toBeNull();
+  });
+
+  it('applies a batch with duplicates and reordering to the same truth', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    const started = taskEvent(task, { status: 'STARTED', attempt: 1 });
+    const failed = taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'boom', message: 'it broke' } });
+    const outcomes = await store.applyEvents([failed, started, started, failed]);
+    expect(outcomes.map((o) => o.reason ?? 'applied')).toEqual(['applied', 'terminal', 'terminal', 'terminal']);
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'FAILURE', error: { code: 'boom', message: 'it broke' } });
+  });
+
+  it('applies events in batch order: a retry, a stale report and the next attempt', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    const outcomes = await store.applyEvents([
+      taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.5 }),
+      taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.3 }),
+      taskEvent(task, { status: 'RETRY', attempt: 1, error: { code: 'flaky', message: 'try again' } }),
+      taskEvent(task, { status: 'STARTED', attempt: 1 }),
+      taskEvent(task, { status: 'STARTED', attempt: 2 }),
+    ]);
+    expect(outcomes.map((o) => o.reason ?? 'applied')).toEqual(['applied', 'stale', 'applied', 'stale', 'applied']);
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'STARTED', attempt: 2, progress: 0, error: null });
+  });
+
+  it('hands back the record only for the event that made a task terminal, as get then reads it', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    const success = taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'ok' });
+    const outcomes = await store.applyEvents([taskEvent(task, { status: 'STARTED', attempt: 1 }), success, success]);
+    expect(outcomes.map((o) => o.record === undefined)).toEqual([true, false, true]);
+    expect(outcomes[1]!.record).toEqual(await store.get(task.task_id));
+  });
+
+  it('says an event for an unknown task was not applied', async () => {
+    const outcomes = await (await open()).applyEvents([taskEvent(echo(), { status: 'STARTED', attempt: 1 })]);
+    expect(outcomes[0]).toMatchObject({ applied: false, reason: 'unknown_task' });
+  });
+
+  it('records a failure whose message holds a NUL character', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    await store.applyEvents([taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'bad_bytes', message: 'before\u0000after' } })]);
+    const record = await store.get(task.task_id);
+    expect(record).toMatchObject({ status: 'FAILURE', error: { code: 'bad_bytes' } });
+    expect(record?.error?.message).toMatch(/^before.after$/u);
+  });
+
+  it('marks a task whose publish was never confirmed as not accepted, and only a PENDING one', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    await store.markNotAccepted(task.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+    expect(await store.get(task.task_id)).toMatchObject({ status: 'FAILURE', error: { code: 'not_accepted' } });
+    // A late event from a publish that did get through cannot resurrect it.
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 1 })]);
+    expect((await store.get(task.task_id))?.status).toBe('FAILURE');
+
+    const running = await pendingTask(store);
+    await store.applyEvents([taskEvent(running, { status: 'STARTED', attempt: 1 })]);
+    await store.markNotAccepted(running.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+    expect(await store.get(running.task_id)).toMatchObject({ status: 'STARTED', error: null });
+  });
+
+  it('shows one store’s committed writes to another on the same location', async () => {
+    const [writer, reader] = [await open(), await open()];
+    const task = await pendingTask(writer);
+    expect((await reader.get(task.task_id))?.status).toBe('PENDING');
+    await writer.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'ok' })]);
+    expect(await reader.get(task.task_id)).toMatchObject({ status: 'SUCCESS', result: 'ok' });
+  });
+
+  it('migrates once: reopening keeps the tasks, and stores opened at once all work', async () => {
+    const first = await open();
+    const task = await pendingTask(first);
+    await first.close();
+    const again = await Promise.all([open(), open(), open()]);
+    for (const store of again) expect((await store.get(task.task_id))?.status).toBe('PENDING');
+  });
+
+  it('lists newest first, filtered by status and processor, pages with before, and counts', async () => {
+    const store = await open();
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n += 1) {
+      const task = newTask({ processor: n % 2 ? 'echo' : 'document', createdAt: 1000 + n });
+      ids.push(task.id);
+      await store.insertPending(task);
+    }
+    await store.applyEvents([taskEvent({ task_id: ids[4]!, processor: 'document' }, { status: 'SUCCESS', attempt: 1, result: 1 })]);
+    expect((await store.list({ limit: 10 })).map((r) => r.id)).toEqual([...ids].reverse());
+    expect((await store.list({ limit: 10, processor: 'echo' })).map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    expect((await store.list({ limit: 10, status: 'SUCCESS' })).map((r) => r.id)).toEqual([ids[4]]);
+    expect((await store.list({ limit: 2, before: 1003 })).map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    expect(await store.list({ limit: 10, status: 'PENDING', processor: 'document', before: 1002 })).toMatchObject([{ id: ids[0] }]);
+    const counts = await store.counts([0, Date.now() + 60_000]);
+    expect(counts.byStatus).toEqual({ PENDING: 4, STARTED: 0, RETRY: 0, SUCCESS: 1, FAILURE: 0, REVOKED: 0 });
+    expect(counts.finishedSince).toEqual([
+      { PENDING: 0, STARTED: 0, RETRY: 0, SUCCESS: 1, FAILURE: 0, REVOKED: 0 },
+      { PENDING: 0, STARTED: 0, RETRY: 0, SUCCESS: 0, FAILURE: 0, REVOKED: 0 },
+    ]);
+  });
+
+  it('fails only the insert whose id is taken, among inserts made at once', async () => {
+    const store = await open();
+    const tasks = Array.from({ length: 5 }, () => newTask());
+    const results = await Promise.allSettled([...tasks, tasks[2]!].map((task) => store.insertPending(task)));
+    // Either of the two with one id may commit first (PostgreSQL runs them on separate connections).
+    expect(results.filter((_, n) => n !== 2 && n !== 5).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect([results[2]!.status, results[5]!.status].sort()).toEqual(['fulfilled', 'rejected']);
+    for (const task of tasks) expect((await store.get(task.id))?.status).toBe('PENDING');
+  });
+
+  describe('Idempotency-Key', () => {
+    const key = (fields: Partial<NonNullable<NewTask['idempotency']>> = {}) => ({ key: 'k-1', fingerprint: 'f', expiresAt: Date.now() + 60_000, ...fields });
+
+    it('hands racing submits with one key, from two stores, one task', async () => {
+      const [a, b] = [await open(), await open()];
+      const tasks = Array.from({ length: 8 }, () => newTask({ idempotency: key() }));
+      const outcomes = await Promise.all(tasks.map((task, n) => (n % 2 ? b : a).insertPending(task)));
+      const winners = tasks.filter((_, n) => outcomes[n]!.created);
+      expect(winners).toHaveLength(1);
+      const winner = winners[0]!.id;
+      expect(outcomes.filter((o) => !o.created)).toEqual(Array.from({ length: 7 }, () => ({ created: false, taskId: winner, sameRequest: true })));
+      for (const task of tasks) expect((await a.get(task.id)) === undefined).toBe(task.id !== winner);
+    });
+
+    it('tells a different request under a taken key apart, and frees a key that lapsed or was not accepted', async () => {
+      const store = await open();
+      const first = newTask({ idempotency: key() });
+      await store.insertPending(first);
+      expect(await store.insertPending(newTask({ idempotency: key({ fingerprint: 'other' }) }))).toEqual({ created: false, taskId: first.id, sameRequest: false });
+
+      const lapsed = newTask({ idempotency: key({ key: 'k-2', expiresAt: Date.now() - 1 }) });
+      await store.insertPending({ ...lapsed, createdAt: Date.now() - 10 });
+      expect(await store.insertPending(newTask({ idempotency: key({ key: 'k-2' }) }))).toEqual({ created: true });
+
+      await store.markNotAccepted(first.id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+      expect(await store.insertPending(newTask({ idempotency: key() }))).toEqual({ created: true });
+    });
+  });
+
+  describe('competing recorders', () => {
+    it('end every task in one consistent terminal state when two stores apply batches on the same tasks at once', async () => {
+      const [a, b] = [await open(), await open()];
+      for (let round = 0; round < 5; round += 1) {
+        const tasks = await Promise.all(Array.from({ length: 20 }, () => pendingTask(a)));
+        // Opposite orders: recorders that locked rows as they met them would deadlock here.
+        const batchA = tasks.flatMap((task) => [taskEvent(task, { status: 'STARTED', attempt: 1 }), taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'A' })]);
+        const batchB = [...tasks].reverse().flatMap((task) => [
+          taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.5 }),
+          taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'b', message: 'B' } }),
+        ]);
+        const outcomes = (await Promise.all([a.applyEvents(batchA), b.applyEvents(batchB)])).flat();
+        for (const task of tasks) {
+          const terminal = outcomes.filter((o) => o.taskId === task.task_id && o.record);
+          expect(terminal).toHaveLength(1);
+          expect(await a.get(task.task_id)).toEqual(terminal[0]!.record);
+          expect(await b.get(task.task_id)).toEqual(terminal[0]!.record);
+        }
+      }
+    });
+  });
+});
+
+describe('the PostgreSQL task store', () => {
+  it('records each migration once, in its own table, when several stores open at once', async () => {
+    const schema = await createTestSchema();
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema.url)));
+      await Promise.all(stores.map((store) => store.close()));
+      const rows = await admin<{ version: number }>(`SELECT version FROM ${schema.name}.warren_migrations ORDER BY version`);
+      expect(rows.map((r) => r.version)).toEqual([1]);
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('refuses to open without a database, naming the store but never its password', async () => {
+    const opening = openStore('postgres://warren:hunter2@127.0.0.1:1/warren');
+    await expect(opening).rejects.toThrow(/cannot open the PostgreSQL store at postgres:\/\/warren:\*\*\*@127\.0\.0\.1:1\/warren/);
+    await expect(opening).rejects.not.toThrow(/hunter2/);
+  });
+});
