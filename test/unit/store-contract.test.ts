@@ -258,7 +258,7 @@ describe('the PostgreSQL task store', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema.url)));
       await Promise.all(stores.map((store) => store.close()));
       const rows = await admin<{ version: number }>(`SELECT version FROM ${schema.name}.warren_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2]);
     } finally {
       await schema.drop();
     }
