@@ -28,3 +28,12 @@ export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { loadProcessorDir, mergeProcessors } from './processors/load.js';
 export { openStore, type TaskStore, type TaskRecord, type NewTask, type ApplyOutcome, type TaskQuery, type TaskCounts } from './store/index.js';
 export { runService } from './service.js';
+export {
+  parseS3Destinations,
+  parseFtpDestinations,
+  redactDestination,
+  describeDestination,
+  type S3Destination,
+  type FtpDestination,
+  type Destination,
+} from './destinations.js';
