@@ -15,7 +15,7 @@ export interface TestFtpServer {
   password: string;
   /** The served directory on disk. */
   root: string;
-  /** Server paths of completed STORs and RNTO targets, in order. */
+  /** Server paths of completed STORs and of rename targets, in order. */
   stored: string[];
   renamed: string[];
   /** Called synchronously when the first chunk of an upload is written (the server does nothing else meanwhile). */
@@ -62,6 +62,12 @@ export async function startFtpServer(): Promise<TestFtpServer> {
       }) as typeof stream.write;
       return opened;
     }
+
+    // Recorded here, before the server answers 250: its RNTO event fires only after the reply.
+    override rename(from: string, to: string): Promise<unknown> {
+      state.renamed.push(to);
+      return super.rename(from, to) as Promise<unknown>;
+    }
   }
 
   server.on('login', ({ connection, username, password }, resolve, reject) => {
@@ -77,9 +83,6 @@ export async function startFtpServer(): Promise<TestFtpServer> {
 function observe(connection: FtpConnection, state: TestFtpServer): void {
   connection.on('STOR', (error: unknown, serverPath: string) => {
     if (!error) state.stored.push(serverPath);
-  });
-  connection.on('RNTO', (error: unknown, to: string) => {
-    if (!error) state.renamed.push(to);
   });
 }
 

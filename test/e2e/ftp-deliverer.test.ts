@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Client, type FileInfo } from 'basic-ftp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseFtpDestinations } from '../../shared/index.js';
+import { DeliveryError } from '../../worker/deliverers/errors.js';
+import { createFtpDeliverer } from '../../worker/deliverers/ftp.js';
+import type { FileDeliverer } from '../../worker/deliverers/types.js';
+import { sha256, testDelivery, type TestDelivery } from '../support/delivery-package.js';
+import { startFtpServer, type TestFtpServer } from '../support/ftp-server.js';
+
+const MiB = 1024 * 1024;
+const PART = /^\..+\.[0-9a-f]{12}\.part$/;
+
+describe('FTP deliverer (against ftp-srv)', () => {
+  let server: TestFtpServer;
+  const open: TestDelivery[] = [];
+
+  beforeAll(async () => {
+    server = await startFtpServer();
+  });
+
+  afterEach(() => {
+    server.onFirstChunk = undefined;
+    for (const made of open.splice(0)) made.cleanup();
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  function deliverer(overrides: Record<string, unknown> = {}): FileDeliverer {
+    const destination = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, root: `/incoming-${randomUUID()}`, timeoutMs: 5000 };
+    return createFtpDeliverer(parseFtpDestinations(JSON.stringify({ drop: { ...destination, ...overrides } })));
+  }
+
+  async function fixture(...specs: Parameters<typeof testDelivery>[0]): Promise<TestDelivery> {
+    const made = await testDelivery(specs);
+    open.push(made);
+    return made;
+  }
+
+  /** What the delivery left on the server's disk: name → sha256. */
+  function landed(directory: string): Map<string, string> {
+    return new Map(fs.readdirSync(directory).map((name) => [name, sha256(fs.readFileSync(path.join(directory, name)))]));
+  }
+
+  it('lands every file byte for byte under root/path/<task_id>/, renamed from a temporary name, status.json last', async () => {
+    const ftp = deliverer({ root: '/incoming' });
+    const made = await fixture({ name: 'big.bin', size: 6 * MiB }, { name: 'notes.txt', size: 3000 });
+    const stored = server.stored.length;
+    const renamed = server.renamed.length;
+    const { location } = await ftp.deliver(made.delivery, { destination: 'drop', path: 'client/b' }, made.ctx);
+
+    expect(location).toBe(`ftp://127.0.0.1:${server.port}/incoming/client/b/${made.delivery.taskId}/`);
+    expect(location).not.toContain(server.password);
+    const files = landed(path.join(server.root, 'incoming', 'client', 'b', made.delivery.taskId));
+    expect(files).toEqual(
+      new Map([
+        ['big.bin', made.digests.get('big.bin')],
+        ['notes.txt', made.digests.get('notes.txt')],
+        ['result.json', sha256(made.resultJson)],
+        ['status.json', sha256(made.statusJson)],
+      ]),
+    );
+    // Every byte went to a temporary name; the final names only ever came from a rename.
+    expect(server.stored.slice(stored).map((file) => path.basename(file)).every((name) => PART.test(name))).toBe(true);
+    expect(server.renamed.slice(renamed).map((file) => path.basename(file))).toEqual(['big.bin', 'notes.txt', 'result.json', 'status.json']);
+  });
+
+  it('never shows a reader a final name with partial content while uploading', async () => {
+    const ftp = deliverer();
+    const made = await fixture({ name: 'small.txt', size: 100 }, { name: 'big.bin', size: 6 * MiB });
+    const expected = new Map([...made.digests, ['result.json', sha256(made.resultJson)], ['status.json', sha256(made.statusJson)]]);
+
+    // A second FTP client lists the directory while big.bin's bytes are arriving; the server's
+    // disk is also read at that instant (synchronously: the server cannot move meanwhile).
+    const reader = new Client(5000);
+    await reader.access({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+    const snapshots: Map<string, string>[] = [];
+    let listing: Promise<FileInfo[]> | undefined;
+    let directory = '';
+    server.onFirstChunk = (diskPath) => {
+      directory = path.dirname(diskPath);
+      snapshots.push(landed(directory));
+      if (path.basename(diskPath).startsWith('.big.bin.')) listing ??= reader.list(`/${path.relative(server.root, directory)}`);
+    };
+    try {
+      await ftp.deliver(made.delivery, { destination: 'drop' }, made.ctx);
+      const listed = (await listing) ?? [];
+      expect(listed.length).toBeGreaterThan(0);
+      for (const file of listed.filter((entry) => !PART.test(entry.name))) expect(file.size).toBe(fs.statSync(path.join(directory, file.name)).size);
+    } finally {
+      reader.close();
+    }
+
+    expect(snapshots).toHaveLength(4);
+    const duringBig = snapshots[1]!;
+    expect([...duringBig.keys()].some((name) => name.startsWith('.big.bin.'))).toBe(true);
+    expect(duringBig.has('big.bin')).toBe(false);
+    for (const snapshot of snapshots) {
+      for (const [name, digest] of snapshot) if (!PART.test(name)) expect(digest).toBe(expected.get(name));
+      expect(snapshot.has('status.json')).toBe(false);
+    }
+  });
+
+  it('leaves no .part file, and a redelivery replaces the files in place', async () => {
+    const ftp = deliverer({ root: '/redo' });
+    const made = await fixture({ name: 'a.bin', size: 5000 });
+    await ftp.deliver(made.delivery, { destination: 'drop' }, made.ctx);
+    made.delivery.status = { ...(made.delivery.status as object), redelivered: true };
+    await ftp.deliver(made.delivery, { destination: 'drop' }, made.ctx);
+
+    const files = landed(path.join(server.root, 'redo', made.delivery.taskId));
+    expect([...files.keys()].sort()).toEqual(['a.bin', 'result.json', 'status.json']);
+    expect(files.get('status.json')).toBe(sha256(JSON.stringify(made.delivery.status)));
+  });
+
+  it('refuses an unknown destination permanently', async () => {
+    const made = await fixture();
+    await expect(deliverer().deliver(made.delivery, { destination: 'nowhere' }, made.ctx)).rejects.toMatchObject({ code: 'unknown_destination', permanent: true });
+  });
+
+  it('fails a wrong password as a transient access error that does not contain the password', async () => {
+    const password = `wrong-${randomUUID()}`;
+    const made = await fixture();
+    const failure = (await deliverer({ password }).deliver(made.delivery, { destination: 'drop' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
+    expect(failure).toBeInstanceOf(DeliveryError);
+    expect(failure).toMatchObject({ code: 'access_denied', permanent: false });
+    expect(failure.message).toMatch(/credentials/);
+    expect(failure.message).not.toContain(password);
+  });
+
+  it('fails a server that is not there as transient', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const made = await fixture();
+    await expect(deliverer({ port: closedPort }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({
+      code: 'destination_unavailable',
+      permanent: false,
+    });
+  });
+
+  it('stops mid-upload when the delivery is aborted, before writing status.json', async () => {
+    const controller = new AbortController();
+    const made = await testDelivery([{ name: 'big.bin', size: 6 * MiB }], { signal: controller.signal });
+    open.push(made);
+    server.onFirstChunk = () => controller.abort(new Error('shutdown'));
+    await expect(deliverer({ root: '/aborted' }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({ code: 'aborted', permanent: false });
+    const directory = path.join(server.root, 'aborted', made.delivery.taskId);
+    expect(fs.readdirSync(directory).filter((name) => !PART.test(name))).toEqual([]);
+  });
+});
