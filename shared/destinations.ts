@@ -20,7 +20,7 @@ const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 const S3Schema = Type.Object(
   {
-    bucket: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$' }),
+    bucket: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$', hint: 'a bucket name: 3 to 63 lower-case letters, digits, "." and "-"' }),
     /** Default us-east-1; S3-compatible servers mostly ignore it, AWS buckets elsewhere must set it. */
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,32}$' })),
     /** An S3-compatible server (MinIO, Ceph, s3rver); default: AWS. */
@@ -46,7 +46,7 @@ const FtpSchema = Type.Object(
     user: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(Type.String()),
     /** true: explicit FTPS (AUTH TLS); "implicit": legacy TLS from the first byte; default false. */
-    secure: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('implicit')])),
+    secure: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('implicit')], { hint: 'true, false or "implicit"' })),
     /** Accept a server certificate that does not verify (self-signed); default true. */
     rejectUnauthorized: Type.Optional(Type.Boolean()),
     /** Absolute directory on the server under which tasks land (default /). */
@@ -181,9 +181,12 @@ function parseNamed<S extends TSchema, D extends Destination>(
     }
     const [first] = check.Errors(value);
     if (first) {
-      // The path and TypeBox's message ("Expected string"), never `first.value`: it may be a secret.
+      // The path and what was expected, never `first.value`: it may be a secret.
       const field = first.path === '' ? 'the destination' : first.path.slice(1);
-      throw new ConfigError(variable, `destination "${name}": ${field}: ${first.message}`);
+      const hint = (first.schema as { hint?: string }).hint;
+      const problem =
+        first.value === undefined ? 'is required' : first.message === 'Unexpected property' ? 'is not a known field' : hint !== undefined ? `must be ${hint}` : first.message;
+      throw new ConfigError(variable, `destination "${name}": ${field}: ${problem}`);
     }
     destinations[name] = build(name, value as Static<S>);
   }
