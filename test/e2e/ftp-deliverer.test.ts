@@ -157,3 +157,37 @@ describe('FTP deliverer (against ftp-srv)', () => {
     expect(fs.readdirSync(directory).filter((name) => !PART.test(name))).toEqual([]);
   });
 });
+
+describe('FTP deliverer over explicit FTPS (against ftp-srv with a self-signed certificate)', () => {
+  let server: TestFtpServer;
+  let made: TestDelivery;
+
+  beforeAll(async () => {
+    server = await startFtpServer({ tls: true });
+    made = await testDelivery([{ name: 'secret-report.pdf', size: 40_000, contentType: 'application/pdf' }]);
+  });
+
+  afterAll(async () => {
+    made.cleanup();
+    await server.close();
+  });
+
+  function deliverer(overrides: Record<string, unknown>): FileDeliverer {
+    const destination = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, secure: true, root: '/tls', timeoutMs: 5000 };
+    return createFtpDeliverer(parseFtpDestinations(JSON.stringify({ drop: { ...destination, ...overrides } })));
+  }
+
+  it('delivers over AUTH TLS when the destination is secure', async () => {
+    await deliverer({ rejectUnauthorized: false }).deliver(made.delivery, { destination: 'drop' }, made.ctx);
+    const files = fs.readdirSync(path.join(server.root, 'tls', made.delivery.taskId)).sort();
+    expect(files).toEqual(['result.json', 'secret-report.pdf', 'status.json']);
+    expect(sha256(fs.readFileSync(path.join(server.root, 'tls', made.delivery.taskId, 'secret-report.pdf')))).toBe(made.digests.get('secret-report.pdf'));
+  });
+
+  it('refuses a certificate that does not verify unless told otherwise, as a transient failure', async () => {
+    const failure = (await deliverer({}).deliver(made.delivery, { destination: 'drop', path: 'strict' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
+    expect(failure).toMatchObject({ code: 'destination_unavailable', permanent: false });
+    expect(failure.message).toMatch(/certificate/i);
+    expect(failure.message).not.toContain(server.password);
+  });
+});

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import type { AddressInfo, Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FileSystem, FtpSrv, type FtpConnection } from 'ftp-srv';
 
 /**
@@ -25,11 +26,16 @@ export interface TestFtpServer {
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
-export async function startFtpServer(): Promise<TestFtpServer> {
+/** `tls: true` offers explicit FTPS (AUTH TLS) with the self-signed test certificate for 127.0.0.1. */
+export async function startFtpServer(options: { tls?: boolean } = {}): Promise<TestFtpServer> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'warren-ftp-'));
+  const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+  const tls = options.tls
+    ? { key: await fs.readFile(path.join(fixtures, 'ftps-key.pem')), cert: await fs.readFile(path.join(fixtures, 'ftps-cert.pem')) }
+    : false;
   // ftp-srv installs exit-on-signal handlers per server; remember which are ours to remove.
   const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const server = new FtpSrv({ url: 'ftp://127.0.0.1:0', pasv_url: '127.0.0.1', pasv_min: 20000, anonymous: false, log: silentLog() });
+  const server = new FtpSrv({ url: 'ftp://127.0.0.1:0', pasv_url: '127.0.0.1', pasv_min: 20000, anonymous: false, tls, log: silentLog() });
   const state: TestFtpServer = {
     port: 0,
     user: 'warren',
