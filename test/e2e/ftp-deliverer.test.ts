@@ -8,7 +8,7 @@ import { parseFtpDestinations } from '../../shared/index.js';
 import { DeliveryError } from '../../worker/deliverers/errors.js';
 import { createFtpDeliverer } from '../../worker/deliverers/ftp.js';
 import type { FileDeliverer } from '../../worker/deliverers/types.js';
-import { sha256, testDelivery, type TestDelivery } from '../support/delivery-package.js';
+import { deliveryFixtures, directoryDigests, sha256, testDelivery, type TestDelivery } from '../support/delivery-package.js';
 import { startFtpServer, type TestFtpServer } from '../support/ftp-server.js';
 
 const MiB = 1024 * 1024;
@@ -16,7 +16,7 @@ const PART = /^\..+\.[0-9a-f]{12}\.part$/;
 
 describe('FTP deliverer (against ftp-srv)', () => {
   let server: TestFtpServer;
-  const open: TestDelivery[] = [];
+  const fixtures = deliveryFixtures();
 
   beforeAll(async () => {
     server = await startFtpServer();
@@ -24,7 +24,7 @@ describe('FTP deliverer (against ftp-srv)', () => {
 
   afterEach(() => {
     server.onFirstChunk = undefined;
-    for (const made of open.splice(0)) made.cleanup();
+    fixtures.cleanup();
   });
 
   afterAll(async () => {
@@ -36,27 +36,16 @@ describe('FTP deliverer (against ftp-srv)', () => {
     return createFtpDeliverer(parseFtpDestinations(JSON.stringify({ drop: { ...destination, ...overrides } })));
   }
 
-  async function fixture(...specs: Parameters<typeof testDelivery>[0]): Promise<TestDelivery> {
-    const made = await testDelivery(specs);
-    open.push(made);
-    return made;
-  }
-
-  /** What the delivery left on the server's disk: name → sha256. */
-  function landed(directory: string): Map<string, string> {
-    return new Map(fs.readdirSync(directory).map((name) => [name, sha256(fs.readFileSync(path.join(directory, name)))]));
-  }
-
   it('lands every file byte for byte under root/path/<task_id>/, renamed from a temporary name, status.json last', async () => {
     const ftp = deliverer({ root: '/incoming' });
-    const made = await fixture({ name: 'big.bin', size: 6 * MiB }, { name: 'notes.txt', size: 3000 });
+    const made = await fixtures.make([{ name: 'big.bin', size: 6 * MiB }, { name: 'notes.txt', size: 3000 }]);
     const stored = server.stored.length;
     const renamed = server.renamed.length;
     const { location } = await ftp.deliver(made.delivery, { destination: 'drop', path: 'client/b' }, made.ctx);
 
     expect(location).toBe(`ftp://127.0.0.1:${server.port}/incoming/client/b/${made.delivery.taskId}/`);
     expect(location).not.toContain(server.password);
-    const files = landed(path.join(server.root, 'incoming', 'client', 'b', made.delivery.taskId));
+    const files = directoryDigests(path.join(server.root, 'incoming', 'client', 'b', made.delivery.taskId));
     expect(files).toEqual(
       new Map([
         ['big.bin', made.digests.get('big.bin')],
@@ -72,7 +61,7 @@ describe('FTP deliverer (against ftp-srv)', () => {
 
   it('never shows a reader a final name with partial content while uploading', async () => {
     const ftp = deliverer();
-    const made = await fixture({ name: 'small.txt', size: 100 }, { name: 'big.bin', size: 6 * MiB });
+    const made = await fixtures.make([{ name: 'small.txt', size: 100 }, { name: 'big.bin', size: 6 * MiB }]);
     const expected = new Map([...made.digests, ['result.json', sha256(made.resultJson)], ['status.json', sha256(made.statusJson)]]);
 
     // A second FTP client lists the directory while big.bin's bytes are arriving; the server's
@@ -84,7 +73,7 @@ describe('FTP deliverer (against ftp-srv)', () => {
     let directory = '';
     server.onFirstChunk = (diskPath) => {
       directory = path.dirname(diskPath);
-      snapshots.push(landed(directory));
+      snapshots.push(directoryDigests(directory));
       if (path.basename(diskPath).startsWith('.big.bin.')) listing ??= reader.list(`/${path.relative(server.root, directory)}`);
     };
     try {
@@ -108,24 +97,24 @@ describe('FTP deliverer (against ftp-srv)', () => {
 
   it('leaves no .part file, and a redelivery replaces the files in place', async () => {
     const ftp = deliverer({ root: '/redo' });
-    const made = await fixture({ name: 'a.bin', size: 5000 });
+    const made = await fixtures.make([{ name: 'a.bin', size: 5000 }]);
     await ftp.deliver(made.delivery, { destination: 'drop' }, made.ctx);
     made.delivery.status = { ...(made.delivery.status as object), redelivered: true };
     await ftp.deliver(made.delivery, { destination: 'drop' }, made.ctx);
 
-    const files = landed(path.join(server.root, 'redo', made.delivery.taskId));
+    const files = directoryDigests(path.join(server.root, 'redo', made.delivery.taskId));
     expect([...files.keys()].sort()).toEqual(['a.bin', 'result.json', 'status.json']);
     expect(files.get('status.json')).toBe(sha256(JSON.stringify(made.delivery.status)));
   });
 
   it('refuses an unknown destination permanently', async () => {
-    const made = await fixture();
+    const made = await fixtures.make();
     await expect(deliverer().deliver(made.delivery, { destination: 'nowhere' }, made.ctx)).rejects.toMatchObject({ code: 'unknown_destination', permanent: true });
   });
 
   it('fails a wrong password as a transient access error that does not contain the password', async () => {
     const password = `wrong-${randomUUID()}`;
-    const made = await fixture();
+    const made = await fixtures.make();
     const failure = (await deliverer({ password }).deliver(made.delivery, { destination: 'drop' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
     expect(failure).toBeInstanceOf(DeliveryError);
     expect(failure).toMatchObject({ code: 'access_denied', permanent: false });
@@ -140,7 +129,7 @@ describe('FTP deliverer (against ftp-srv)', () => {
         probe.close(() => resolve(port));
       });
     });
-    const made = await fixture();
+    const made = await fixtures.make();
     await expect(deliverer({ port: closedPort }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({
       code: 'destination_unavailable',
       permanent: false,
@@ -149,8 +138,7 @@ describe('FTP deliverer (against ftp-srv)', () => {
 
   it('stops mid-upload when the delivery is aborted, before writing status.json', async () => {
     const controller = new AbortController();
-    const made = await testDelivery([{ name: 'big.bin', size: 6 * MiB }], { signal: controller.signal });
-    open.push(made);
+    const made = await fixtures.make([{ name: 'big.bin', size: 6 * MiB }], { signal: controller.signal });
     server.onFirstChunk = () => controller.abort(new Error('shutdown'));
     await expect(deliverer({ root: '/aborted' }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({ code: 'aborted', permanent: false });
     const directory = path.join(server.root, 'aborted', made.delivery.taskId);

@@ -6,7 +6,7 @@ import { parseS3Destinations } from '../../shared/index.js';
 import { DeliveryError } from '../../worker/deliverers/errors.js';
 import { createS3Deliverer } from '../../worker/deliverers/s3.js';
 import type { FileDeliverer } from '../../worker/deliverers/types.js';
-import { streamSha256, testDelivery, type TestDelivery } from '../support/delivery-package.js';
+import { deliveryFixtures, streamSha256 } from '../support/delivery-package.js';
 import { startS3Server, type TestS3Server } from '../support/s3-server.js';
 
 const MiB = 1024 * 1024;
@@ -16,7 +16,8 @@ const BUCKET = 'results';
 describe('S3 deliverer (against s3rver)', () => {
   let server: TestS3Server;
   let reader: S3Client;
-  const open: (TestDelivery | FileDeliverer)[] = [];
+  const fixtures = deliveryFixtures();
+  const deliverers: FileDeliverer[] = [];
 
   beforeAll(async () => {
     server = await startS3Server([BUCKET]);
@@ -29,7 +30,8 @@ describe('S3 deliverer (against s3rver)', () => {
   });
 
   afterEach(async () => {
-    for (const item of open.splice(0)) await ('cleanup' in item ? item.cleanup() : item.close?.());
+    fixtures.cleanup();
+    for (const created of deliverers.splice(0)) await created.close?.();
   });
 
   afterAll(async () => {
@@ -52,14 +54,8 @@ describe('S3 deliverer (against s3rver)', () => {
       }),
     );
     const created = createS3Deliverer(destinations, { partSizeBytes: PART_SIZE });
-    open.push(created);
+    deliverers.push(created);
     return created;
-  }
-
-  async function fixture(...specs: Parameters<typeof testDelivery>[0]): Promise<TestDelivery> {
-    const made = await testDelivery(specs);
-    open.push(made);
-    return made;
   }
 
   async function object(key: string) {
@@ -69,7 +65,7 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('delivers artifacts, result.json and status.json byte for byte under prefix/path/<task_id>/', async () => {
     const s3 = deliverer({ prefix: 'warren/out' });
-    const made = await fixture({ name: 'big.bin', size: 12 * MiB }, { name: 'summary.txt', size: 2000, contentType: 'text/plain' });
+    const made = await fixtures.make([{ name: 'big.bin', size: 12 * MiB }, { name: 'summary.txt', size: 2000, contentType: 'text/plain' }]);
     const first = server.requests.length;
     const { location } = await s3.deliver(made.delivery, { destination: 'archive', path: 'client/a' }, made.ctx);
 
@@ -90,7 +86,7 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('uploads an artifact larger than the part size in parts, and writes status.json last', async () => {
     const s3 = deliverer();
-    const made = await fixture({ name: 'big.bin', size: 12 * MiB });
+    const made = await fixtures.make([{ name: 'big.bin', size: 12 * MiB }]);
     const first = server.requests.length;
     await s3.deliver(made.delivery, { destination: 'archive' }, made.ctx);
 
@@ -104,7 +100,7 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('keys on the task id alone when there is neither prefix nor path', async () => {
     const s3 = deliverer({ prefix: undefined });
-    const made = await fixture();
+    const made = await fixtures.make();
     const { location } = await s3.deliver(made.delivery, { destination: 'archive' }, made.ctx);
     expect(location).toBe(`s3://${BUCKET}/${made.delivery.taskId}/`);
     expect((await object(`${made.delivery.taskId}/status.json`)).contentType).toBe('application/json');
@@ -112,7 +108,7 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('refuses an unknown destination permanently', async () => {
     const s3 = deliverer();
-    const made = await fixture();
+    const made = await fixtures.make();
     const failure = await s3.deliver(made.delivery, { destination: 'elsewhere' }, made.ctx).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DeliveryError);
     expect(failure).toMatchObject({ code: 'unknown_destination', permanent: true });
@@ -121,7 +117,7 @@ describe('S3 deliverer (against s3rver)', () => {
   it('fails wrong credentials as a transient access error that does not contain the secret', async () => {
     const secret = `wrong-secret-${randomUUID()}`;
     const s3 = deliverer({ accessKeyId: 'S3RVER', secretAccessKey: secret });
-    const made = await fixture({ name: 'a.bin', size: 10 });
+    const made = await fixtures.make([{ name: 'a.bin', size: 10 }]);
     const failure = (await s3.deliver(made.delivery, { destination: 'archive' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
     expect(failure).toBeInstanceOf(DeliveryError);
     expect(failure).toMatchObject({ code: 'access_denied', permanent: false, httpStatus: 403 });
@@ -132,7 +128,7 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('fails permanently with artifact_missing when an artifact is gone from the volume', async () => {
     const s3 = deliverer();
-    const made = await fixture({ name: 'gone.bin', size: 10 });
+    const made = await fixtures.make([{ name: 'gone.bin', size: 10 }]);
     made.delivery.artifacts[0]!.location = `volume:artifacts/${made.delivery.taskId}/not-there.bin`;
     await expect(s3.deliver(made.delivery, { destination: 'archive' }, made.ctx)).rejects.toMatchObject({ code: 'artifact_missing', permanent: true });
   });
@@ -140,8 +136,7 @@ describe('S3 deliverer (against s3rver)', () => {
   it('stops mid-upload when the delivery is aborted, before writing status.json', async () => {
     const s3 = deliverer();
     const controller = new AbortController();
-    const made = await testDelivery([{ name: 'big.bin', size: 12 * MiB }], { signal: controller.signal });
-    open.push(made);
+    const made = await fixtures.make([{ name: 'big.bin', size: 12 * MiB }], { signal: controller.signal });
     const first = server.requests.length;
     server.onRequest = (line) => {
       if (line.includes('partNumber=')) controller.abort(new Error('shutdown'));

@@ -2,35 +2,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVolumeDeliverer } from '../../worker/deliverers/volume.js';
-import { sha256, testDelivery, type TestDelivery } from '../support/delivery-package.js';
+import { deliveryFixtures, directoryDigests, sha256 } from '../support/delivery-package.js';
 
 const MiB = 1024 * 1024;
 
 describe('volume deliverer', () => {
   const volume = createVolumeDeliverer();
-  const open: TestDelivery[] = [];
+  const fixtures = deliveryFixtures();
 
-  afterEach(() => {
-    for (const made of open.splice(0)) made.cleanup();
-  });
-
-  async function fixture(...specs: Parameters<typeof testDelivery>[0]): Promise<TestDelivery> {
-    const made = await testDelivery(specs);
-    open.push(made);
-    return made;
-  }
-
-  function contents(directory: string): Map<string, string> {
-    return new Map(fs.readdirSync(directory).map((name) => [name, sha256(fs.readFileSync(path.join(directory, name)))]));
-  }
+  afterEach(() => fixtures.cleanup());
 
   it('writes DATA_DIR/results/<path>/<task_id>/ with copies of the artifacts, result.json and status.json', async () => {
-    const made = await fixture({ name: 'big.bin', size: 3 * MiB }, { name: 'page.txt', size: 100 });
+    const made = await fixtures.make([{ name: 'big.bin', size: 3 * MiB }, { name: 'page.txt', size: 100 }]);
     const { location } = await volume.deliver(made.delivery, { path: 'client/c' }, made.ctx);
 
     expect(location).toBe(`volume:results/client/c/${made.delivery.taskId}/`);
     const parent = path.join(made.dataDir, 'results', 'client', 'c');
-    expect(contents(path.join(parent, made.delivery.taskId))).toEqual(
+    expect(directoryDigests(path.join(parent, made.delivery.taskId))).toEqual(
       new Map([
         ['big.bin', made.digests.get('big.bin')],
         ['page.txt', made.digests.get('page.txt')],
@@ -44,7 +32,7 @@ describe('volume deliverer', () => {
   });
 
   it('shows nothing when a delivery stops half-way: the directory appears whole or not at all', async () => {
-    const made = await fixture({ name: 'a.bin', size: 1000 }, { name: 'b.bin', size: 1000 });
+    const made = await fixtures.make([{ name: 'a.bin', size: 1000 }, { name: 'b.bin', size: 1000 }]);
     // The deliverer checks the signal before each file; this one turns aborted once the first file is in.
     const controller = new AbortController();
     let checks = 0;
@@ -63,33 +51,33 @@ describe('volume deliverer', () => {
   });
 
   it('replaces an earlier delivery of the task whole, leaving nothing of the old one', async () => {
-    const made = await fixture({ name: 'old.bin', size: 500 });
+    const made = await fixtures.make([{ name: 'old.bin', size: 500 }]);
     await volume.deliver(made.delivery, {}, made.ctx);
-    const again = await fixture({ name: 'new.bin', size: 700 });
+    const again = await fixtures.make([{ name: 'new.bin', size: 700 }]);
     const redelivery = { ...again.delivery, taskId: made.delivery.taskId, status: { redelivered: true } };
     await volume.deliver(redelivery, {}, again.ctx);
 
     const final = path.join(again.dataDir, 'results', made.delivery.taskId);
-    expect([...contents(final).keys()].sort()).toEqual(['new.bin', 'result.json', 'status.json']);
+    expect([...directoryDigests(final).keys()].sort()).toEqual(['new.bin', 'result.json', 'status.json']);
     expect(fs.readFileSync(path.join(final, 'status.json'), 'utf8')).toBe('{"redelivered":true}');
   });
 
   it('survives concurrent redeliveries of one task: one complete directory, no leftovers', async () => {
-    const made = await fixture({ name: 'a.bin', size: 2000 });
+    const made = await fixtures.make([{ name: 'a.bin', size: 2000 }]);
     await Promise.all([1, 2, 3, 4].map(() => volume.deliver(made.delivery, {}, made.ctx)));
     const parent = path.join(made.dataDir, 'results');
     expect(fs.readdirSync(parent)).toEqual([made.delivery.taskId]);
-    expect([...contents(path.join(parent, made.delivery.taskId)).keys()].sort()).toEqual(['a.bin', 'result.json', 'status.json']);
+    expect([...directoryDigests(path.join(parent, made.delivery.taskId)).keys()].sort()).toEqual(['a.bin', 'result.json', 'status.json']);
   });
 
   it('refuses a path that would leave the results directory', async () => {
-    const made = await fixture();
+    const made = await fixtures.make();
     await expect(volume.deliver(made.delivery, { path: '../uploads' }, made.ctx)).rejects.toMatchObject({ code: 'invalid_path', permanent: true });
     expect(fs.existsSync(path.join(made.dataDir, 'results'))).toBe(false);
   });
 
   it('fails permanently with artifact_missing when an artifact is gone, writing nothing', async () => {
-    const made = await fixture({ name: 'gone.bin', size: 10 });
+    const made = await fixtures.make([{ name: 'gone.bin', size: 10 }]);
     fs.rmSync(path.join(made.dataDir, 'artifacts'), { recursive: true });
     await expect(volume.deliver(made.delivery, {}, made.ctx)).rejects.toMatchObject({ code: 'artifact_missing', permanent: true });
     expect(fs.existsSync(path.join(made.dataDir, 'results'))).toBe(false);

@@ -53,6 +53,26 @@ export async function testDelivery(artifacts: ArtifactSpec[], options: { signal?
   };
 }
 
+/** Test deliveries made during a test, removed together (call `cleanup` in afterEach). */
+export function deliveryFixtures(): { make(artifacts?: ArtifactSpec[], options?: { signal?: AbortSignal }): Promise<TestDelivery>; cleanup(): void } {
+  const made: TestDelivery[] = [];
+  return {
+    async make(artifacts = [], options = {}) {
+      const delivery = await testDelivery(artifacts, options);
+      made.push(delivery);
+      return delivery;
+    },
+    cleanup: () => {
+      for (const delivery of made.splice(0)) delivery.cleanup();
+    },
+  };
+}
+
+/** What a directory holds: file name → sha256 of its bytes. */
+export function directoryDigests(directory: string): Map<string, string> {
+  return new Map(fs.readdirSync(directory).map((name) => [name, sha256(fs.readFileSync(path.join(directory, name)))]));
+}
+
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
