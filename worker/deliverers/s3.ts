@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { ReadStream, createReadStream } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeDestination, type S3Destination } from '../../shared/index.js';
@@ -99,7 +99,8 @@ async function upload(
     await transfer.done();
   } finally {
     options.signal.removeEventListener('abort', abort);
-    if (typeof body === 'object' && 'destroy' in body) body.destroy();
+    // An aborted or failed upload stops reading mid-file; the descriptor must not wait for the GC.
+    if (body instanceof ReadStream) body.destroy();
   }
 }
 
