@@ -55,3 +55,12 @@ export {
   type TaskCounts,
 } from './store/index.js';
 export { runService } from './service.js';
+export {
+  parseS3Destinations,
+  parseFtpDestinations,
+  redactDestination,
+  describeDestination,
+  type S3Destination,
+  type FtpDestination,
+  type Destination,
+} from './destinations.js';
