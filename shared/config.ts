@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
 import { redactUrl, storeKind } from './store/url.js';
 
@@ -92,9 +93,9 @@ export interface Config {
   /** DELIVERY_SWEEP_GRACE_MS — a finished task's delivery not enqueued after this long is sent by the sweeper (default 30000). */
   deliverySweepGraceMs: number;
   /** S3_DESTINATIONS — named S3 destinations, a JSON object (see README); clients name one, never give credentials (default: none). */
-  s3Destinations: Record<string, Record<string, unknown>>;
+  s3Destinations: Record<string, S3Destination>;
   /** FTP_DESTINATIONS — named FTP destinations, a JSON object (see README) (default: none). */
-  ftpDestinations: Record<string, Record<string, unknown>>;
+  ftpDestinations: Record<string, FtpDestination>;
   /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
   dashboard: boolean;
 }
@@ -181,8 +182,8 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
     deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
-    s3Destinations: {},
-    ftpDestinations: {},
+    s3Destinations: parseS3Destinations(read('S3_DESTINATIONS')),
+    ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),
     webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000),
     webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
