@@ -5,7 +5,7 @@
  * afterwards. Installing RabbitMQ is attempted only as root on Debian/Ubuntu.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -23,6 +23,11 @@ export interface BrokerHandle {
   /** True when we started a node (and `stop` stops it); false when we use what was there. */
   started: boolean;
   stop(): Promise<void>;
+}
+
+export interface NodeHandle extends BrokerHandle {
+  nodeName: string;
+  managementPort: number;
 }
 
 const CONFIG_DIR = fileURLToPath(new URL('../rabbitmq/', import.meta.url));
@@ -69,22 +74,27 @@ export async function ensureBroker({ amqpUrl, dataDir, log, signal }: EnsureBrok
       ].join('\n'),
     );
   }
-  return startNode({ ...binaries, host, port, dataDir, log, signal });
+  return startNode({ ...binaries, host, port, base: path.join(dataDir, 'rabbitmq'), log, signal });
 }
 
-interface StartNodeOptions {
+export interface StartNodeOptions {
   server: string;
   ctl: string;
   host: string;
+  /** AMQP port; management listens on +10000, Prometheus on +10020, distribution on +20000. */
   port: number;
-  dataDir: string;
+  /** The node's own directory: Mnesia data, logs, conf.d, PID file. */
+  base: string;
+  /** Default `warren-<port>@localhost`; several nodes of one cluster need names of their own. */
+  nodeName?: string;
+  /** rabbitmq.conf lines for this node only (e.g. cluster formation), added through its own conf.d. */
+  extraConfig?: string;
   log: (msg: string) => void;
-  signal: AbortSignal | undefined;
+  signal?: AbortSignal | undefined;
 }
 
-async function startNode({ server, ctl, host, port, dataDir, log, signal }: StartNodeOptions): Promise<BrokerHandle> {
-  const nodeName = `warren-${port}@localhost`;
-  const base = path.join(dataDir, 'rabbitmq');
+/** Runs one RabbitMQ node with warren's configuration as a child of ours, and waits until it accepts AMQP connections. */
+export async function startNode({ server, ctl, host, port, base, nodeName = `warren-${port}@localhost`, extraConfig, log, signal }: StartNodeOptions): Promise<NodeHandle> {
   const logDir = path.join(base, 'log');
   const confDir = path.join(base, 'conf.d');
   const pidFile = path.join(base, `${nodeName}.pid`);
@@ -92,6 +102,7 @@ async function startNode({ server, ctl, host, port, dataDir, log, signal }: Star
   const nodeLog = path.join(logDir, `${nodeName}.log`);
   mkdirSync(logDir, { recursive: true });
   mkdirSync(confDir, { recursive: true });
+  if (extraConfig) writeFileSync(path.join(confDir, '20-node.conf'), extraConfig);
 
   const bindIp = host === '::1' ? '::1' : '127.0.0.1';
   const managementPort = port + 10_000;
@@ -191,7 +202,7 @@ async function startNode({ server, ctl, host, port, dataDir, log, signal }: Star
     `RabbitMQ: node ${nodeName} is up on ${host}:${port} (management http://127.0.0.1:${managementPort}, logs ${logDir}; ` +
       `inspect with: ${ctl} -n ${nodeName} status)`,
   );
-  return { started: true, stop };
+  return { started: true, stop, nodeName, managementPort };
 }
 
 /** True when a TCP connection to host:port succeeds within a second. */
@@ -214,7 +225,7 @@ export function answers(host: string, port: number, timeoutMs = 1000): Promise<b
  * it wraps. The node then runs as us, with our ~/.erlang.cookie, which the rabbitmqctl next to it
  * (run as the same user) shares.
  */
-function findRabbitmq(): { server: string; ctl: string } | undefined {
+export function findRabbitmq(): { server: string; ctl: string } | undefined {
   const debian = '/usr/lib/rabbitmq/bin';
   if (existsSync(path.join(debian, 'rabbitmq-server'))) {
     return { server: path.join(debian, 'rabbitmq-server'), ctl: path.join(debian, 'rabbitmqctl') };
