@@ -28,6 +28,8 @@ export interface BrokerHandle {
 export interface NodeHandle extends BrokerHandle {
   nodeName: string;
   managementPort: number;
+  /** Kill the node outright (SIGKILL to its process group), as a crash or power loss would. */
+  kill(): Promise<void>;
 }
 
 const CONFIG_DIR = fileURLToPath(new URL('../rabbitmq/', import.meta.url));
@@ -167,12 +169,12 @@ export async function startNode({ server, ctl, host, port, base, nodeName = `war
     return !groupAlive();
   };
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> =>
     (stopped ??= (async () => {
       stopping = true;
       if (!groupAlive()) return;
       // The start script traps SIGTERM and stops the Erlang VM gracefully (the VM handles it too).
-      signalGroup('SIGTERM');
+      signalGroup(signal);
       if (!(await waitGone(STOP_TIMEOUT_MS))) {
         log(`RabbitMQ: node ${nodeName} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
         signalGroup('SIGKILL');
@@ -202,7 +204,7 @@ export async function startNode({ server, ctl, host, port, base, nodeName = `war
     `RabbitMQ: node ${nodeName} is up on ${host}:${port} (management http://127.0.0.1:${managementPort}, logs ${logDir}; ` +
       `inspect with: ${ctl} -n ${nodeName} status)`,
   );
-  return { started: true, stop, nodeName, managementPort };
+  return { started: true, stop: () => stop(), kill: () => stop('SIGKILL'), nodeName, managementPort };
 }
 
 /** True when a TCP connection to host:port succeeds within a second. */

@@ -22,6 +22,8 @@ export interface ClusterNode {
   managementPort: number;
   /** Stops this node (graceful, then killed); idempotent. */
   stop(): Promise<void>;
+  /** Kills this node at once, as a crash would. */
+  kill(): Promise<void>;
 }
 
 export interface LocalCluster {
@@ -84,6 +86,7 @@ export async function startCluster(size = 3, log: (msg: string) => void = () => 
       url: `amqp://guest:guest@127.0.0.1:${ports[i]}`,
       managementPort: handle.managementPort,
       stop: () => handle.stop(),
+      kill: () => handle.kill(),
     }));
     const cluster: LocalCluster = {
       nodes,
