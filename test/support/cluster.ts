@@ -39,6 +39,15 @@ export interface LocalCluster {
 const run = promisify(execFile);
 const JOIN_TIMEOUT_MS = 60_000;
 
+/**
+ * Nodes that find no ~/.erlang.cookie each write a random one: booted at once, they could end up
+ * with different cookies and never cluster. So write it first, as the first node would have.
+ */
+function ensureCookie(): void {
+  const file = path.join(os.homedir(), '.erlang.cookie');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(15).toString('hex').toUpperCase(), { mode: 0o400, flag: 'wx' });
+}
+
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
     if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`);
@@ -51,6 +60,7 @@ export const rabbitmqInstalled = findRabbitmq() !== undefined;
 export async function startCluster(size = 3, log: (msg: string) => void = () => {}): Promise<LocalCluster> {
   const binaries = findRabbitmq();
   if (!binaries) throw new Error('RabbitMQ is not installed (apt-get install rabbitmq-server)');
+  ensureCookie();
   const id = randomBytes(3).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `warren-cluster-${id}-`));
   const ports = await freeBrokerPorts(size);
