@@ -5,7 +5,7 @@
  * afterwards. Installing RabbitMQ is attempted only as root on Debian/Ubuntu.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -89,14 +89,12 @@ export interface StartNodeOptions {
   base: string;
   /** Default `warren-<port>@localhost`; several nodes of one cluster need names of their own. */
   nodeName?: string;
-  /** rabbitmq.conf lines for this node only (e.g. cluster formation), added through its own conf.d. */
-  extraConfig?: string;
   log: (msg: string) => void;
   signal?: AbortSignal | undefined;
 }
 
 /** Runs one RabbitMQ node with warren's configuration as a child of ours, and waits until it accepts AMQP connections. */
-export async function startNode({ server, ctl, host, port, base, nodeName = `warren-${port}@localhost`, extraConfig, log, signal }: StartNodeOptions): Promise<NodeHandle> {
+export async function startNode({ server, ctl, host, port, base, nodeName = `warren-${port}@localhost`, log, signal }: StartNodeOptions): Promise<NodeHandle> {
   const logDir = path.join(base, 'log');
   const confDir = path.join(base, 'conf.d');
   const pidFile = path.join(base, `${nodeName}.pid`);
@@ -104,7 +102,6 @@ export async function startNode({ server, ctl, host, port, base, nodeName = `war
   const nodeLog = path.join(logDir, `${nodeName}.log`);
   mkdirSync(logDir, { recursive: true });
   mkdirSync(confDir, { recursive: true });
-  if (extraConfig) writeFileSync(path.join(confDir, '20-node.conf'), extraConfig);
 
   const bindIp = host === '::1' ? '::1' : '127.0.0.1';
   const managementPort = port + 10_000;
