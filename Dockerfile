@@ -1,4 +1,7 @@
-# One image, two targets: `gateway` and `worker` (see docker-compose.yml).
+# One Dockerfile, two images: targets `gateway` and `worker` (see docker-compose.yml).
+#   docker build --target gateway -t warren-gateway .
+#   docker build --target worker  -t warren-worker  .
+# The build stage runs exactly what test/e2e/build.test.ts runs outside Docker: npm ci, npm run build.
 
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 compiles when no prebuilt binary matches.
@@ -13,8 +16,10 @@ COPY shared shared
 COPY gateway gateway
 COPY worker worker
 COPY scripts scripts
+# tsc, then the assets the compiled code reads from beside itself (scripts/copy-assets.ts).
 RUN npm run build && npm prune --omit=dev
 
+# What both images share: production dependencies and the compiled code, no compilers, no sources.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
@@ -22,12 +27,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-# tsc copies no assets; the gateway serves these from next to its code.
-COPY --from=build /app/gateway/public dist/gateway/public
-# The categorizer's trained model, loaded by the worker at start.
-COPY --from=build /app/worker/processors/categorize/model.json dist/worker/processors/categorize/model.json
 # A fresh named volume mounted at /data copies this ownership, so user node can write to it.
 RUN mkdir -p /data && chown node:node /data
+ENV DATA_DIR=/data HOST=0.0.0.0
 USER node
 
 FROM runtime AS gateway
@@ -35,4 +37,7 @@ EXPOSE 5000
 CMD ["node", "dist/gateway/main.js"]
 
 FROM runtime AS worker
+# Metrics and /health/ready (its healthcheck) on 9464; reachable from other containers, not published.
+ENV METRICS_HOST=0.0.0.0
+EXPOSE 9464
 CMD ["node", "dist/worker/main.js"]

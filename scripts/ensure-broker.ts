@@ -25,6 +25,13 @@ export interface BrokerHandle {
   stop(): Promise<void>;
 }
 
+export interface NodeHandle extends BrokerHandle {
+  nodeName: string;
+  managementPort: number;
+  /** Kill the node outright (SIGKILL to its process group), as a crash or power loss would. */
+  kill(): Promise<void>;
+}
+
 const CONFIG_DIR = fileURLToPath(new URL('../rabbitmq/', import.meta.url));
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const BOOT_TIMEOUT_MS = 60_000;
@@ -69,22 +76,25 @@ export async function ensureBroker({ amqpUrl, dataDir, log, signal }: EnsureBrok
       ].join('\n'),
     );
   }
-  return startNode({ ...binaries, host, port, dataDir, log, signal });
+  return startNode({ ...binaries, host, port, base: path.join(dataDir, 'rabbitmq'), log, signal });
 }
 
-interface StartNodeOptions {
+export interface StartNodeOptions {
   server: string;
   ctl: string;
   host: string;
+  /** AMQP port; management listens on +10000, Prometheus on +10020, distribution on +20000. */
   port: number;
-  dataDir: string;
+  /** The node's own directory: Mnesia data, logs, conf.d, PID file. */
+  base: string;
+  /** Default `warren-<port>@localhost`; several nodes of one cluster need names of their own. */
+  nodeName?: string;
   log: (msg: string) => void;
-  signal: AbortSignal | undefined;
+  signal?: AbortSignal | undefined;
 }
 
-async function startNode({ server, ctl, host, port, dataDir, log, signal }: StartNodeOptions): Promise<BrokerHandle> {
-  const nodeName = `warren-${port}@localhost`;
-  const base = path.join(dataDir, 'rabbitmq');
+/** Runs one RabbitMQ node with warren's configuration as a child of ours, and waits until it accepts AMQP connections. */
+export async function startNode({ server, ctl, host, port, base, nodeName = `warren-${port}@localhost`, log, signal }: StartNodeOptions): Promise<NodeHandle> {
   const logDir = path.join(base, 'log');
   const confDir = path.join(base, 'conf.d');
   const pidFile = path.join(base, `${nodeName}.pid`);
@@ -156,12 +166,12 @@ async function startNode({ server, ctl, host, port, dataDir, log, signal }: Star
     return !groupAlive();
   };
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> =>
     (stopped ??= (async () => {
       stopping = true;
       if (!groupAlive()) return;
       // The start script traps SIGTERM and stops the Erlang VM gracefully (the VM handles it too).
-      signalGroup('SIGTERM');
+      signalGroup(signal);
       if (!(await waitGone(STOP_TIMEOUT_MS))) {
         log(`RabbitMQ: node ${nodeName} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
         signalGroup('SIGKILL');
@@ -191,7 +201,7 @@ async function startNode({ server, ctl, host, port, dataDir, log, signal }: Star
     `RabbitMQ: node ${nodeName} is up on ${host}:${port} (management http://127.0.0.1:${managementPort}, logs ${logDir}; ` +
       `inspect with: ${ctl} -n ${nodeName} status)`,
   );
-  return { started: true, stop };
+  return { started: true, stop: () => stop(), kill: () => stop('SIGKILL'), nodeName, managementPort };
 }
 
 /** True when a TCP connection to host:port succeeds within a second. */
@@ -214,7 +224,7 @@ export function answers(host: string, port: number, timeoutMs = 1000): Promise<b
  * it wraps. The node then runs as us, with our ~/.erlang.cookie, which the rabbitmqctl next to it
  * (run as the same user) shares.
  */
-function findRabbitmq(): { server: string; ctl: string } | undefined {
+export function findRabbitmq(): { server: string; ctl: string } | undefined {
   const debian = '/usr/lib/rabbitmq/bin';
   if (existsSync(path.join(debian, 'rabbitmq-server'))) {
     return { server: path.join(debian, 'rabbitmq-server'), ctl: path.join(debian, 'rabbitmqctl') };

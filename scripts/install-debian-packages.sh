@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages warren's tests need beyond npm: Chromium for the browser tests (driven by
-# playwright-core; never a downloaded browser) and RabbitMQ for the test that runs `npm start`
-# against its own broker node. Idempotent: installs only what is missing. Needs root (or sudo).
+# playwright-core; never a downloaded browser), RabbitMQ for the tests that run their own broker
+# nodes (`npm start`, the 3-node cluster), and docker-compose, which validates docker-compose.yml
+# (`docker-compose config` needs no Docker engine). Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 # DejaVu fonts: the OCR test renders printed text with them.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 

@@ -12,16 +12,19 @@ await runService('worker', async (config, logger) => {
   const processors = await selectProcessors(config);
   const metrics = createWorkerMetrics();
   let metricsServer: MetricsServer | undefined;
+  // /health/ready says 'starting' until the broker connection exists, then asks it.
+  let brokerProblem = (): string | undefined => 'starting';
   if (config.metricsPort > 0) {
     // A taken port costs the metrics, not the work: several workers on one host need their own
     // METRICS_PORT, and the log says so rather than the worker refusing to serve.
-    metricsServer = await startMetricsServer(metrics.registry, config.metricsPort, config.metricsHost).catch((err: unknown) => {
+    metricsServer = await startMetricsServer(metrics.registry, config.metricsPort, config.metricsHost, () => brokerProblem()).catch((err: unknown) => {
       logger.error({ err: err instanceof Error ? err.message : String(err), port: config.metricsPort }, 'metrics endpoint could not listen; set METRICS_PORT (0 turns it off)');
       return undefined;
     });
     if (metricsServer) logger.info({ host: config.metricsHost, port: metricsServer.port }, 'metrics listening');
   }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
+  brokerProblem = () => broker.problem();
   const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({

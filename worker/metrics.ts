@@ -59,10 +59,20 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics` (and HEAD) in Prometheus' text format; every other request is a 404. */
-export async function startMetricsServer(registry: Registry, port: number, host: string): Promise<MetricsServer> {
+/**
+ * Serves `GET /metrics` (and HEAD) in Prometheus' text format, and `GET /health/ready`: 200 when
+ * `problem()` says nothing is wrong, else 503 with the problem (a worker has no other port for a
+ * container healthcheck or a readiness probe to ask). Every other request is a 404.
+ */
+export async function startMetricsServer(registry: Registry, port: number, host: string, problem: () => string | undefined = () => undefined): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
+    if (path === '/health/ready' && req.method === 'GET') {
+      const reason = problem();
+      res.writeHead(reason ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify(reason ? { ready: false, problem: reason } : { ready: true }));
+      return;
+    }
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;

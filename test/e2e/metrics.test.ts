@@ -106,6 +106,11 @@ describe('metrics', () => {
     expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
     expect((await fetch(workerMetricsUrl.replace('/metrics', '/other'))).status).toBe(404);
   });
+
+  it('the worker answers /health/ready on METRICS_PORT with 200 while connected (its container healthcheck)', async () => {
+    const response = await fetch(workerMetricsUrl.replace('/metrics', '/health/ready'));
+    expect([response.status, await response.json()]).toEqual([200, { ready: true }]);
+  });
 });
 
 describe('access logs', () => {

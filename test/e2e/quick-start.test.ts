@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
+import { freeBrokerPorts, freePort, portIsFree } from '../support/ports.js';
 
 /**
  * The README's run command, as a new user runs it, on a machine where no broker answers at
@@ -46,34 +46,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer().once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** An AMQP port whose companions (management +10000, prometheus +10020, distribution +20000) are free too. */
-async function freeBrokerPort(): Promise<number> {
-  for (let tries = 0; tries < 50; tries += 1) {
-    const port = 30_000 + Math.floor(Math.random() * 10_000);
-    const all = await Promise.all([port, port + 10_000, port + 10_020, port + 20_000].map(portIsFree));
-    if (all.every(Boolean)) return port;
-  }
-  throw new Error('no free port range for a test broker');
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('npm start', () => {
   it.skipIf(!rabbitmqInstalled)('starts its own broker when none answers, serves the form, runs a task, and stops it all on Ctrl-C', async () => {
-    const amqpPort = await freeBrokerPort();
+    const [amqpPort] = await freeBrokerPorts(1);
     const httpPort = await freePort();
     const start = spawn('npm', ['start'], {
       env: { ...process.env, AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`, PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '10000' },

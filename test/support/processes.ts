@@ -4,7 +4,8 @@ import readline from 'node:readline';
 
 /**
  * Real gateway and worker processes for end-to-end tests, started exactly as `npm run gateway` /
- * `npm run worker` start them, each stopped by its own PID.
+ * `npm run worker` start them (or, for a dist/ entry, as the Docker images run the build), each
+ * stopped by its own PID.
  */
 export interface WarrenProcess {
   child: ChildProcess;
@@ -20,8 +21,10 @@ const TSX = ['--import', 'tsx'];
 /** Declaring a prefix's quorum queues can take a while when many test files do it at once. */
 const READY_TIMEOUT_MS = 45_000;
 
-export function startProcess(entry: 'gateway/main.ts' | 'worker/main.ts', env: Record<string, string>): WarrenProcess {
-  const child = spawn(process.execPath, [...TSX, entry], {
+export type Entry = 'gateway/main.ts' | 'worker/main.ts' | 'dist/gateway/main.js' | 'dist/worker/main.js';
+
+export function startProcess(entry: Entry, env: Record<string, string>): WarrenProcess {
+  const child = spawn(process.execPath, entry.endsWith('.ts') ? [...TSX, entry] : [entry], {
     // METRICS_PORT 0: test workers must not take the default port from a real worker on this machine.
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,8 +88,8 @@ export interface Gateway extends WarrenProcess {
   url: string;
 }
 
-export async function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const gateway = startProcess('gateway/main.ts', { PORT: '0', ...env });
+export async function startGateway(env: Record<string, string>, entry: Entry = 'gateway/main.ts'): Promise<Gateway> {
+  const gateway = startProcess(entry, { PORT: '0', ...env });
   const [listening] = await stopIfNotReady(
     gateway,
     Promise.all([gateway.waitForLog((line) => line.msg === 'gateway listening'), gateway.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS)]),
@@ -95,8 +98,8 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
   return Object.assign(gateway, { url: `http://127.0.0.1:${String(listening.port)}${basePath}` });
 }
 
-export async function startWorker(env: Record<string, string>): Promise<WarrenProcess> {
-  const worker = startProcess('worker/main.ts', env);
+export async function startWorker(env: Record<string, string>, entry: Entry = 'worker/main.ts'): Promise<WarrenProcess> {
+  const worker = startProcess(entry, env);
   await stopIfNotReady(worker, worker.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS));
   return worker;
 }

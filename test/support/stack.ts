@@ -21,7 +21,7 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export function testStack(name: string, env: Record<string, string> = {}, options: { extraProcessors?: string[] } = {}): TestStack {
+export function testStack(name: string, env: Record<string, string> = {}, options: { extraProcessors?: string[]; ownBroker?: boolean } = {}): TestStack {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warren-${name}-`));
   // One retry tier, not the default four: every quorum queue is a Raft group, and a dozen test
@@ -48,7 +48,8 @@ export function testStack(name: string, env: Record<string, string> = {}, option
       await Promise.all(started.map((p) => p.stop()));
       const retryDelays = stackEnv.RETRY_DELAYS_MS.split(',').map(Number);
       const deliveryRetryDelays = stackEnv.DELIVERY_RETRY_DELAYS_MS.split(',').map(Number);
-      await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])], retryDelays, deliveryRetryDelays);
+      // A broker of the test's own (env.AMQP_URL) goes away with its data; only the shared one needs tidying.
+      if (!options.ownBroker) await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])], retryDelays, deliveryRetryDelays);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

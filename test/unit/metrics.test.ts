@@ -170,4 +170,15 @@ describe('worker metrics endpoint', () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(404);
   });
+
+  it('answers GET /health/ready with 503 and the problem while there is one, 200 once there is none', async () => {
+    let problem: string | undefined = 'not connected to the broker';
+    const server = await startMetricsServer(createWorkerMetrics({ defaultMetrics: false }).registry, 0, '127.0.0.1', () => problem);
+    closers.push(() => server.close());
+    const down = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
+    expect([down.status, await down.json()]).toEqual([503, { ready: false, problem: 'not connected to the broker' }]);
+    problem = undefined;
+    const up = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
+    expect([up.status, await up.json()]).toEqual([200, { ready: true }]);
+  });
 });
