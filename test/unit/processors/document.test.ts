@@ -91,6 +91,7 @@ describe('document processor: images (OCR)', () => {
     let last = performance.now();
     let maxGap = 0;
     let ticks = 0;
+    let elapsed = 0;
     const timer = setInterval(() => {
       const now = performance.now();
       maxGap = Math.max(maxGap, now - last);
@@ -104,13 +105,16 @@ describe('document processor: images (OCR)', () => {
       const tall = await sharp([png, png, png, png], { join: { across: 1 } }).png().toBuffer();
       const began = performance.now();
       const result = await run('tall.png', tall, 'image/png');
-      const elapsed = performance.now() - began;
+      elapsed = performance.now() - began;
       expect(result.pages[0]?.lines.length).toBe(4 * IMAGE_LINES.length);
       expect(ticks).toBeGreaterThan(elapsed / 10 / 3);
     } finally {
       clearInterval(timer);
     }
-    expect(maxGap).toBeLessThan(200);
+    // Recognition on this thread would stall the loop for about the whole run. The bound is relative
+    // so that a machine loaded by other work (which slows OCR and the timer alike) cannot fail it,
+    // and never below 200 ms.
+    expect(maxGap).toBeLessThan(Math.max(200, elapsed / 2));
   });
 
   it('refuses bytes that are not the image they claim to be', async () => {
