@@ -1,6 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { randomUUID } from 'node:crypto';
-import { ACK, DELIVERY_EVENT_TYPE, deliveryJobs, taskEvent, taskMessages, type Broker, type Consumer, type DeliveryJob, type Logger, type TaskStore } from '../shared/index.js';
+import { ACK, deliveryEvent, deliveryJobs, taskEvent, taskMessages, type Broker, type Consumer, type DeliveryJob, type Logger, type TaskStore } from '../shared/index.js';
 import { enqueueFinalDeliveries } from './delivery-jobs.js';
 
 /**
@@ -47,21 +46,7 @@ export function startDeadLetterWatch({ broker, store, logger, basePath = '' }: {
 /** A delivery job that kept killing its deliverer: its round ends FAILED, with the reason. */
 async function giveUpDelivery(store: TaskStore, job: DeliveryJob, reason: string, why: string): Promise<void> {
   await store.deliveries.apply([
-    {
-      type: DELIVERY_EVENT_TYPE,
-      version: 1,
-      event_id: randomUUID(),
-      delivery_id: job.delivery_id,
-      task_id: job.task_id,
-      target_id: job.target_id,
-      event: job.event,
-      round: job.round,
-      attempt: job.attempt,
-      outcome: 'FAILED',
-      at: new Date().toISOString(),
-      duration_ms: 0,
-      error: { code: `dead_lettered_${reason}`, message: why.replace('the task', 'the delivery') },
-    },
+    deliveryEvent(job, { outcome: 'FAILED', duration_ms: 0, error: { code: `dead_lettered_${reason}`, message: why.replace('the task', 'the delivery') } }),
   ]);
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from './broker.js';
 import { TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, taskEvents, taskMessages, type TaskEvent, type TaskMessage } from './contracts.js';
+import { DELIVERY_EVENT_TYPE, type DeliveryEvent, type DeliveryJob } from './delivery-contracts.js';
 import { eventRoutingKey } from './topology.js';
 
 /** Build a v1 task event; `fields` carries the status-specific parts. */
@@ -42,4 +43,24 @@ export async function publishTaskEvent(broker: Broker, event: TaskEvent): Promis
     messageId: event.event_id,
     type: TASK_EVENT_TYPE,
   });
+}
+
+/** A v1 delivery event: the outcome of one attempt of `job`. */
+export function deliveryEvent(
+  job: Pick<DeliveryJob, 'delivery_id' | 'task_id' | 'target_id' | 'event' | 'round' | 'attempt'>,
+  fields: Omit<DeliveryEvent, 'type' | 'version' | 'event_id' | 'delivery_id' | 'task_id' | 'target_id' | 'event' | 'round' | 'attempt' | 'at'>,
+): DeliveryEvent {
+  return {
+    type: DELIVERY_EVENT_TYPE,
+    version: 1,
+    event_id: randomUUID(),
+    delivery_id: job.delivery_id,
+    task_id: job.task_id,
+    target_id: job.target_id,
+    event: job.event,
+    round: job.round,
+    attempt: job.attempt,
+    at: new Date().toISOString(),
+    ...fields,
+  };
 }

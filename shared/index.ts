@@ -34,7 +34,7 @@ export {
 } from './delivery-contracts.js';
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
-export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.js';
+export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
 export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';

@@ -1,15 +1,14 @@
 import type { ConsumeMessage } from 'amqplib';
-import { randomUUID } from 'node:crypto';
 import {
   ACK,
   DELIVERY_EVENT_TYPE,
   DELIVERY_JOB_TYPE,
   coerceError,
+  deliveryEvent,
   deliveryEvents,
   deliveryJobs,
   type Broker,
   type ConsumeOutcome,
-  type DeliveryEvent,
   type DeliveryJob,
   type Logger,
 } from '../shared/index.js';
@@ -59,20 +58,8 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
     );
   };
 
-  const report = (job: DeliveryJob, fields: Omit<DeliveryEvent, 'type' | 'version' | 'event_id' | 'delivery_id' | 'task_id' | 'target_id' | 'event' | 'round' | 'attempt' | 'at'>): Promise<void> => {
-    const event: DeliveryEvent = {
-      type: DELIVERY_EVENT_TYPE,
-      version: 1,
-      event_id: randomUUID(),
-      delivery_id: job.delivery_id,
-      task_id: job.task_id,
-      target_id: job.target_id,
-      event: job.event,
-      round: job.round,
-      attempt: job.attempt,
-      at: new Date().toISOString(),
-      ...fields,
-    };
+  const report = (job: DeliveryJob, fields: Parameters<typeof deliveryEvent>[1]): Promise<void> => {
+    const event = deliveryEvent(job, fields);
     if (!deliveryEvents.check(event)) throw new TypeError('refusing to publish a delivery event that breaks its contract');
     return broker.publish(broker.topology.exchanges.events, `delivery.${fields.outcome.toLowerCase()}`, deliveryEvents.encode(event), { messageId: event.event_id, type: DELIVERY_EVENT_TYPE });
   };

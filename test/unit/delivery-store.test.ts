@@ -1,31 +1,13 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { STORE_BACKENDS } from '../support/store-backends.js';
 import { DELIVERY_EVENT_TYPE, openStore, taskEvent, type DeliveryEvent, type TaskStore } from '../../shared/index.js';
-import { createTestSchema } from '../support/postgres.js';
 
 /**
  * The delivery half of the store, one specification for SQLite and PostgreSQL: targets wait for
  * their task, begin once, report attempts monotonically per round, and redeliver as new rounds.
  */
-const backends: { name: string; location(): Promise<{ url: string; remove(): Promise<void> }> }[] = [
-  {
-    name: 'SQLite',
-    async location() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-deliveries-'));
-      return { url: `sqlite:${path.join(dir, 'warren.db')}`, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async location() {
-      const schema = await createTestSchema();
-      return { url: schema.url, remove: schema.drop };
-    },
-  },
-];
+const backends = STORE_BACKENDS;
 
 const webhook = { kind: 'webhook' as const, url: 'https://client.example/hook', events: ['completed' as const] };
 const volume = { kind: 'volume' as const, path: '' };

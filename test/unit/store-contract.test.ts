@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { STORE_BACKENDS, type StoreLocation } from '../support/store-backends.js';
 import { openStore, taskEvent, type NewTask, type TaskStore } from '../../shared/index.js';
 import { admin, createTestSchema } from '../support/postgres.js';
 
@@ -11,27 +9,9 @@ import { admin, createTestSchema } from '../support/postgres.js';
  * recorder rely on must not depend on STORE_URL. Each test gets a store location of its own (a
  * fresh SQLite file, a fresh PostgreSQL schema), removed afterwards.
  */
-interface Location {
-  url: string;
-  remove(): Promise<void>;
-}
+type Location = StoreLocation;
 
-const backends: { name: string; location(): Promise<Location> }[] = [
-  {
-    name: 'SQLite',
-    async location() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-store-'));
-      return { url: `sqlite:${path.join(dir, 'warren.db')}`, remove: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async location() {
-      const schema = await createTestSchema();
-      return { url: schema.url, remove: schema.drop };
-    },
-  },
-];
+const backends = STORE_BACKENDS;
 
 const echo = (id: string = randomUUID()) => ({ task_id: id, processor: 'echo' });
 const newTask = (fields: Partial<NewTask> = {}): NewTask => ({ id: randomUUID(), processor: 'echo', input: { fields: { item_a: 'TV' }, files: [] }, createdAt: Date.now(), ...fields });
