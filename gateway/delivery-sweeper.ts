@@ -11,13 +11,13 @@ export interface SweeperOptions {
   store: TaskStore;
   logger: Logger;
   basePath: string;
-  /** How often to look (default 10 s). */
+  /** How often to look (default: every 10 s, or every grace period if that is shorter). */
   intervalMs?: number;
   /** A target younger than this is the recorder's business still (default 30 s). */
   graceMs?: number;
 }
 
-export function startDeliverySweeper({ broker, store, logger, basePath, intervalMs = 10_000, graceMs = 30_000 }: SweeperOptions): { stop(): Promise<void> } {
+export function startDeliverySweeper({ broker, store, logger, basePath, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
     if (!broker.isConnected()) return;

@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, taskEvent } from '../../shared/index.js';
 import { submitForm, waitForTerminal, type StatusDocument, type Submitted } from '../support/client.js';
 import type { Gateway } from '../support/processes.js';
 import { testStack } from '../support/stack.js';
@@ -13,7 +15,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
  * allowlist shows the SSRF guard refusing it.
  */
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-const stack = testStack('webhooks', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', DELIVERY_RETRY_DELAYS_MS: '200,400' });
+const stack = testStack('webhooks', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', DELIVERY_RETRY_DELAYS_MS: '200,400', DELIVERY_SWEEP_GRACE_MS: '2000' });
 let gateway: Gateway;
 let guarded: Gateway;
 let receiver: WebhookReceiver;
@@ -131,6 +133,23 @@ describe('webhooks', () => {
     const types = receiver.received.filter((r) => r.path === path).map((r) => r.json.type);
     expect(types.sort()).toEqual(['task.completed', 'task.started']);
     expect((await waitForTerminal(gateway.url, taskId)).status).toBe('SUCCESS');
+  });
+
+  it('sends the webhook of a task whose gateway died between its commit and the publish (the sweeper)', async () => {
+    // What a gateway crash leaves behind: the task recorded SUCCESS, its target never enqueued.
+    const store = await openStore(`sqlite:${path.join(stack.dataDir, 'warren.db')}`);
+    const taskId = randomUUID();
+    const url = receiver.url(`/orphan/${Date.now()}`);
+    try {
+      await store.insertPending({ id: taskId, processor: 'echo', input: { fields: { item_a: 'orphan' }, files: [] }, createdAt: Date.now() });
+      await store.deliveries.create(taskId, [{ targetId: 'webhook', target: { kind: 'webhook', url, events: ['completed'] } }], Date.now());
+      await store.applyEvents([taskEvent({ task_id: taskId, processor: 'echo' }, { status: 'SUCCESS', attempt: 1, result: { swept: true } })]);
+    } finally {
+      await store.close();
+    }
+    await receiver.waitFor((all) => all.some((r) => r.json.data.task_id === taskId), 20_000);
+    expect(receiver.received.find((r) => r.json.data.task_id === taskId)!.json.data.result).toEqual({ swept: true });
+    expect(await deliveryOnceIn(taskId, 'DELIVERED')).toMatchObject({ attempts: 1 });
   });
 
   it.each([
