@@ -39,6 +39,21 @@ export interface DeliveryRunnerDeps {
 
 class ShutdownAbort extends Error {}
 
+/**
+ * The backoff tier after a failed `attempt`: the schedule's (the last repeats), or a longer one if
+ * the receiver asked for more time (Retry-After) — the shortest tier that waits at least that long,
+ * else the longest there is.
+ */
+export function backoffTier<T extends { delayMs: number }>(tiers: readonly T[], attempt: number, retryAfterMs?: number): T | undefined {
+  if (tiers.length === 0) return undefined;
+  let index = Math.min(attempt - 1, tiers.length - 1);
+  if (retryAfterMs !== undefined) {
+    const wanted = tiers.findIndex((tier) => tier.delayMs >= retryAfterMs);
+    index = Math.max(index, wanted === -1 ? tiers.length - 1 : wanted);
+  }
+  return tiers[index];
+}
+
 export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): { stop(graceMs: number): Promise<void> } {
   const running = new Set<AbortController>();
   const byKind = new Map(files.map((deliverer) => [deliverer.kind, deliverer]));
@@ -64,17 +79,6 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
     return broker.publish(broker.topology.exchanges.events, `delivery.${fields.outcome.toLowerCase()}`, deliveryEvents.encode(event), { messageId: event.event_id, type: DELIVERY_EVENT_TYPE });
   };
 
-  /** The backoff tier for the next attempt: the schedule's, or a longer one if the receiver asked (Retry-After). */
-  const tierFor = (attempt: number, retryAfterMs: number | undefined) => {
-    const tiers = broker.topology.deliveryRetryTiers;
-    let index = Math.min(attempt - 1, tiers.length - 1);
-    if (retryAfterMs !== undefined) {
-      const wanted = tiers.findIndex((tier) => tier.delayMs >= retryAfterMs);
-      index = Math.max(index, wanted === -1 ? tiers.length - 1 : wanted);
-    }
-    return tiers[index];
-  };
-
   const handle = async (message: ConsumeMessage): Promise<ConsumeOutcome> => {
     let job: DeliveryJob;
     try {
@@ -96,7 +100,7 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('delivery_error', coerceError(thrown).message, { cause: thrown });
       const failure = { duration_ms: Date.now() - began, error: { code: error.code, message: error.message.slice(0, 1000) }, ...(error.httpStatus === undefined ? {} : { http_status: error.httpStatus }) };
       // started/progress notifications are courtesies: one attempt, never retried.
-      const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : tierFor(job.attempt, error.retryAfterMs);
+      const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : backoffTier(broker.topology.deliveryRetryTiers, job.attempt, error.retryAfterMs);
       if (!tier) {
         await report(job, { outcome: 'FAILED', ...failure });
         log.warn({ code: error.code, err: error.message }, 'delivery failed for good');
