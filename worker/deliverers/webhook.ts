@@ -30,8 +30,10 @@ export interface WebhookDeliverer {
 
 export function createWebhookDeliverer({ secret, timeoutMs, guard, maxInlineResultBytes = 65_536 }: WebhookOptions): WebhookDeliverer {
   const signer = new Webhook(secret);
-  // The guard's lookup pins each connection to addresses it has just checked.
-  const agentOptions = { keepAlive: true, maxSockets: 16, lookup: guard.lookup };
+  // The guard's lookup pins each connection to addresses it has just checked. No keep-alive: a
+  // receiver may close an idle connection just as we reuse it (ECONNRESET), which would cost a
+  // completed notification a retry and a started/progress one its only attempt.
+  const agentOptions = { keepAlive: false, lookup: guard.lookup };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
 
