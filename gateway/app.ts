@@ -13,6 +13,7 @@ import { submitRoutes } from './routes/submit.js';
 import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { cancelRoutes } from './routes/cancel.js';
 import type { LiveEvents } from './live-events.js';
 import { SubmissionParser } from './submission.js';
 import { createUrlGuard } from '../shared/url-guard.js';
@@ -117,6 +118,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   );
   api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds }));
   api.use(deliveryRoutes({ basePath, store, broker, logger }));
+  api.use(cancelRoutes({ basePath, store, broker, live, logger }));
   api.use(liveRoutes({ basePath, store, live }));
   api.use(apiDocumentRoutes({ config, processors }));
   if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));

@@ -197,6 +197,26 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
         },
       },
     },
+    '/task_cancel/{id}': {
+      post: {
+        operationId: 'cancelTask',
+        summary: 'Cancel a task',
+        description:
+          'An unfinished task (PENDING, STARTED, RETRY) becomes REVOKED with error `revoked`: a queued task never runs, a running one is aborted, and it delivers nothing. ' +
+          'The cancel is durable once answered. The answer waits up to 5 s for the record to show REVOKED. Cancelling a cancelled task again answers 200.',
+        tags: ['tasks'],
+        parameters: [parameter('TaskId')],
+        responses: {
+          '202': json('Cancelled: the status document (REVOKED, or its previous state if the record has not caught up yet)', 'StatusDocument'),
+          '200': json('It was cancelled before: the status document', 'StatusDocument'),
+          '400': BAD_ID,
+          '404': fail(['task_not_found']),
+          '409': fail(['task_finished'], 'It ended SUCCESS or FAILURE first; the envelope adds `status`'),
+          '503': fail(['broker_unavailable'], 'The cancel was not confirmed by the broker; nothing changed', { 'Retry-After': header('RetryAfter') }),
+          '500': INTERNAL_ERROR,
+        },
+      },
+    },
     '/tasks/{id}': task('taskPage', 'HTML page of one task', 'Where the no-JavaScript form lands; refreshes itself until the task finishes.', {
       '200': html('The page'),
       '404': fail(['task_not_found']),

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { Config } from './config.js';
-import { EVENT_STATUSES, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage } from './contracts.js';
+import { EVENT_STATUSES, REVOCATION_SYNC_TYPE, RevocationSync, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage } from './contracts.js';
 import { DELIVERY_EVENT_TYPE, DELIVERY_JOB_TYPE, DeliveryEvent, DeliveryJob } from './delivery-contracts.js';
 import type { ProcessorDescriptor } from './processor.js';
 import { buildTopology, eventRoutingKey, type ExchangeSpec, type QueueSpec } from './topology.js';
@@ -174,6 +174,28 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     description: 'Everything dead-lettered, kept for operators: inspect and redrive from the dashboard (nothing consumes it automatically).',
     messages: { DeadLetter: message('DeadLetter') },
   };
+  channels.revocations = {
+    ...queueChannel(queue(topology.queues.revocations)),
+    title: 'Revocations',
+    description:
+      'A stream of every REVOKED task event (POST task_cancel publishes one to the events exchange; the same publish reaches the recorder through the results queue). ' +
+      'Each worker reads it from offset `first` on every (re)connect, appends a RevocationSync marker and runs no task until it reads its marker back; ' +
+      'then it skips tasks whose id it has seen revoked and aborts their runs, acking without a result. Retention (x-max-age) bounds the replay.',
+    messages: { TaskEvent: message('TaskEvent'), RevocationSync: message('RevocationSync') },
+  };
+  operations.followRevocations = {
+    action: 'receive',
+    channel: { $ref: '#/channels/revocations' },
+    summary: 'Workers replay and follow cancels (x-stream-offset first, manual acks, a prefetch)',
+    messages: [{ $ref: '#/channels/revocations/messages/TaskEvent' }, { $ref: '#/channels/revocations/messages/RevocationSync' }],
+    bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
+  };
+  operations.syncRevocations = {
+    action: 'send',
+    channel: { $ref: '#/channels/revocations' },
+    summary: 'A worker marks where its replay ends (default exchange, routing key = the stream)',
+    messages: [{ $ref: '#/channels/revocations/messages/RevocationSync' }],
+  };
   channels.deadLetterWatch = {
     ...queueChannel(queue(topology.queues.deadLetterWatch)),
     title: 'Dead-letter watch',
@@ -242,7 +264,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     channels,
     operations,
     components: {
-      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent) },
+      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent), RevocationSync: toJsonSchema(RevocationSync) },
       messages: {
         DeliveryJob: {
           name: 'DeliveryJob',
@@ -271,6 +293,13 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
           contentType: 'application/json',
           payload: { $ref: '#/components/schemas/TaskEvent' },
           bindings: { amqp: { messageType: TASK_EVENT_TYPE, bindingVersion: BINDING_VERSION } },
+        },
+        RevocationSync: {
+          name: 'RevocationSync',
+          title: 'Where a worker\'s replay of the revocations stream ends',
+          contentType: 'application/json',
+          payload: { $ref: '#/components/schemas/RevocationSync' },
+          bindings: { amqp: { messageType: REVOCATION_SYNC_TYPE, bindingVersion: BINDING_VERSION } },
         },
         DeadLetter: {
           name: 'DeadLetter',

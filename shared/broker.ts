@@ -89,6 +89,11 @@ export class Broker {
     });
   }
 
+  /** Run `listener` each time the connection is lost (consumers come back by themselves). */
+  onDisconnect(listener: () => void): void {
+    this.connection.on('disconnect', listener);
+  }
+
   /** Connected, and the topology is declared: publishes can be confirmed. */
   isConnected(): boolean {
     return this.topologyReady && this.connection.isConnected();
@@ -214,6 +219,30 @@ export class Broker {
       const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
       await channel.bindQueue(queue, this.topology.exchanges.events, pattern);
       const { consumerTag } = await channel.consume(queue, (message) => message && onMessage(message), { noAck: true });
+      return consumerTag;
+    });
+  }
+
+  /**
+   * Read a stream queue from its first retained message, then follow it live. A stream keeps its
+   * messages for every reader (retention removes them, acks do not), so each (re)connect replays
+   * them all. `onStart` runs on every fresh channel once the consumer is in place.
+   */
+  follow(queue: string, onMessage: (message: ConsumeMessage) => void, onStart: (channel: Channel) => void): Consumer {
+    return this.channelConsumer(`follow:${queue}`, async (channel) => {
+      await assertQueueTopology(channel, this.topology, queue);
+      // Streams need manual acks and a prefetch; the ack only moves this reader's credit along.
+      await channel.prefetch(500);
+      const { consumerTag } = await channel.consume(
+        queue,
+        (message) => {
+          if (!message) return;
+          onMessage(message);
+          channel.ack(message);
+        },
+        { arguments: { 'x-stream-offset': 'first' } },
+      );
+      onStart(channel);
       return consumerTag;
     });
   }

@@ -124,3 +124,22 @@ export function contract<S extends TSchema>(schema: S): Contract<Static<S>> {
 
 export const taskMessages = contract(TaskMessage);
 export const taskEvents = contract(TaskEvent);
+
+export const REVOCATION_SYNC_TYPE = 'warren.revocation.sync';
+export const RevocationSync = Type.Object(
+  {
+    type: Type.Literal(REVOCATION_SYNC_TYPE),
+    version: Type.Literal(1),
+    /** Unique per (re)connect of one worker; only that worker acts on it. */
+    marker: TaskId,
+    worker: Type.String(),
+    at: Timestamp,
+  },
+  {
+    $id: 'RevocationSync',
+    description:
+      'A worker appends one to the revocations stream (default exchange, routing key = the stream) each time it starts reading the stream: once it reads its own marker back, it has replayed every earlier cancel and may run tasks.',
+  },
+);
+export type RevocationSync = Static<typeof RevocationSync>;
+export const revocationSyncs = contract(RevocationSync);

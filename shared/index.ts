@@ -15,6 +15,9 @@ export {
   TASK_EVENT_TYPE,
   taskMessages,
   taskEvents,
+  RevocationSync,
+  REVOCATION_SYNC_TYPE,
+  revocationSyncs,
   isTaskId,
   type Contract,
   type EventStatus,
@@ -32,7 +35,7 @@ export {
   type DeliveryState,
   type WebhookEvent,
 } from './delivery-contracts.js';
-export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type Topology, type TopologyOptions } from './topology.js';
+export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';

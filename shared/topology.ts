@@ -30,8 +30,11 @@ export interface Topology {
   /** The same for delivery jobs: a tier's queue expires a job back into the deliveries exchange. */
   deliveryRetryTiers: { delayMs: number; exchange: string }[];
   exchanges: { tasks: string; events: string; deadLetter: string; deliveries: string };
-  /** deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE. */
-  queues: { results: string; deadLetters: string; deadLetterWatch: string; deliveries: string };
+  /**
+   * deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE.
+   * revocations: a stream of every REVOKED event, which each worker replays on (re)connect.
+   */
+  queues: { results: string; deadLetters: string; deadLetterWatch: string; deliveries: string; revocations: string };
   declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] };
 }
 
@@ -46,9 +49,16 @@ export interface TopologyOptions {
   deliveryRetryDelaysMs?: readonly number[];
 }
 
+/**
+ * How long the revocations stream keeps a cancel, and so how long a worker (re)started later still
+ * skips a revoked task that is waiting in a queue. Fixed, not configured: a stream's arguments
+ * cannot change once it is declared (a policy can override it on a live broker).
+ */
+export const REVOCATION_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [] }: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx`, deliveries: `${prefix}.deliveries` };
-  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch`, deliveries: `${prefix}.deliveries` };
+  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch`, deliveries: `${prefix}.deliveries`, revocations: `${prefix}.revocations` };
 
   const quorum = (args: Record<string, unknown>): Options.AssertQueue => ({
     durable: true,
@@ -139,6 +149,17 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
             { exchange: exchanges.events, pattern: 'task.#' },
             { exchange: exchanges.events, pattern: 'delivery.#' },
           ],
+        },
+        {
+          // Cancels, for workers. A stream, not a queue: every reader sees every message (acks do
+          // not remove them; the retention does), so a worker that starts after a cancel replays it
+          // and still skips the task. Small segments, so the age limit actually trims.
+          name: queues.revocations,
+          options: {
+            durable: true,
+            arguments: { 'x-queue-type': 'stream', 'x-max-age': `${REVOCATION_RETENTION_MS / 3_600_000}h`, 'x-stream-max-segment-size-bytes': 1_000_000 },
+          },
+          bindings: [{ exchange: exchanges.events, pattern: 'task.revoked.#' }],
         },
         {
           name: queues.deadLetters,

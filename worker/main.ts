@@ -1,7 +1,9 @@
+import os from 'node:os';
 import { brokerFromConfig, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
+import { startRevocationWatch } from './revocations.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 import { startDeliveryRunner } from './delivery-runner.js';
 import { fileDeliverers } from './deliverers/index.js';
@@ -25,7 +27,8 @@ await runService('worker', async (config, logger) => {
   }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
   brokerProblem = () => broker.problem();
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
+  const revocations = startRevocationWatch({ broker, logger, workerId: `${os.hostname()}:${process.pid}` });
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
@@ -41,6 +44,7 @@ await runService('worker', async (config, logger) => {
 
   return async () => {
     await Promise.all([runner.stop(config.shutdownGraceMs), deliveries?.stop(config.shutdownGraceMs)]);
+    await revocations.stop();
     await broker.close();
     await metricsServer?.close();
   };

@@ -9,8 +9,8 @@ import { TASK_SECONDS_BUCKETS } from '../shared/metrics.js';
  */
 
 /** What became of a task message: success/failure were published, the rest went back or aside. */
-export type WorkerOutcome = 'success' | 'failure' | 'retried' | 'requeued' | 'dead_lettered';
-const OUTCOMES: readonly WorkerOutcome[] = ['success', 'failure', 'retried', 'requeued', 'dead_lettered'];
+export type WorkerOutcome = 'success' | 'failure' | 'retried' | 'requeued' | 'dead_lettered' | 'revoked';
+const OUTCOMES: readonly WorkerOutcome[] = ['success', 'failure', 'retried', 'requeued', 'dead_lettered', 'revoked'];
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -27,7 +27,7 @@ export function createWorkerMetrics({ defaultMetrics = true }: { defaultMetrics?
   const registers = [registry];
   const tasks = new Counter({
     name: 'warren_worker_tasks_total',
-    help: 'Task messages this worker handled, by outcome: success, failure, retried (all published), requeued, dead_lettered.',
+    help: 'Task messages this worker handled, by outcome: success, failure, retried (all published), requeued, dead_lettered, revoked (cancelled: skipped or aborted).',
     labelNames: ['processor', 'outcome'] as const,
     registers,
   });

@@ -19,6 +19,7 @@ import {
 import { createArtifactWriter } from './artifacts.js';
 import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
 import { throttledProgress } from './progress.js';
+import type { RevocationWatch } from './revocations.js';
 
 /**
  * Serves processors from their queues. For each task: STARTED is published (confirmed), the
@@ -40,6 +41,8 @@ export interface RunnerDeps {
   progressIntervalMs?: number;
   /** Outcomes, tasks in flight and run times, for the worker's /metrics. */
   metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
+  /** Cancelled tasks: skipped before they run, aborted while they run. */
+  revocations: RevocationWatch;
 }
 
 export interface Runner {
@@ -50,6 +53,13 @@ export interface Runner {
 class ShutdownAbort extends Error {
   constructor() {
     super('worker shutting down');
+  }
+}
+
+/** The task was cancelled: its record is REVOKED already; nothing more is published. */
+class RevokedAbort extends Error {
+  constructor() {
+    super('task cancelled');
   }
 }
 
@@ -73,9 +83,13 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
-  const running = new Set<AbortController>();
+  /** Runs in progress → their task ids, so a cancel can abort its task's run. */
+  const running = new Map<AbortController, string>();
+  revocations.onRevoke((taskId) => {
+    for (const [controller, id] of running) if (id === taskId) controller.abort(new RevokedAbort());
+  });
   const count = (processor: Processor, outcome: WorkerOutcome): void => metrics?.tasks.labels(processor.name, outcome).inc();
   const secondsSince = (began: bigint): number => Number(process.hrtime.bigint() - began) / 1e9;
 
@@ -95,6 +109,14 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     const redeliveries = Number(message.properties.headers?.['x-delivery-count'] ?? 0) || 0;
     const attempt = task.attempt + redeliveries;
     const log = logger.child({ taskId: task.task_id, processor: processor.name, attempt });
+    // The check and the registration below happen in one turn, so a cancel that arrives in
+    // between cannot be missed.
+    await revocations.caughtUp();
+    if (revocations.isRevoked(task.task_id)) {
+      log.info('task was cancelled before it ran; skipping it');
+      count(processor, 'revoked');
+      return ACK;
+    }
     const send = (fields: Omit<Parameters<typeof taskEvent>[1], 'attempt' | 'worker'>): Promise<void> =>
       publishTaskEvent(broker, taskEvent(task, { ...fields, attempt, worker: workerId }));
 
@@ -104,7 +126,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     const started = send({ status: 'STARTED' });
     started.catch(() => {}); // awaited below; this only keeps it from being reported as unhandled
     const controller = new AbortController();
-    running.add(controller);
+    running.set(controller, task.task_id);
     const progress = throttledProgress((fraction, text) => {
       send({ status: 'STARTED', progress: Math.min(1, Math.max(0, fraction)), ...(text === undefined ? {} : { message: text.slice(0, 1000) }) }).catch(
         (err: unknown) => log.warn({ err: coerceError(err).message }, 'progress report not published'),
@@ -133,6 +155,13 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
       if (controller.signal.reason instanceof ShutdownAbort) {
         log.info('task interrupted by shutdown; requeueing it');
         return { kind: 'requeue', reason: 'worker shut down mid-task' };
+      }
+      if (controller.signal.reason instanceof RevokedAbort) {
+        // Never retried, nothing published: REVOKED is terminal in the store already.
+        log.info('task cancelled while running; aborted it');
+        await started.catch(() => {});
+        count(processor, 'revoked');
+        return ACK;
       }
       outcome = { ok: false, error: coerceError(thrown), permanent: isPermanent(thrown) };
     } finally {
@@ -209,7 +238,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
   return {
     async stop(graceMs) {
       const timer = setTimeout(() => {
-        for (const controller of running) controller.abort(new ShutdownAbort());
+        for (const controller of running.keys()) controller.abort(new ShutdownAbort());
       }, graceMs);
       try {
         await Promise.all(consumers.map((consumer) => consumer.stop()));

@@ -53,7 +53,9 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
     artifacts: event.status === 'SUCCESS' ? JSON.stringify(event.artifacts ?? []) : row.artifacts,
     error_code: error?.code ?? null,
     error_message: error?.message ?? null,
-    started_at: row.started_at ?? (event.status === 'STARTED' || terminal ? at : null),
+    // A cancel is no start: a task revoked while queued keeps started_at null (and stays out of
+    // the queue-wait and run-time histograms).
+    started_at: row.started_at ?? (event.status === 'STARTED' || (terminal && event.status !== 'REVOKED') ? at : null),
     finished_at: terminal ? at : null,
     updated_at: now,
   };

@@ -55,7 +55,7 @@ function connectedNode(process: WarrenProcess): ClusterNode | undefined {
 }
 
 describe.skipIf(!rabbitmqInstalled)('a 3-node RabbitMQ cluster', () => {
-  it('holds every quorum queue of warren on all three nodes', async () => {
+  it('holds every queue of warren on all three nodes: quorum queues, and the revocations stream', async () => {
     const all = cluster!.nodes.map((node) => node.name).sort();
     const deadline = Date.now() + 20_000;
     let queues = await prefixQueues(cluster!.nodes[0]!);
@@ -63,9 +63,9 @@ describe.skipIf(!rabbitmqInstalled)('a 3-node RabbitMQ cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
       queues = await prefixQueues(cluster!.nodes[0]!);
     }
-    expect(queues.map((queue) => queue.name)).toEqual(expect.arrayContaining([`${stack!.prefix}.tasks.echo`, `${stack!.prefix}.results`, `${stack!.prefix}.dead-letters`]));
+    expect(queues.map((queue) => queue.name)).toEqual(expect.arrayContaining([`${stack!.prefix}.tasks.echo`, `${stack!.prefix}.results`, `${stack!.prefix}.dead-letters`, `${stack!.prefix}.revocations`]));
     for (const queue of queues) {
-      expect(queue.type).toBe('quorum');
+      expect({ queue: queue.name, type: queue.type }).toEqual({ queue: queue.name, type: queue.name === `${stack!.prefix}.revocations` ? 'stream' : 'quorum' });
       expect({ queue: queue.name, members: [...(queue.members ?? [])].sort() }).toEqual({ queue: queue.name, members: all });
     }
   });

@@ -62,6 +62,17 @@ describe.each(backends)('the $name task store', (backend) => {
     expect(record!.finishedAt!).toBeGreaterThanOrEqual(record!.startedAt!);
   });
 
+  it('records a task cancelled while queued as REVOKED with its error, never started, and a late SUCCESS changes nothing', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    const error = { code: 'revoked', message: 'cancelled by request' };
+    await store.applyEvents([taskEvent(task, { status: 'REVOKED', attempt: 1, error })]);
+    await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: { late: true } })]);
+    const record = await store.get(task.task_id);
+    expect(record).toMatchObject({ status: 'REVOKED', error, startedAt: null, result: undefined });
+    expect(record!.finishedAt).toBeTypeOf('number');
+  });
+
   it('keeps a null result distinct from no result', async () => {
     const store = await open();
     const task = await pendingTask(store);

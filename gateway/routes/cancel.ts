@@ -1,0 +1,53 @@
+import { Router, type Request } from 'express';
+import { isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { HttpError } from '../http-errors.js';
+import type { LiveEvents } from '../live-events.js';
+import { toStatusDocument } from '../task-document.js';
+import { loadTask } from '../task-lookup.js';
+
+/**
+ * POST {base}/task_cancel/:id — cancel an unfinished task.
+ *
+ * The gateway does not write the state itself: it publishes a REVOKED task event (confirmed), which
+ * lands both in the results queue — the recorder applies it, so the store keeps its one writer —
+ * and in the revocations stream, which workers read to skip the task or abort its run. Once the
+ * broker confirmed it, the cancel survives any restart. The answer waits briefly for the recorder
+ * so that it usually shows REVOKED already.
+ *
+ * 202: cancelled now. 200: it was cancelled before (cancelling twice is harmless). 409
+ * task_finished: it ended SUCCESS or FAILURE first.
+ */
+export interface CancelRouteDeps {
+  basePath: string;
+  store: TaskStore;
+  broker: Broker;
+  live: LiveEvents;
+  logger: Logger;
+}
+
+export const CANCELLED = { code: 'revoked', message: 'cancelled by request' } as const;
+/** How long the answer waits for the recorder to commit REVOKED. */
+const COMMIT_WAIT_MS = 5_000;
+
+export function cancelRoutes({ basePath, store, broker, live, logger }: CancelRouteDeps): Router {
+  const router = Router();
+
+  router.post('/task_cancel/:id', async (req: Request<{ id: string }>, res) => {
+    let record = await loadTask(store, req.params.id);
+    let status = 200;
+    if (!isTerminal(record.status)) {
+      await publishTaskEvent(broker, taskEvent({ task_id: record.id, processor: record.processor }, { status: 'REVOKED', attempt: Math.max(1, record.attempt), error: CANCELLED }));
+      logger.info({ taskId: record.id, processor: record.processor, was: record.status }, 'task cancelled by request');
+      record = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS)) ?? record;
+      status = 202;
+    }
+    // A task that finished first (or while the cancel was on its way) keeps its outcome.
+    if (record.status === 'SUCCESS' || record.status === 'FAILURE') {
+      throw new HttpError(409, 'task_finished', `task already ended ${record.status}; it cannot be cancelled`, { status: record.status });
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(status).json(toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)));
+  });
+
+  return router;
+}
