@@ -80,7 +80,9 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
           enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
             logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
           );
-        } else if (outcome.applied && event.status === 'STARTED') {
+        } else if (event.status === 'STARTED' && (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))) {
+          // Replicas' recorders compete for events, so another may have committed the task's end
+          // first: it did start all the same, and a client that asked to hear it should.
           notifier?.started(event);
         }
         current[index]!.settle(ACK);
