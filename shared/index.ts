@@ -36,6 +36,7 @@ export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, type To
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
+export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
 export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { loadProcessorDir, mergeProcessors } from './processors/load.js';
