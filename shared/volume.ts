@@ -13,6 +13,11 @@ export function uploadDir(dataDir: string, taskId: string): string {
   return path.join(dataDir, 'uploads', taskId);
 }
 
+/** `<n>-<safe name>`, an input's name in its task's upload directory (volume or S3): the index keeps two files of one name apart. */
+export function uploadFileName(index: number, safeName: string): string {
+  return `${index}-${safeName}`;
+}
+
 export function artifactDir(dataDir: string, taskId: string): string {
   return path.join(dataDir, 'artifacts', taskId);
 }
