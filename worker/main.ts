@@ -2,6 +2,7 @@ import { brokerFromConfig, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
+import { createInputFetcher } from './inputs.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 import { startDeliveryRunner } from './delivery-runner.js';
 import { fileDeliverers } from './deliverers/index.js';
@@ -25,7 +26,8 @@ await runService('worker', async (config, logger) => {
   }
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
   brokerProblem = () => broker.problem();
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
+  const inputs = createInputFetcher(config.dataDir, config.uploadStore);
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
@@ -42,6 +44,7 @@ await runService('worker', async (config, logger) => {
   return async () => {
     await Promise.all([runner.stop(config.shutdownGraceMs), deliveries?.stop(config.shutdownGraceMs)]);
     await broker.close();
+    inputs.close();
     await metricsServer?.close();
   };
 });
