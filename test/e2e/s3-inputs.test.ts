@@ -18,10 +18,15 @@ const BUCKET = 'inputs';
 const PREFIX = `warren-${randomUUID()}`;
 const PNG = fs.readFileSync(path.resolve('test/fixtures/invoice.png'));
 const stack = testStack('s3-inputs', { WORKER_PROCESSORS: 'echo,thumbnail', UPLOAD_STORE: 's3:inputs' });
+// A prefix of its own with no worker and a task queue that holds 2 (a quorum queue takes limit + 1).
+const full = testStack('s3-inputs-full', { UPLOAD_STORE: 's3:inputs', TASK_QUEUE_MAX_LENGTH: '1' });
 let s3: TestS3Server;
 let reader: S3Client;
 let gateway: Gateway;
 let worker: WarrenProcess;
+/** A gateway whose upload store names a bucket that does not exist. */
+let broken: Gateway;
+let lonely: Gateway;
 
 function destinations(bucket = BUCKET): string {
   return JSON.stringify({ inputs: { bucket, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, prefix: PREFIX } });
@@ -30,11 +35,17 @@ function destinations(bucket = BUCKET): string {
 beforeAll(async () => {
   s3 = await startS3Server([BUCKET]);
   reader = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-  [worker, gateway] = await Promise.all([stack.worker({ S3_DESTINATIONS: destinations() }), stack.gateway({ S3_DESTINATIONS: destinations() })]);
+  // All at once: each start costs a second or two, each prefix its topology.
+  [worker, gateway, broken, lonely] = await Promise.all([
+    stack.worker({ S3_DESTINATIONS: destinations() }),
+    stack.gateway({ S3_DESTINATIONS: destinations() }),
+    stack.gateway({ S3_DESTINATIONS: destinations('no-such-bucket') }),
+    full.gateway({ S3_DESTINATIONS: destinations() }),
+  ]);
 });
 
 afterAll(async () => {
-  await stack.stop();
+  await Promise.all([stack.stop(), full.stop()]);
   reader?.destroy();
   await s3?.close();
 });
@@ -58,10 +69,10 @@ function writesSince(from: number): string[] {
   return s3.requests.slice(from).filter((line) => /^(PUT|POST) /.test(line));
 }
 
-function taskRows(): { id: string; input: string }[] {
-  const db = new Database(path.join(stack.dataDir, 'warren.db'), { readonly: true });
+function taskRows(dataDir = stack.dataDir): { id: string; input: string; error_code: string | null }[] {
+  const db = new Database(path.join(dataDir, 'warren.db'), { readonly: true });
   try {
-    return db.prepare('SELECT id, input FROM tasks').all() as { id: string; input: string }[];
+    return db.prepare('SELECT id, input, error_code FROM tasks ORDER BY rowid').all() as { id: string; input: string; error_code: string | null }[];
   } finally {
     db.close();
   }
@@ -99,7 +110,6 @@ describe('inputs in S3', () => {
   });
 
   it('answers 503 upload_store_unavailable when the bucket refuses the file, and leaves no task and no object', async () => {
-    const broken = await stack.gateway({ S3_DESTINATIONS: destinations('no-such-bucket') });
     const tasksBefore = taskRows().length;
     const before = s3.requests.length;
     const response = await upload(broken.url, 'thumbnail', 'invoice.png', new Blob([PNG], { type: 'image/png' }));
@@ -112,6 +122,21 @@ describe('inputs in S3', () => {
     expect(writes.filter((line) => !line.startsWith('PUT /no-such-bucket/'))).toEqual([]);
     expect(taskRows().length).toBe(tasksBefore);
     expect(filesUnder('uploads')).toEqual([]);
+  });
+
+  it('removes the uploaded object of a task the broker refuses (503)', async () => {
+    const statuses: number[] = [];
+    for (let n = 0; n < 3; n += 1) {
+      const response = await upload(lonely.url, 'thumbnail', 'invoice.png', new Blob([PNG], { type: 'image/png' }));
+      statuses.push(response.status);
+      await response.body?.cancel();
+    }
+    expect(statuses).toEqual([202, 202, 503]);
+    const refused = taskRows(full.dataDir).find((row) => row.error_code === 'not_accepted')!;
+    const { location } = (JSON.parse(refused.input) as { files: { location: string }[] }).files[0]!;
+    const key = location.slice(`s3://${BUCKET}/`.length);
+    expect(s3.requests).toContain(`DELETE /${BUCKET}/${key}?x-id=DeleteObject`);
+    await expect(reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
   it('fails a task whose input object is gone permanently, naming the object, without retrying', async () => {
