@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -29,6 +29,7 @@ await runService('gateway', async (config, logger) => {
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
+  if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
   const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads });
 
   const server = app.listen(config.port, config.host);

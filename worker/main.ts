@@ -1,4 +1,4 @@
-import { brokerFromConfig, runService } from '../shared/index.js';
+import { brokerFromConfig, describeDestination, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
@@ -27,6 +27,7 @@ await runService('worker', async (config, logger) => {
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
   brokerProblem = () => broker.problem();
   const inputs = createInputFetcher(config.dataDir, config.uploadStore);
+  if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
   const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({

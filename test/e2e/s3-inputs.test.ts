@@ -139,14 +139,26 @@ describe('inputs in S3', () => {
     await expect(reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
+  /** Publish a thumbnail task straight to the queue (as a buggy or foreign producer might) and wait for the worker's verdict. */
+  async function runWithInput(taskId: string, location: string): Promise<Record<string, unknown>> {
+    const input = { fields: {}, files: [{ name: 'gone.png', content_type: 'image/png', size: 1, location }] };
+    await publishRaw(`${stack.prefix}.tasks`, 'thumbnail', taskMessages.encode(taskMessage({ task_id: taskId, processor: 'thumbnail', submitted_at: new Date().toISOString(), attempt: 1, input })));
+    return worker.waitForLog((line) => line.taskId === taskId && typeof line.msg === 'string' && line.msg.startsWith('task failed'));
+  }
+
   it('fails a task whose input object is gone permanently, naming the object, without retrying', async () => {
     const taskId = randomUUID();
     const location = `s3://${BUCKET}/${PREFIX}/uploads/${taskId}/0-gone.png`;
-    const message = taskMessage({ task_id: taskId, processor: 'thumbnail', submitted_at: new Date().toISOString(), attempt: 1, input: { fields: {}, files: [{ name: 'gone.png', content_type: 'image/png', size: 1, location }] } });
-    await publishRaw(`${stack.prefix}.tasks`, 'thumbnail', taskMessages.encode(message));
-    const failed = await worker.waitForLog((line) => line.taskId === taskId && typeof line.msg === 'string' && line.msg.startsWith('task failed'));
+    const failed = await runWithInput(taskId, location);
     expect(failed).toMatchObject({ msg: 'task failed', code: 'input_missing' });
     expect(String(failed.err)).toContain(location);
     expect(filesUnder('inputs')).toEqual([]);
+  });
+
+  it("never reads an object outside the task's own uploads, whatever the message names", async () => {
+    const before = s3.requests.length;
+    const failed = await runWithInput(randomUUID(), `s3://${BUCKET}/${PREFIX}/uploads/${randomUUID()}/0-someone-else.png`);
+    expect(failed).toMatchObject({ msg: 'task failed', code: 'unsafe_location' });
+    expect(s3.requests.slice(before)).toEqual([]);
   });
 });
