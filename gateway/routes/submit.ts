@@ -97,7 +97,10 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     res.locals.taskId = id;
     const createdAt = Date.now();
     const idempotency = idempotencyOf(req, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
-    const files: FileRef[] = await uploadStore.commit(uploads, types, id);
+    const files: FileRef[] = await uploadStore.commit(uploads, types, id).catch((err: unknown) => {
+      if (err instanceof HttpError && err.status === 503) metrics.tasksRejected.labels('upload_store_unavailable').inc();
+      throw err;
+    });
     const input = { fields, files };
     let inserted;
     try {

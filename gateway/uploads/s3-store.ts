@@ -34,7 +34,7 @@ export function s3UploadStore(destination: S3Destination, logger: Logger): Uploa
       const stored: FileRef[] = [];
       const prefix = uploadKeyPrefix(destination, taskId);
       try {
-        // One at a time: a request's files share one staging budget, and an early failure stops the rest.
+        // One at a time: a failure stops the rest, and only what was stored before it needs removing.
         for (const [index, file] of files.entries()) {
           const name = safeFileName(file.originalname);
           const key = prefix + uploadFileName(index, name);

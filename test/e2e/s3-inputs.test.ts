@@ -116,6 +116,8 @@ describe('inputs in S3', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBeTruthy();
     expect(await response.json()).toMatchObject({ error: { code: 'upload_store_unavailable' } });
+    const metrics = await (await fetch(new URL('/metrics', broken.url))).text();
+    expect(metrics).toMatch(/^warren_tasks_rejected_total\{reason="upload_store_unavailable"\} 1$/m);
     // The one write tried was refused by the missing bucket; nothing reached a bucket that exists.
     const writes = writesSince(before);
     expect(writes.length).toBeGreaterThan(0);
