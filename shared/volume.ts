@@ -6,6 +6,7 @@ import { WarrenError } from './errors.js';
  * (`volume:<relative path>`), never absolute paths, so every process may mount the volume anywhere.
  *   uploads/<task id>/<n>-<safe name>     input files, written by the gateway
  *   artifacts/<task id>/<safe name>       output files, written by workers
+ *   inputs/<task id>-<random>/            a worker's downloads of s3:// inputs, for one run only
  */
 export const VOLUME_SCHEME = 'volume:';
 
