@@ -16,6 +16,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { cancelRoutes } from './routes/cancel.js';
 import type { LiveEvents } from './live-events.js';
 import { SubmissionParser } from './submission.js';
+import type { UploadStore } from './uploads/store.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 
 export interface GatewayDeps {
@@ -28,12 +29,14 @@ export interface GatewayDeps {
   live: LiveEvents;
   /** This gateway's Prometheus registry and instruments (GET /metrics). */
   metrics: GatewayMetrics;
+  /** Where accepted uploads go (UPLOAD_STORE); main.ts builds it and closes it on shutdown. */
+  uploads: UploadStore;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger, live, metrics }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -95,6 +98,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
       live,
       maxWaitSeconds: config.maxWaitSeconds,
       dataDir: config.dataDir,
+      uploads,
       metrics,
       store,
       broker,

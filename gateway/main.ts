@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -7,6 +7,7 @@ import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
 import { startDeliverySweeper } from './delivery-sweeper.js';
 import { createNotifier } from './notifier.js';
+import { uploadStoreFor } from './uploads/store.js';
 
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
@@ -27,7 +28,9 @@ await runService('gateway', async (config, logger) => {
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
-  const app = createGateway({ config, store, broker, processors, logger, live, metrics });
+  const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
+  if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
+  const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads });
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
@@ -52,6 +55,7 @@ await runService('gateway', async (config, logger) => {
     await sweeper.stop();
     await deadLetterWatch.stop();
     await broker.close();
+    uploads.close();
     await store.close();
   };
 });

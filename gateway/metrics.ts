@@ -51,7 +51,7 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
   });
   const tasksRejected = new Counter({
     name: 'warren_tasks_rejected_total',
-    help: 'Submits answered 503 because the task could not be queued, by reason.',
+    help: 'Submits answered 503 because the task could not be queued or its files stored, by reason.',
     labelNames: ['reason'] as const,
     registers,
   });

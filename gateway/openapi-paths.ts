@@ -126,7 +126,7 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
           '413': fail(['body_too_large', 'too_many_fields', 'field_too_large', 'too_large', 'file_too_large', 'too_many_files', 'upload_too_large']),
           '415': fail(['unsupported_media_type', 'unsupported_encoding', 'unsupported_file_type'], 'unsupported_file_type adds `accepted`'),
           '500': INTERNAL_ERROR,
-          '503': fail(['broker_unavailable'], 'The broker is unreachable, the queue is full or the publish was not confirmed; nothing was queued', { 'Retry-After': header('RetryAfter') }),
+          '503': fail(['broker_unavailable', 'upload_store_unavailable'], 'The broker is unreachable, the queue is full or the publish was not confirmed, or the S3 upload store failed; nothing was queued or stored', { 'Retry-After': header('RetryAfter') }),
         },
       },
     },

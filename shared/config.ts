@@ -96,9 +96,14 @@ export interface Config {
   s3Destinations: Record<string, S3Destination>;
   /** FTP_DESTINATIONS — named FTP destinations, a JSON object (see README) (default: none). */
   ftpDestinations: Record<string, FtpDestination>;
+  /** UPLOAD_STORE — where uploads live: `volume` (DATA_DIR/uploads) or `s3:<name>` of one of S3_DESTINATIONS (objects under `<prefix>/uploads/<task id>/`); gateways and workers need the same (default volume). */
+  uploadStore: UploadStoreSetting;
   /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
   dashboard: boolean;
 }
+
+/** Where the gateway puts accepted uploads and where workers read them from. */
+export type UploadStoreSetting = { readonly kind: 'volume' } | { readonly kind: 's3'; readonly destination: S3Destination };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -140,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const processorList = read('WORKER_PROCESSORS');
+  const s3Destinations = parseS3Destinations(read('S3_DESTINATIONS'));
 
   return {
     amqpUrls,
@@ -182,8 +188,9 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
     deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
-    s3Destinations: parseS3Destinations(read('S3_DESTINATIONS')),
+    s3Destinations,
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),
+    uploadStore: uploadStore(read('UPLOAD_STORE'), s3Destinations),
     webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000),
     webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
@@ -191,6 +198,19 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
   };
+}
+
+/** `volume`, or `s3:<name>` of a configured S3 destination: a name that is not one stops the process. */
+function uploadStore(raw: string | undefined, destinations: Record<string, S3Destination>): UploadStoreSetting {
+  if (raw === undefined || raw === 'volume') return { kind: 'volume' };
+  const name = raw.startsWith('s3:') ? raw.slice('s3:'.length) : undefined;
+  if (name === undefined) throw new ConfigError('UPLOAD_STORE', `"${raw.slice(0, 64)}" must be volume or s3:<destination>`);
+  const destination = Object.hasOwn(destinations, name) ? destinations[name] : undefined;
+  if (!destination) {
+    const known = Object.keys(destinations);
+    throw new ConfigError('UPLOAD_STORE', `"${name.slice(0, 64)}" is not one of S3_DESTINATIONS (${known.length > 0 ? known.join(', ') : 'none configured'})`);
+  }
+  return { kind: 's3', destination };
 }
 
 /** A Standard Webhooks secret: `whsec_` and base64 of at least 24 bytes. Never echoed in errors. */

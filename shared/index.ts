@@ -1,5 +1,5 @@
 // The public face of shared/: what the gateway and the worker agree on.
-export { loadConfig, type Config, type LogFormat, type LogLevel } from './config.js';
+export { loadConfig, type Config, type LogFormat, type LogLevel, type UploadStoreSetting } from './config.js';
 export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, coerceError } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction, type TaskProgressState } from './states.js';
@@ -39,7 +39,8 @@ export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCAT
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
-export { VOLUME_SCHEME, uploadDir, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
+export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
+export { VOLUME_SCHEME, uploadDir, uploadFileName, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
 export { loadProcessorDir, mergeProcessors } from './processors/load.js';
 export {

@@ -49,7 +49,7 @@ export interface ProcessorContext {
   progress(fraction: number, message?: string): void;
   /** Aborted on cancel, timeout or worker shutdown: stop work and throw. */
   signal: AbortSignal;
-  /** Where an input file's bytes are (a path on the shared volume, read-only). */
+  /** Where an input file's bytes are: a local path, read-only (on the shared volume, or downloaded from S3 for this run). */
   filePath(file: FileRef): string;
   artifacts: ArtifactWriter;
 }

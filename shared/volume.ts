@@ -6,11 +6,17 @@ import { WarrenError } from './errors.js';
  * (`volume:<relative path>`), never absolute paths, so every process may mount the volume anywhere.
  *   uploads/<task id>/<n>-<safe name>     input files, written by the gateway
  *   artifacts/<task id>/<safe name>       output files, written by workers
+ *   inputs/<task id>-<random>/            a worker's downloads of s3:// inputs, for one run only
  */
 export const VOLUME_SCHEME = 'volume:';
 
 export function uploadDir(dataDir: string, taskId: string): string {
   return path.join(dataDir, 'uploads', taskId);
+}
+
+/** `<n>-<safe name>`, an input's name in its task's upload directory (volume or S3): the index keeps two files of one name apart. */
+export function uploadFileName(index: number, safeName: string): string {
+  return `${index}-${safeName}`;
 }
 
 export function artifactDir(dataDir: string, taskId: string): string {

@@ -1,9 +1,10 @@
 import os from 'node:os';
-import { brokerFromConfig, runService } from '../shared/index.js';
+import { brokerFromConfig, describeDestination, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
 import { startRevocationWatch } from './revocations.js';
+import { createInputFetcher } from './inputs.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 import { startDeliveryRunner } from './delivery-runner.js';
 import { fileDeliverers } from './deliverers/index.js';
@@ -28,7 +29,9 @@ await runService('worker', async (config, logger) => {
   const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
   brokerProblem = () => broker.problem();
   const revocations = startRevocationWatch({ broker, logger, workerId: `${os.hostname()}:${process.pid}` });
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations });
+  const inputs = createInputFetcher(config.dataDir, config.uploadStore);
+  if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
@@ -46,6 +49,7 @@ await runService('worker', async (config, logger) => {
     await Promise.all([runner.stop(config.shutdownGraceMs), deliveries?.stop(config.shutdownGraceMs)]);
     await revocations.stop();
     await broker.close();
+    inputs.close();
     await metricsServer?.close();
   };
 });

@@ -6,7 +6,6 @@ import {
   PermanentError,
   publishTask,
   publishTaskEvent,
-  resolveLocation,
   taskEvent,
   taskMessages,
   type Broker,
@@ -17,6 +16,7 @@ import {
   type TaskMessage,
 } from '../shared/index.js';
 import { createArtifactWriter } from './artifacts.js';
+import type { InputFetcher, TaskInputs } from './inputs.js';
 import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import type { RevocationWatch } from './revocations.js';
@@ -32,8 +32,10 @@ export interface RunnerDeps {
   /** Tasks in flight per processor queue (the channel's prefetch). */
   concurrency: number;
   logger: Logger;
-  /** The shared volume: input files are read from it, artifacts written to it. */
+  /** The shared volume: artifacts are written to it. */
   dataDir: string;
+  /** Puts each task's input files on local disk (the volume's as they are, S3's downloaded). */
+  inputs: InputFetcher;
   /** Longest run of a processor that sets no `timeoutMs` of its own (TASK_TIMEOUT_MS). */
   defaultTimeoutMs: number;
   /** Runs before a transient failure is final, for processors that set no `maxAttempts` (TASK_MAX_ATTEMPTS). */
@@ -83,7 +85,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   /** Runs in progress → their task ids, so a cancel can abort its task's run. */
   const running = new Map<AbortController, string>();
@@ -138,14 +140,18 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     let outcome: { ok: true; result: unknown } | { ok: false; error: ReturnType<typeof coerceError>; permanent: boolean };
     const timeoutMs = processor.timeoutMs ?? defaultTimeoutMs;
     const deadline = setTimeout(() => controller.abort(new RunTimeout(timeoutMs)), timeoutMs);
+    let inputs: TaskInputs | undefined;
     try {
+      // Inside the run's clock and signal: a download that hangs times out like a processor would.
+      inputs = await fetcher.fetch(task.task_id, task.input.files, controller.signal);
+      const local = inputs;
       const run = processor.run(task.input, {
         taskId: task.task_id,
         attempt,
         log,
         progress: progress.report,
         signal: controller.signal,
-        filePath: (file) => resolveLocation(dataDir, file.location),
+        filePath: (file) => local.pathOf(file),
         artifacts,
       });
       run.catch(() => {}); // an abandoned run may still reject later
@@ -168,6 +174,7 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
       clearTimeout(deadline);
       progress.cancel();
       running.delete(controller);
+      await inputs?.release().catch((err: unknown) => log.warn({ err: coerceError(err).message }, 'downloaded inputs not removed'));
     }
     const seconds = secondsSince(runBegan);
 

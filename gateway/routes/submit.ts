@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
-import { isTerminal, publishTask, taskMessage, uploadDir, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
+import { isTerminal, publishTask, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
 import type { LiveEvents } from '../live-events.js';
@@ -11,8 +11,9 @@ import type { GatewayMetrics } from '../metrics.js';
 import { taskUrls, toStatusDocument } from '../task-document.js';
 import { parseTargets, type TargetOptions } from '../delivery-targets.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
-import { checkUploads, commitUploads, type UploadedFile } from '../uploads/accept.js';
+import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
+import type { UploadStore } from '../uploads/store.js';
 
 export interface SubmitDeps {
   basePath: string;
@@ -20,7 +21,10 @@ export interface SubmitDeps {
   idempotencyTtlMs: number;
   live: LiveEvents;
   maxWaitSeconds: number;
+  /** Staging happens under DATA_DIR/uploads/.incoming whatever the upload store. */
   dataDir: string;
+  /** Where accepted files go: the volume or S3 (UPLOAD_STORE). */
+  uploads: UploadStore;
   store: TaskStore;
   broker: Broker;
   parser: SubmissionParser;
@@ -37,7 +41,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, store, broker, parser, logger, metrics, targets: targetOptions, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -93,18 +97,21 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     res.locals.taskId = id;
     const createdAt = Date.now();
     const idempotency = idempotencyOf(req, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
-    const files: FileRef[] = await commitUploads(uploads, types, dataDir, id);
+    const files: FileRef[] = await uploadStore.commit(uploads, types, id).catch((err: unknown) => {
+      if (err instanceof HttpError && err.status === 503) metrics.tasksRejected.labels('upload_store_unavailable').inc();
+      throw err;
+    });
     const input = { fields, files };
     let inserted;
     try {
       inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, ...(idempotency ? { idempotency } : {}) });
     } catch (err) {
-      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
+      await uploadStore.discard(id, files);
       throw err;
     }
     if (!inserted.created) {
       // The same key again: the task the first submission made, never a second run.
-      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
+      await uploadStore.discard(id, files);
       if (!inserted.sameRequest) {
         throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different request');
       }
@@ -122,7 +129,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
       logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
       metrics.tasksRejected.labels('publish_unconfirmed').inc();
       await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
-      await fs.rm(uploadDir(dataDir, id), { recursive: true, force: true });
+      await uploadStore.discard(id, files);
       throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
     }
 

@@ -1,6 +1,4 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { safeFileName, toLocation, uploadDir, type FileRef, type ProcessorDescriptor } from '../../shared/index.js';
+import { safeFileName, type ProcessorDescriptor } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import { sniffContentType } from './sniff.js';
 import type { StagedFile } from './storage.js';
@@ -43,19 +41,4 @@ export async function checkUploads(files: readonly UploadedFile[], processor: Pr
     types.push(accepted);
   }
   return types;
-}
-
-/** Move checked uploads from staging into the task's upload directory and describe them. */
-export async function commitUploads(files: readonly UploadedFile[], types: readonly string[], dataDir: string, taskId: string): Promise<FileRef[]> {
-  if (files.length === 0) return [];
-  const dir = uploadDir(dataDir, taskId);
-  await fs.mkdir(dir, { recursive: true });
-  return Promise.all(
-    files.map(async (file, index) => {
-      const name = safeFileName(file.originalname);
-      const target = path.join(dir, `${index}-${name}`);
-      await fs.rename(file.path, target);
-      return { name, content_type: types[index]!, size: file.size, location: toLocation(dataDir, target) };
-    }),
-  );
 }

@@ -9,6 +9,7 @@ import { LiveEvents } from '../../gateway/live-events.js';
 import { createGatewayMetrics } from '../../gateway/metrics.js';
 import { buildOpenApi } from '../../gateway/openapi.js';
 import { toStatusDocument } from '../../gateway/task-document.js';
+import { volumeUploadStore } from '../../gateway/uploads/volume-store.js';
 import { ASYNCAPI_PATH, OPENAPI_PATH, renderApiDocs } from '../../scripts/generate-api-docs.js';
 import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
 import {
@@ -51,7 +52,8 @@ function gateway(env: Record<string, string> = {}): { app: Express; config: Conf
   const store = {} as TaskStore;
   const live = new LiveEvents(store, logger);
   const metrics = createGatewayMetrics({ processors: names, defaultMetrics: false });
-  return { app: createGateway({ config, store, broker, processors, logger, live, metrics }), config };
+  const uploads = volumeUploadStore(config.dataDir);
+  return { app: createGateway({ config, store, broker, processors, logger, live, metrics, uploads }), config };
 }
 
 function openApiFor(config: Config): Json {

@@ -57,4 +57,34 @@ describe('loadConfig', () => {
   it('reads a worker subset', () => {
     expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
   });
+
+  describe('UPLOAD_STORE', () => {
+    const S3_DESTINATIONS = JSON.stringify({ inputs: { bucket: 'warren-inputs', prefix: 'team/a' }, archive: { bucket: 'results' } });
+
+    it('keeps uploads on the shared volume by default', () => {
+      expect(loadConfig({}).uploadStore).toEqual({ kind: 'volume' });
+      expect(loadConfig({ UPLOAD_STORE: 'volume' }).uploadStore).toEqual({ kind: 'volume' });
+    });
+
+    it('puts uploads in the S3 destination it names', () => {
+      const { uploadStore } = loadConfig({ S3_DESTINATIONS, UPLOAD_STORE: 's3:inputs' });
+      expect(uploadStore.kind).toBe('s3');
+      expect(uploadStore.kind === 's3' && uploadStore.destination).toMatchObject({ name: 'inputs', bucket: 'warren-inputs', prefix: 'team/a' });
+    });
+
+    it.each([
+      ['s3:missing', /^UPLOAD_STORE: "missing" is not one of S3_DESTINATIONS \(inputs, archive\)/],
+      ['s3:', /^UPLOAD_STORE: "" is not one of S3_DESTINATIONS/],
+      ['s3:toString', /^UPLOAD_STORE: "toString" is not one of S3_DESTINATIONS/],
+      ['disk', /^UPLOAD_STORE: "disk" must be volume or s3:<destination>/],
+      ['s3://warren-inputs', /^UPLOAD_STORE: .* is not one of S3_DESTINATIONS/],
+    ])('stops on UPLOAD_STORE=%s, naming the variable', (value, message) => {
+      expect(() => loadConfig({ S3_DESTINATIONS, UPLOAD_STORE: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ S3_DESTINATIONS, UPLOAD_STORE: value })).toThrow(message);
+    });
+
+    it('stops on an S3 upload store when no S3 destination is configured', () => {
+      expect(() => loadConfig({ UPLOAD_STORE: 's3:inputs' })).toThrow(/^UPLOAD_STORE: "inputs" is not one of S3_DESTINATIONS \(none configured\)/);
+    });
+  });
 });

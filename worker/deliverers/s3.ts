@@ -1,7 +1,7 @@
 import { ReadStream, createReadStream } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { describeDestination, type S3Destination } from '../../shared/index.js';
+import { describeDestination, s3ClientFor, type S3Destination } from '../../shared/index.js';
 import { DeliveryError, accessDenied, deliveryAborted, scrub, unknownDestination } from './errors.js';
 import { planPackage, targetSegments, vanishedArtifact, type PackageEntry } from './package.js';
 import type { FileDeliverer } from './types.js';
@@ -32,7 +32,7 @@ const ACCESS_ERRORS = new Set([
  */
 export function createS3Deliverer(destinations: Record<string, S3Destination>, options: S3DelivererOptions = {}): FileDeliverer {
   // One client per destination for the life of the deliverer: clients hold the keep-alive sockets.
-  const clients = new Map(Object.entries(destinations).map(([name, destination]) => [name, clientFor(destination)]));
+  const clients = new Map(Object.entries(destinations).map(([name, destination]) => [name, s3ClientFor(destination)]));
   const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
   const queueSize = options.queueSize ?? 4;
 
@@ -61,20 +61,6 @@ export function createS3Deliverer(destinations: Record<string, S3Destination>, o
       clients.clear();
     },
   };
-}
-
-function clientFor(destination: S3Destination): S3Client {
-  return new S3Client({
-    region: destination.region,
-    endpoint: destination.endpoint,
-    forcePathStyle: destination.forcePathStyle,
-    credentials: destination.credentials,
-    // S3-compatible servers often lack the newer default checksums (CRC32 trailers); AWS keeps them.
-    requestChecksumCalculation: destination.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-    responseChecksumValidation: destination.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-    // A dead endpoint must fail the attempt, not hold it forever: connect within 10 s, no 60 s silence.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
-  });
 }
 
 async function upload(
