@@ -6,6 +6,7 @@ import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broke
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { percentiles } from './http.js';
+import { startTogether } from './support/start.js';
 
 /**
  * Delivery latency: how long after a task is recorded SUCCESS its signed webhook reaches the
@@ -25,8 +26,7 @@ export async function runDeliveryBench({ tasks }: { tasks: number }): Promise<Re
   });
   const processes: WarrenProcess[] = [];
   try {
-    const [worker, gateway] = await Promise.all([startWorker(env), startGateway(env)]);
-    processes.push(worker, gateway);
+    const [, gateway] = await startTogether(processes, startWorker(env), startGateway(env));
     const finished = new Map<string, number>();
     let errors = 0;
     for (let n = 0; n < tasks + 20; n += 1) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { percentiles } from './http.js';
+import { startTogether } from './support/start.js';
 
 /**
  * Latency at low load: one client submits echo tasks one after another with `Prefer: wait=10`, so
@@ -16,8 +17,7 @@ export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Rec
   const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
   const processes: WarrenProcess[] = [];
   try {
-    const [worker, gateway] = await Promise.all([startWorker({ ...env, LOG_LEVEL: 'info' }), startGateway({ ...env, LOG_LEVEL: 'info' })]);
-    processes.push(worker, gateway);
+    const [, gateway] = await startTogether(processes, startWorker({ ...env, LOG_LEVEL: 'info' }), startGateway({ ...env, LOG_LEVEL: 'info' }));
     const latencies: number[] = [];
     let errors = 0;
     for (let n = 0; n < tasks + 20; n += 1) {

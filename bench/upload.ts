@@ -10,6 +10,7 @@ import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broke
 import { waitForTerminal } from '../test/support/client.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { cpuSeconds, MiB, resetHighWaterMark, rssSampler, statusBytes, toMiB } from './support/proc.js';
+import { startTogether } from './support/start.js';
 
 /**
  * One large file through `POST {base}/uploader` of a real gateway process: throughput to the 202,
@@ -41,8 +42,7 @@ export async function runUploadBench({ mib }: { mib: number }): Promise<Record<s
   };
   const processes: WarrenProcess[] = [];
   try {
-    const [gateway, worker] = await Promise.all([startGateway(env), startWorker(env)]);
-    processes.push(gateway, worker);
+    const [gateway] = await startTogether(processes, startGateway(env), startWorker(env));
     const pid = gateway.child.pid!;
     const startRss = statusBytes(pid, 'VmRSS');
 
