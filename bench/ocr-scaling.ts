@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { waitForTerminal } from '../test/support/client.js';
+import { startTogether } from './support/start.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { allProcessesCpu, cpuSeconds, machineCpu, percentOfMachine, threadCount, topOthers } from './support/proc.js';
 
@@ -38,8 +39,7 @@ export async function runOcrScalingBench({ pages, inFlight }: { pages: number; i
     for (const testCase of CASES) {
       const threads = testCase.ocrThreads ?? DEFAULT_THREADS;
       const workerEnv = testCase.ocrThreads === undefined ? env : { ...env, OCR_THREADS: String(testCase.ocrThreads) };
-      const workers = await Promise.all(Array.from({ length: testCase.workers }, () => startWorker(workerEnv)));
-      processes.push(...workers);
+      const workers = await startTogether(processes, ...Array.from({ length: testCase.workers }, () => startWorker(workerEnv)));
       try {
         // 'broker ready' comes before setup(): the tesseract pool is loaded once 'worker consuming' is logged.
         await Promise.all(workers.map((w) => w.waitForLog((line) => line.msg === 'worker consuming', 60_000)));
