@@ -77,6 +77,8 @@ export const StatusDocument = Type.Object(
     error: Type.Union([TaskError, Type.Null()], { description: 'Why, on FAILURE (and REVOKED)' }),
     artifacts: Type.Array(ArtifactLink, { description: 'Output files, once the task succeeded' }),
     deliveries: Type.Array(DeliveryStatus, { description: 'Where the results go, one entry per target the submission named' }),
+    expired: Type.Boolean({ description: 'True once RESULT_TTL_SECONDS after the end have passed and the janitor removed the result and files (task_result: 410)' }),
+    expired_at: Type.Union([Timestamp, Type.Null()]),
     status_url: Url,
     result_url: Url,
   },

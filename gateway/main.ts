@@ -6,6 +6,7 @@ import { createGatewayMetrics } from './metrics.js';
 import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
 import { startDeliverySweeper } from './delivery-sweeper.js';
+import { startJanitor } from './janitor.js';
 import { createNotifier } from './notifier.js';
 import { uploadStoreFor } from './uploads/store.js';
 
@@ -27,6 +28,7 @@ await runService('gateway', async (config, logger) => {
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
+  const janitor = startJanitor({ store, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
@@ -53,6 +55,7 @@ await runService('gateway', async (config, logger) => {
     await closed;
     await recorder.stop();
     await sweeper.stop();
+    await janitor.stop();
     await deadLetterWatch.stop();
     await broker.close();
     uploads.close();

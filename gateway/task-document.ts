@@ -57,6 +57,8 @@ export function toStatusDocument(record: TaskRecord, basePath: string, deliverie
       delivered_at: d.deliveredAt === null ? null : iso(d.deliveredAt),
       attempts_url: deliveryUrl(basePath, record.id, d.targetId),
     })),
+    expired: record.expiredAt !== null,
+    expired_at: record.expiredAt === null ? null : iso(record.expiredAt),
     status_url: urls.status,
     result_url: urls.result,
   };

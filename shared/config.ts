@@ -98,6 +98,10 @@ export interface Config {
   ftpDestinations: Record<string, FtpDestination>;
   /** UPLOAD_STORE — where uploads live: `volume` (DATA_DIR/uploads) or `s3:<name>` of one of S3_DESTINATIONS (objects under `<prefix>/uploads/<task id>/`); gateways and workers need the same (default volume). */
   uploadStore: UploadStoreSetting;
+  /** RESULT_TTL_SECONDS — how long a finished task's result, output files and uploads are kept; then task_result answers 410 (default 604800, 7 days). */
+  resultTtlSeconds: number;
+  /** JANITOR_INTERVAL_MS — how often each gateway's janitor expires tasks past RESULT_TTL_SECONDS (default 60000). */
+  janitorIntervalMs: number;
   /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
   dashboard: boolean;
 }
@@ -182,6 +186,8 @@ export function loadConfig(env: Env = process.env): Config {
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),
+    resultTtlSeconds: int(env, 'RESULT_TTL_SECONDS', 604_800, 1, 315_360_000),
+    janitorIntervalMs: int(env, 'JANITOR_INTERVAL_MS', 60_000, 100, 86_400_000),
     deliveryRetryDelaysMs: intList(env, 'DELIVERY_RETRY_DELAYS_MS', [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000], 1, 86_400_000),
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 12, 1, 1000),
     workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),

@@ -87,6 +87,7 @@ function renderError(task: StatusDocument): string {
 
 function renderResult(task: StatusDocument, resultJson: string | undefined): string {
   if (task.status !== 'SUCCESS') return '';
+  if (task.expired) return `<p class="hint">The result and its files expired on ${escapeHtml(task.expired_at ?? '')} and were removed.</p>`;
   const files = renderArtifacts(task.artifacts);
   if (resultJson === undefined) {
     if (files) return files;

@@ -31,6 +31,10 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
   const requireSuccess = (record: TaskRecord): void => {
     switch (record.status) {
       case 'SUCCESS':
+        if (record.expiredAt !== null) {
+          const at = new Date(record.expiredAt).toISOString();
+          throw new HttpError(410, 'result_expired', `the result expired at ${at} (RESULT_TTL_SECONDS) and was removed`, { status: record.status, expired_at: at });
+        }
         return;
       case 'FAILURE':
         throw new HttpError(409, 'task_failed', `task failed: ${record.error?.message ?? 'unknown error'}`, { status: record.status, task_error: record.error });
@@ -89,7 +93,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
 
   router.get('/tasks/:id', async (req, res) => {
     const record = await load(req);
-    const resultJson = record.status === 'SUCCESS' ? JSON.stringify(record.result ?? null) : undefined;
+    const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? JSON.stringify(record.result ?? null) : undefined;
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)), ...(resultJson === undefined ? {} : { resultJson }) }));
   });

@@ -35,6 +35,8 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX idempotency_keys_task ON idempotency_keys (task_id);`,
   DELIVERY_TABLES,
+  // Retention: when the janitor expired the task's result and files.
+  `ALTER TABLE tasks ADD COLUMN expired_at BIGINT;`,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

@@ -146,6 +146,21 @@ export class PostgresTaskStore implements TaskStore {
    * recorders whose batches share tasks wait for each other instead of deadlocking; the events
    * are then applied in memory in their batch order and every changed row written in one UPDATE.
    */
+  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+    // SKIP LOCKED: janitors of several gateways take disjoint tasks instead of queueing on each other.
+    const { rows } = await this.pool.query<TaskRow>(
+      `WITH picked AS (
+         SELECT id FROM tasks WHERE finished_at < $1 AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+         ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE tasks t SET expired_at = $3, result = NULL, updated_at = $3 FROM picked WHERE t.id = picked.id
+       RETURNING t.*`,
+      [finishedBefore, limit, at],
+    );
+    await this.pool.query('DELETE FROM idempotency_keys WHERE expires_at <= $1', [at]);
+    return rows.map(toRecord);
+  }
+
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {
     if (events.length === 0) return [];
     return this.transaction(async (client) => {

@@ -23,6 +23,8 @@ export interface TaskRow {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** Set by the janitor when the result and files were removed (RESULT_TTL_SECONDS). */
+  expired_at: number | null;
 }
 
 /** What applying one event to a row gives: the row to write, or why nothing is written. */
@@ -83,6 +85,7 @@ export function toRecord(row: TaskRow): TaskRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     updatedAt: row.updated_at,
+    expiredAt: row.expired_at ?? null,
   };
 }
 

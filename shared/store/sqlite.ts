@@ -45,6 +45,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX tasks_status ON tasks (status);
    CREATE INDEX tasks_finished_at ON tasks (finished_at);`,
   DELIVERY_TABLES,
+  // Retention: when the janitor expired the task's result and files.
+  `ALTER TABLE tasks ADD COLUMN expired_at INTEGER;`,
 ];
 
 export class SqliteTaskStore implements TaskStore {
@@ -177,6 +179,21 @@ export class SqliteTaskStore implements TaskStore {
       return counts;
     });
     return { byStatus, finishedSince };
+  }
+
+  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare<[number, number], TaskRow>(
+          `SELECT * FROM tasks WHERE finished_at < ? AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+           ORDER BY finished_at LIMIT ?`,
+        )
+        .all(finishedBefore, limit);
+      const expire = this.db.prepare('UPDATE tasks SET expired_at = ?, result = NULL, updated_at = ? WHERE id = ?');
+      for (const row of rows) expire.run(at, at, row.id);
+      this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(at);
+      return rows.map(toRecord);
+    }).immediate();
   }
 
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {

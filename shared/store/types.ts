@@ -21,6 +21,8 @@ export interface TaskRecord {
   startedAt: number | null;
   finishedAt: number | null;
   updatedAt: number;
+  /** When the janitor removed the result and files; null while they are kept. */
+  expiredAt: number | null;
 }
 
 export interface NewTask {
@@ -75,6 +77,13 @@ export interface TaskStore {
   list(query: TaskQuery): Promise<TaskRecord[]>;
   /** All-time counts once, plus finished counts for each of `since` (epoch ms). */
   counts(since: readonly number[]): Promise<TaskCounts>;
+  /**
+   * Retention: tasks that finished before `finishedBefore` and are not expired yet become expired
+   * (their result is dropped, `expiredAt` set), at most `limit` of them; they are returned, with
+   * their files, so the caller removes those. Each task is returned to one caller only, however
+   * many gateways run janitors. Lapsed idempotency keys go too.
+   */
+  expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]>;
   /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
   applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;
   close(): Promise<void>;

@@ -112,6 +112,7 @@ describe('the OpenAPI document', () => {
       startedAt: 1_700_000_001_000,
       finishedAt: 1_700_000_002_000,
       updatedAt: 1_700_000_002_000,
+      expiredAt: null,
     };
     const validate = validator.validator(resolveRef(document, '#/paths/~1task_status~1{id}/get/responses/200/content/application~1json/schema'));
     const delivery = {

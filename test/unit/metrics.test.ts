@@ -115,6 +115,7 @@ describe('task metrics', () => {
     startedAt: 1_250,
     finishedAt: 3_250,
     updatedAt: 3_300,
+    expiredAt: null,
     ...overrides,
   });
 

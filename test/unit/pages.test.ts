@@ -203,6 +203,8 @@ describe('the task page', () => {
     error: null,
     artifacts: [],
     deliveries: [],
+    expired: false,
+    expired_at: null,
     status_url: '/p/task_status/0b7e4d3c-6a3e-4c55-9b56-1f0d8a8d9c11',
     result_url: '/p/task_result/0b7e4d3c-6a3e-4c55-9b56-1f0d8a8d9c11',
   };

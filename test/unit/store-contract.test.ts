@@ -73,6 +73,30 @@ describe.each(backends)('the $name task store', (backend) => {
     expect(record!.finishedAt).toBeTypeOf('number');
   });
 
+  it('expires tasks finished before the cut-off once each, dropping the result and keeping the record', async () => {
+    const store = await open();
+    const old = await pendingTask(store);
+    const running = await pendingTask(store);
+    const recent = await pendingTask(store);
+    const finishedAt = (ms: number) => new Date(ms).toISOString();
+    await store.applyEvents([
+      { ...taskEvent(old, { status: 'SUCCESS', attempt: 1, result: { big: 'answer' } }), at: finishedAt(1_000) },
+      taskEvent(running, { status: 'STARTED', attempt: 1 }),
+      taskEvent(recent, { status: 'SUCCESS', attempt: 1, result: 1 }),
+    ]);
+    const expired = await store.expireFinished(Date.now() - 60_000, 10, 5_000);
+    expect(expired.map((r) => r.id)).toEqual([old.task_id]);
+    expect(await store.get(old.task_id)).toMatchObject({ status: 'SUCCESS', result: undefined, expiredAt: 5_000 });
+    expect((await store.get(recent.task_id))?.expiredAt).toBeNull();
+    expect(await store.expireFinished(Date.now() - 60_000, 10, 6_000)).toEqual([]);
+    // Two janitors at once never both get a task.
+    const another = await open();
+    const more = await pendingTask(store);
+    await store.applyEvents([{ ...taskEvent(more, { status: 'FAILURE', attempt: 1, error: { code: 'x', message: 'y' } }), at: finishedAt(2_000) }]);
+    const [a, b] = await Promise.all([store.expireFinished(10_000, 10, 7_000), another.expireFinished(10_000, 10, 7_000)]);
+    expect([...a, ...b].map((r) => r.id)).toEqual([more.task_id]);
+  });
+
   it('keeps a null result distinct from no result', async () => {
     const store = await open();
     const task = await pendingTask(store);
@@ -249,7 +273,7 @@ describe('the PostgreSQL task store', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema.url)));
       await Promise.all(stores.map((store) => store.close()));
       const rows = await admin<{ version: number }>(`SELECT version FROM ${schema.name}.warren_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     } finally {
       await schema.drop();
     }
