@@ -1,16 +1,17 @@
 import fs from 'node:fs/promises';
-import { artifactDir, coerceError, uploadDir, type Logger, type TaskStore } from '../shared/index.js';
+import { artifactDir, coerceError, type Logger, type TaskStore } from '../shared/index.js';
+import type { UploadStore } from './uploads/store.js';
 
 /**
  * Retention: every gateway runs a janitor that expires finished tasks older than RESULT_TTL_SECONDS
  * — the store drops the result and marks the task expired (task_result then answers 410 with
- * the time), and the janitor frees the disk: the task's output files and its uploads on the
- * volume. The store hands each task to one janitor only. What was delivered to a client's target
- * (webhook, S3, FTP, DATA_DIR/results) is the client's and stays; S3 uploads (UPLOAD_STORE) are
- * left to a bucket lifecycle rule.
+ * the time), and the janitor frees the disk: the task's output files, and its uploads wherever
+ * UPLOAD_STORE keeps them (the volume or S3). The store hands each task to one janitor only. What
+ * was delivered to a client's target (webhook, S3, FTP, DATA_DIR/results) is the client's and stays.
  */
 export interface JanitorOptions {
   store: TaskStore;
+  uploads: Pick<UploadStore, 'discard'>;
   dataDir: string;
   logger: Logger;
   resultTtlMs: number;
@@ -19,7 +20,7 @@ export interface JanitorOptions {
 
 const BATCH = 200;
 
-export function startJanitor({ store, dataDir, logger, resultTtlMs, intervalMs }: JanitorOptions): { stop(): Promise<void> } {
+export function startJanitor({ store, uploads, dataDir, logger, resultTtlMs, intervalMs }: JanitorOptions): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
     for (;;) {
@@ -27,7 +28,7 @@ export function startJanitor({ store, dataDir, logger, resultTtlMs, intervalMs }
       const expired = await store.expireFinished(now - resultTtlMs, BATCH, now);
       for (const task of expired) {
         await fs.rm(artifactDir(dataDir, task.id), { recursive: true, force: true });
-        await fs.rm(uploadDir(dataDir, task.id), { recursive: true, force: true });
+        await uploads.discard(task.id, task.input.files);
       }
       if (expired.length > 0) logger.info({ expired: expired.length }, 'janitor expired finished tasks');
       if (expired.length < BATCH) return;

@@ -28,9 +28,9 @@ await runService('gateway', async (config, logger) => {
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
-  const janitor = startJanitor({ store, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
+  const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
   const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads });
 

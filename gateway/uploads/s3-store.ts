@@ -23,7 +23,7 @@ export function s3UploadStore(destination: S3Destination, logger: Logger): Uploa
         if (!object) return;
         await client.send(new DeleteObjectCommand({ Bucket: object.bucket, Key: object.key })).catch((err: unknown) => {
           // Nothing else can be done here; the operator's bucket lifecycle rule is the backstop.
-          logger.warn({ taskId, location: file.location, err: errorText(err) }, 'could not remove an upload of a task that was not accepted');
+          logger.warn({ taskId, location: file.location, err: errorText(err) }, 'could not remove an upload (of a task not accepted, or expired)');
         });
       }),
     );
