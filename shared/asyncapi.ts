@@ -18,6 +18,7 @@ export interface AsyncApiOptions {
   deliveryLimit: number;
   retryDelaysMs?: readonly number[];
   deliveryRetryDelaysMs?: readonly number[];
+  taskQueueTtlMs?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -33,11 +34,11 @@ export function toJsonSchema(schema: TSchema): Json {
 }
 
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
-  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs, deliveryRetryDelaysMs: config.deliveryRetryDelaysMs };
+  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs, deliveryRetryDelaysMs: config.deliveryRetryDelaysMs, taskQueueTtlMs: config.taskQueueTtlMs };
 }
 
-export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [] }: AsyncApiOptions): Json {
-  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs });
+export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0 }: AsyncApiOptions): Json {
+  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs, taskQueueTtlMs });
   const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
   const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
   const message = (name: string): Json => ({ $ref: `#/components/messages/${name}` });

@@ -46,6 +46,8 @@ export interface Config {
   publishTimeoutMs: number;
   /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
   taskQueueMaxLength: number;
+  /** TASK_QUEUE_TTL_MS — how long a task may wait in its queue unstarted before it fails as expired (dead_lettered_expired); 0 = forever. Changing it for an existing queue needs the queue redeclared, like TASK_QUEUE_MAX_LENGTH (default 86400000, 24 h). */
+  taskQueueTtlMs: number;
   /** RETRY_DELAYS_MS — backoff before each retry of a transient failure, comma-separated; the last repeats (default 1000,10000,60000,300000). */
   retryDelaysMs: number[];
   /** TASK_MAX_ATTEMPTS — runs of a task before a transient failure is final; a processor may set its own (default 3). */
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
+    taskQueueTtlMs: int(env, 'TASK_QUEUE_TTL_MS', 86_400_000, 0, 2_147_483_647),
     deliveryLimit: int(env, 'DELIVERY_LIMIT', 5, 1, 1000),
     retryDelaysMs: intList(env, 'RETRY_DELAYS_MS', [1000, 10_000, 60_000, 300_000], 1, 86_400_000),
     taskMaxAttempts: int(env, 'TASK_MAX_ATTEMPTS', 3, 1, 100),

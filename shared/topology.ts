@@ -47,6 +47,8 @@ export interface TopologyOptions {
   retryDelaysMs?: readonly number[];
   /** Backoff tiers for delivery retries (DELIVERY_RETRY_DELAYS_MS). */
   deliveryRetryDelaysMs?: readonly number[];
+  /** How long a task may wait in its processor's queue before it expires, unstarted (TASK_QUEUE_TTL_MS); 0 or absent: forever. */
+  taskQueueTtlMs?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface TopologyOptions {
  */
 export const REVOCATION_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [] }: TopologyOptions): Topology {
+export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0 }: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx`, deliveries: `${prefix}.deliveries` };
   const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch`, deliveries: `${prefix}.deliveries`, revocations: `${prefix}.revocations` };
 
@@ -77,6 +79,9 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
       'x-dead-letter-strategy': 'at-least-once',
       'x-overflow': 'reject-publish',
       'x-max-length': taskQueueMaxLength,
+      // A task nobody started in time is dead-lettered as expired, and the gateway's dead-letter
+      // watch records it FAILURE (dead_lettered_expired) rather than leaving it PENDING forever.
+      ...(taskQueueTtlMs > 0 ? { 'x-message-ttl': taskQueueTtlMs } : {}),
     }),
     bindings: [{ exchange: exchanges.tasks, pattern: processor }],
   }));
@@ -180,7 +185,7 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
 
 /** The topology a process with this configuration declares, for these processors. */
 export function topologyFromConfig(
-  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[]; deliveryRetryDelaysMs: readonly number[] },
+  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[]; deliveryRetryDelaysMs: readonly number[]; taskQueueTtlMs: number },
   processors: readonly string[],
 ): Topology {
   return buildTopology({
@@ -190,6 +195,7 @@ export function topologyFromConfig(
     deliveryLimit: config.deliveryLimit,
     retryDelaysMs: config.retryDelaysMs,
     deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
+    taskQueueTtlMs: config.taskQueueTtlMs,
   });
 }
 
