@@ -16,6 +16,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { cancelRoutes } from './routes/cancel.js';
 import type { LiveEvents } from './live-events.js';
 import { SubmissionParser } from './submission.js';
+import type { ConfirmationLog } from './task-outbox.js';
 import type { UploadStore } from './uploads/store.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 
@@ -31,12 +32,14 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** Where accepted uploads go (UPLOAD_STORE); main.ts builds it and closes it on shutdown. */
   uploads: UploadStore;
+  /** Notes confirmed publishes for the task outbox; main.ts flushes it on shutdown. */
+  confirmations?: ConfirmationLog;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -94,6 +97,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   api.use(
     submitRoutes({
       basePath,
+      ...(confirmations ? { confirmations } : {}),
       idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
       live,
       maxWaitSeconds: config.maxWaitSeconds,

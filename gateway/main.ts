@@ -7,6 +7,7 @@ import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
 import { startDeliverySweeper } from './delivery-sweeper.js';
 import { startJanitor } from './janitor.js';
+import { createConfirmationLog, startTaskSweeper } from './task-outbox.js';
 import { createNotifier } from './notifier.js';
 import { uploadStoreFor } from './uploads/store.js';
 
@@ -32,7 +33,9 @@ await runService('gateway', async (config, logger) => {
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
   const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
-  const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads });
+  const confirmations = createConfirmationLog(store, logger);
+  const taskSweeper = startTaskSweeper({ broker, store, logger, graceMs: config.taskSweepGraceMs });
+  const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations });
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
@@ -56,6 +59,8 @@ await runService('gateway', async (config, logger) => {
     await recorder.stop();
     await sweeper.stop();
     await janitor.stop();
+    await taskSweeper.stop();
+    await confirmations.flush();
     await deadLetterWatch.stop();
     await broker.close();
     uploads.close();

@@ -92,6 +92,8 @@ export interface Config {
   webhookTimeoutMs: number;
   /** WEBHOOK_PROGRESS_INTERVAL_MS — at most one progress webhook per task this often, per gateway (default 5000). */
   webhookProgressIntervalMs: number;
+  /** TASK_SWEEP_GRACE_MS — a PENDING task whose publish was never confirmed (its gateway died mid-submit) is published by the sweeper after this long (default 60000). */
+  taskSweepGraceMs: number;
   /** DELIVERY_SWEEP_GRACE_MS — a finished task's delivery not enqueued after this long is sent by the sweeper (default 30000). */
   deliverySweepGraceMs: number;
   /** S3_DESTINATIONS — named S3 destinations, a JSON object (see README); clients name one, never give credentials (default: none). */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
+    taskSweepGraceMs: int(env, 'TASK_SWEEP_GRACE_MS', 60_000, 100, 86_400_000),
     deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
     s3Destinations,
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),

@@ -10,6 +10,7 @@ import type { LiveEvents } from '../live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { taskUrls, toStatusDocument } from '../task-document.js';
 import { parseTargets, type TargetOptions } from '../delivery-targets.js';
+import type { ConfirmationLog } from '../task-outbox.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
 import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
@@ -30,6 +31,8 @@ export interface SubmitDeps {
   parser: SubmissionParser;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
+  /** Notes each confirmed publish for the task outbox (gateway/task-outbox.ts). */
+  confirmations?: ConfirmationLog;
   /** What delivery targets this gateway accepts (webhooks, destination names, the SSRF guard). */
   targets: TargetOptions;
   limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
@@ -41,7 +44,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits, confirmations }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -133,6 +136,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
       throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
     }
 
+    confirmations?.confirmed(id);
     metrics.tasksSubmitted.labels(processor.name).inc();
     await answer(req, res, id, processor.name, 'PENDING');
   };

@@ -37,6 +37,9 @@ const MIGRATIONS: readonly string[] = [
   DELIVERY_TABLES,
   // Retention: when the janitor expired the task's result and files.
   `ALTER TABLE tasks ADD COLUMN expired_at BIGINT;`,
+  // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
+  `ALTER TABLE tasks ADD COLUMN confirmed_at BIGINT;
+   CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

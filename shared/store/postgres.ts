@@ -161,6 +161,28 @@ export class PostgresTaskStore implements TaskStore {
     return rows.map(toRecord);
   }
 
+  async markConfirmed(ids: readonly string[], at: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query('UPDATE tasks SET confirmed_at = $1 WHERE id = ANY($2) AND confirmed_at IS NULL', [at, ids]);
+  }
+
+  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `WITH picked AS (
+         SELECT id FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < $1
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE tasks t SET confirmed_at = $3 FROM picked WHERE t.id = picked.id RETURNING t.*`,
+      [createdBefore, limit, at],
+    );
+    return rows.map(toRecord);
+  }
+
+  async unclaim(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query(`UPDATE tasks SET confirmed_at = NULL WHERE id = ANY($1) AND status = 'PENDING'`, [ids]);
+  }
+
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {
     if (events.length === 0) return [];
     return this.transaction(async (client) => {

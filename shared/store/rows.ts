@@ -25,6 +25,8 @@ export interface TaskRow {
   updated_at: number;
   /** Set by the janitor when the result and files were removed (RESULT_TTL_SECONDS). */
   expired_at: number | null;
+  /** When the broker confirmed the task's message (written lazily; NULL may mean not yet noted). */
+  confirmed_at?: number | null;
 }
 
 /** What applying one event to a row gives: the row to write, or why nothing is written. */

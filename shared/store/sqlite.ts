@@ -47,6 +47,9 @@ const MIGRATIONS: readonly string[] = [
   DELIVERY_TABLES,
   // Retention: when the janitor expired the task's result and files.
   `ALTER TABLE tasks ADD COLUMN expired_at INTEGER;`,
+  // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
+  `ALTER TABLE tasks ADD COLUMN confirmed_at INTEGER;
+   CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
 ];
 
 export class SqliteTaskStore implements TaskStore {
@@ -194,6 +197,32 @@ export class SqliteTaskStore implements TaskStore {
       this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(at);
       return rows.map(toRecord);
     }).immediate();
+  }
+
+  async markConfirmed(ids: readonly string[], at: number): Promise<void> {
+    if (ids.length === 0) return;
+    const mark = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL');
+    this.db.transaction(() => {
+      for (const id of ids) mark.run(at, id);
+    }).immediate();
+  }
+
+  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare<[number, number], TaskRow>(`SELECT * FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`)
+        .all(createdBefore, limit);
+      const claim = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ?');
+      for (const row of rows) claim.run(at, row.id);
+      return rows.map(toRecord);
+    }).immediate();
+  }
+
+  async unclaim(ids: readonly string[]): Promise<void> {
+    const release = this.db.prepare(`UPDATE tasks SET confirmed_at = NULL WHERE id = ? AND status = 'PENDING'`);
+    this.db.transaction(() => {
+      for (const id of ids) release.run(id);
+    })();
   }
 
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {

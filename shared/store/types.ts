@@ -84,6 +84,15 @@ export interface TaskStore {
    * many gateways run janitors. Lapsed idempotency keys go too.
    */
   expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]>;
+  /** The outbox: note that the broker confirmed these tasks' messages (batched; a lost note costs only a republish). */
+  markConfirmed(ids: readonly string[], at: number): Promise<void>;
+  /**
+   * Claim PENDING tasks created before `createdBefore` whose publish was never noted as confirmed
+   * (a gateway died between the insert and the confirm), at most `limit`; each is claimed by one
+   * caller only (marked confirmed), which then publishes it — or un-claims it if that fails.
+   */
+  claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]>;
+  unclaim(ids: readonly string[]): Promise<void>;
   /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
   applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;
   close(): Promise<void>;

@@ -97,6 +97,22 @@ describe.each(backends)('the $name task store', (backend) => {
     expect([...a, ...b].map((r) => r.id)).toEqual([more.task_id]);
   });
 
+  it('hands out PENDING tasks never noted as confirmed, once each, and not those noted or newer', async () => {
+    const store = await open();
+    const confirmed = await pendingTask(store, { createdAt: 1_000 });
+    const orphan = await pendingTask(store, { createdAt: 1_000 });
+    const recent = await pendingTask(store);
+    await store.markConfirmed([confirmed.task_id], 2_000);
+    const another = await open();
+    const [a, b] = await Promise.all([store.claimUnconfirmed(10_000, 10, 3_000), another.claimUnconfirmed(10_000, 10, 3_000)]);
+    expect([...a, ...b].map((r) => r.id)).toEqual([orphan.task_id]);
+    expect(await store.claimUnconfirmed(10_000, 10, 4_000)).toEqual([]);
+    // A publish that failed gives the task back for the next sweep.
+    await store.unclaim([orphan.task_id]);
+    expect((await store.claimUnconfirmed(10_000, 10, 5_000)).map((r) => r.id)).toEqual([orphan.task_id]);
+    expect((await store.claimUnconfirmed(Date.now() + 1000, 10, 6_000)).map((r) => r.id)).toEqual([recent.task_id]);
+  });
+
   it('keeps a null result distinct from no result', async () => {
     const store = await open();
     const task = await pendingTask(store);
@@ -273,7 +289,7 @@ describe('the PostgreSQL task store', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema.url)));
       await Promise.all(stores.map((store) => store.close()));
       const rows = await admin<{ version: number }>(`SELECT version FROM ${schema.name}.warren_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     } finally {
       await schema.drop();
     }
