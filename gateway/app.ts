@@ -115,6 +115,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
         guard: createUrlGuard(config.webhookAllowlist),
       },
       limits: {
+        minFreeDiskBytes: config.minFreeDiskBytes,
         maxBodyBytes: config.maxBodyBytes,
         maxFieldBytes: config.maxFieldBytes,
         maxFields: config.maxFields,

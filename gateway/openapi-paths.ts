@@ -124,6 +124,7 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
             'invalid_fields adds `problems`; webhook_url_not_public: the URL resolves to a loopback, private, link-local or otherwise non-public address (WEBHOOK_ALLOWLIST lets operators allow some)',
           ),
           '413': fail(['body_too_large', 'too_many_fields', 'field_too_large', 'too_large', 'file_too_large', 'too_many_files', 'upload_too_large']),
+          '507': fail(['insufficient_storage'], 'The upload volume has less free space than MIN_FREE_DISK_BYTES plus the request; comes with Retry-After', { 'Retry-After': header('RetryAfter') }),
           '415': fail(['unsupported_media_type', 'unsupported_encoding', 'unsupported_file_type'], 'unsupported_file_type adds `accepted`'),
           '500': INTERNAL_ERROR,
           '503': fail(['broker_unavailable', 'upload_store_unavailable'], 'The broker is unreachable, the queue is full or the publish was not confirmed, or the S3 upload store failed; nothing was queued or stored', { 'Retry-After': header('RetryAfter') }),

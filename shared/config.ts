@@ -64,6 +64,8 @@ export interface Config {
   maxUploadBytes: number;
   /** MAX_UPLOAD_TOTAL_BYTES — largest total of all files in one request (default 209715200, 200 MiB). */
   maxUploadTotalBytes: number;
+  /** MIN_FREE_DISK_BYTES — multipart uploads are refused (507) when DATA_DIR has less free space than this plus the request's size; 0 turns the check off (default 67108864, 64 MiB). */
+  minFreeDiskBytes: number;
   /** MAX_FILES — most files in one request (default 10). */
   maxFiles: number;
   /** RECORDER_PREFETCH — events the recorder takes per batch; one store transaction commits a batch (default 500). */
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 104_857_600, 1, Number.MAX_SAFE_INTEGER),
     maxUploadTotalBytes: int(env, 'MAX_UPLOAD_TOTAL_BYTES', 209_715_200, 1, Number.MAX_SAFE_INTEGER),
     maxFiles: int(env, 'MAX_FILES', 10, 0, 1000),
+    minFreeDiskBytes: int(env, 'MIN_FREE_DISK_BYTES', 67_108_864, 0, Number.MAX_SAFE_INTEGER),
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),

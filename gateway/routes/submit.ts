@@ -14,6 +14,7 @@ import type { ConfirmationLog } from '../task-outbox.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
 import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
+import { diskBudget } from '../uploads/disk-budget.js';
 import type { UploadStore } from '../uploads/store.js';
 
 export interface SubmitDeps {
@@ -35,7 +36,7 @@ export interface SubmitDeps {
   confirmations?: ConfirmationLog;
   /** What delivery targets this gateway accepts (webhooks, destination names, the SSRF guard). */
   targets: TargetOptions;
-  limits: { maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
+  limits: { minFreeDiskBytes: number; maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
 }
 
 /**
@@ -61,6 +62,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
   const bodyParsers: RequestHandler[] = [
     express.json({ limit: limits.maxBodyBytes, strict: true }),
     express.urlencoded({ extended: false, limit: limits.maxBodyBytes, parameterLimit: limits.maxFields + 1 }),
+    diskBudget(dataDir, limits.minFreeDiskBytes),
     (req, res, next) => {
       // A safety net for requests the client abandons half-way; the normal paths below remove
       // the staging directory before answering.

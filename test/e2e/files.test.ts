@@ -8,9 +8,11 @@ import { testStack } from '../support/stack.js';
 /** Uploads through HTTP: streamed to the volume, sniffed, limited, and served back as artifacts. */
 const stack = testStack('files', { MAX_UPLOAD_BYTES: '10485760', WORKER_PROCESSORS: 'echo,word-count', PROCESSORS_DIR: path.resolve('docs/examples/processors') }, { extraProcessors: ['word-count'] });
 let gateway: Gateway;
+/** A gateway that thinks the volume is nearly full: it wants more free space than any disk has. */
+let fullGateway: Gateway;
 
 beforeAll(async () => {
-  [, gateway] = await Promise.all([stack.worker(), stack.gateway()]);
+  [, gateway, fullGateway] = await Promise.all([stack.worker(), stack.gateway(), stack.gateway({ MIN_FREE_DISK_BYTES: String(2 ** 52) })]);
 });
 
 afterAll(() => stack.stop());
@@ -54,6 +56,20 @@ describe('uploads', () => {
     // The client's file name was sanitised and never used as a path.
     const stored = uploadedFiles();
     expect(stored).toEqual([path.join(task_id, '0-notes.txt')]);
+  });
+
+  it('refuses uploads with 507 and Retry-After while the volume is nearly full, and still takes submits without files', async () => {
+    const before = uploadedFiles();
+    const form = new FormData();
+    form.set('processor', 'word-count');
+    form.append('file', new Blob(['some words']), 'words.txt');
+    const refused = await fetch(`${fullGateway.url}/uploader`, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+    expect(refused.status).toBe(507);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(await refused.json()).toMatchObject({ error: { code: 'insufficient_storage' } });
+    expect(uploadedFiles()).toEqual(before);
+    const plain = await fetch(`${fullGateway.url}/uploader`, { method: 'POST', body: new URLSearchParams({ processor: 'echo', item_a: 'no files' }), headers: { accept: 'application/json' } });
+    expect(plain.status).toBe(202);
   });
 
   it('refuses a file larger than MAX_UPLOAD_BYTES with 413 and leaves no file behind', async () => {
