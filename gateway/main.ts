@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
+import { answerClientError } from './client-errors.js';
 import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
 import { startDeadLetterWatch } from './dead-letter-watch.js';
@@ -39,6 +40,7 @@ await runService('gateway', async (config, logger) => {
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError);
   server.on('error', (err) => {
     logger.fatal({ err }, 'gateway could not listen');
     process.exit(1);
