@@ -103,6 +103,8 @@ describe('faults under load', () => {
     const started = Date.now();
     const accepted = new Map<string, string>(); // task id → item
     const problems: string[] = [];
+    /** Keyed submits answered only on a second try: where the known gap (it.todo below) would show. */
+    const resent = new Set<string>();
     let submits = 0;
     let faultsDone = false;
     let acceptedAtFaultsDone = 0;
@@ -120,7 +122,10 @@ describe('faults under load', () => {
       const deadline = Date.now() + 20_000;
       for (let attempt = 0; Date.now() < deadline; attempt += 1) {
         const response = await call(`${gatewayAt(n + attempt)}/uploader`, { method: 'POST', headers, body }, 15_000);
-        if (response?.status === 202 || response?.status === 200) return ((await response.json()) as { task_id: string }).task_id;
+        if (response?.status === 202 || response?.status === 200) {
+          if (attempt > 0) resent.add(item);
+          return ((await response.json()) as { task_id: string }).task_id;
+        }
         if (response) {
           const text = await response.text();
           if (response.status !== 503) problems.push(`submit ${item}: ${response.status} ${text}`);
@@ -241,7 +246,8 @@ describe('faults under load', () => {
             if (documents.every((d) => d?.status === 'SUCCESS') && new Set(views).size === 1) break;
             seen.push(views.join(' / '));
             if (Date.now() > deadline) {
-              lost.push(`${id} (${accepted.get(id)}): ${seen.at(-1)}`);
+              const item = accepted.get(id)!;
+              lost.push(`${id} (${item}${resent.has(item) ? ', a keyed submit answered only when sent again' : ''}): ${seen.at(-1)}`);
               break;
             }
             await sleep(50);
