@@ -25,4 +25,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  // The client may still be writing the rest of an oversized request: read and drop it, or its
+  // write stalls on a full window and it never gets to read our answer. Then let go for good.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 5000).unref();
 }
