@@ -1,5 +1,6 @@
 import { coerceError, type Broker, type Logger, type TaskStore } from '../shared/index.js';
 import { enqueueFinalDeliveries } from './delivery-jobs.js';
+import { every } from './periodic.js';
 
 /**
  * The outbox sweep for deliveries: a finished task whose jobs were never confirmed by the broker
@@ -18,7 +19,6 @@ export interface SweeperOptions {
 }
 
 export function startDeliverySweeper({ broker, store, logger, basePath, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
     if (!broker.isConnected()) return;
     for (const taskId of await store.deliveries.stranded(Date.now() - graceMs, 100)) {
@@ -28,17 +28,5 @@ export function startDeliverySweeper({ broker, store, logger, basePath, graceMs 
       if (sent > 0) logger.info({ taskId, sent }, 'stranded deliveries enqueued');
     }
   };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweep()
-      .catch((err: unknown) => logger.warn({ err: coerceError(err).message }, 'delivery sweep failed; trying again later'))
-      .finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(intervalMs, sweep, (err) => logger.warn({ err: coerceError(err).message }, 'delivery sweep failed; trying again later'));
 }

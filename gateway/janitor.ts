@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { artifactDir, coerceError, type Logger, type TaskStore } from '../shared/index.js';
+import { every } from './periodic.js';
 import type { UploadStore } from './uploads/store.js';
 
 /**
@@ -21,7 +22,6 @@ export interface JanitorOptions {
 const BATCH = 200;
 
 export function startJanitor({ store, uploads, dataDir, logger, resultTtlMs, intervalMs }: JanitorOptions): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
     for (;;) {
       const now = Date.now();
@@ -34,17 +34,5 @@ export function startJanitor({ store, uploads, dataDir, logger, resultTtlMs, int
       if (expired.length < BATCH) return;
     }
   };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweep()
-      .catch((err: unknown) => logger.warn({ err: coerceError(err).message }, 'janitor sweep failed; trying again later'))
-      .finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(intervalMs, sweep, (err) => logger.warn({ err: coerceError(err).message }, 'janitor sweep failed; trying again later'));
 }

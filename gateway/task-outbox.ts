@@ -1,3 +1,4 @@
+import { every } from './periodic.js';
 import { coerceError, publishTask, taskMessage, type Broker, type Logger, type TaskRecord, type TaskStore } from '../shared/index.js';
 
 /**
@@ -35,7 +36,6 @@ export function createConfirmationLog(store: TaskStore, logger: Logger, flushMs 
 }
 
 export function startTaskSweeper({ broker, store, logger, graceMs }: { broker: Broker; store: TaskStore; logger: Logger; graceMs: number }): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
   const republish = async (record: TaskRecord): Promise<void> => {
     await publishTask(broker, taskMessage({ task_id: record.id, processor: record.processor, submitted_at: new Date(record.createdAt).toISOString(), attempt: 1, input: record.input }));
     logger.warn({ taskId: record.id, processor: record.processor }, 'task found PENDING without a confirmed message (its gateway stopped mid-submit); published it');
@@ -47,17 +47,5 @@ export function startTaskSweeper({ broker, store, logger, graceMs }: { broker: B
     for (const record of claimed) await republish(record).catch(() => failed.push(record.id));
     if (failed.length > 0) await store.unclaim(failed);
   };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweep()
-      .catch((err: unknown) => logger.warn({ err: coerceError(err).message }, 'task sweep failed; trying again later'))
-      .finally(() => (running = undefined));
-  }, Math.min(10_000, graceMs));
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(Math.min(10_000, graceMs), sweep, (err) => logger.warn({ err: coerceError(err).message }, 'task sweep failed; trying again later'));
 }
