@@ -17,10 +17,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await document.teardown?.();
 });
-afterEach(() => t?.cleanup());
+// Every context a test made is removed: some tests run the processor more than once.
+const opened: TestContext[] = [];
+afterEach(() => opened.splice(0).forEach((context) => context.cleanup()));
+function fresh(): TestContext {
+  const context = testContext();
+  opened.push(context);
+  return context;
+}
 
 async function run(name: string, data: Uint8Array, contentType: string, fields: Record<string, unknown> = {}, ctx?: (base: ProcessorContext) => ProcessorContext): Promise<DocumentResult> {
-  t = testContext();
+  t = fresh();
   const file = t.addFile(name, data, contentType);
   return (await document.run({ fields, files: [file] }, ctx ? ctx(t.ctx) : t.ctx)) as DocumentResult;
 }
@@ -179,7 +186,7 @@ describe('document processor: plain text', () => {
 
 describe('document processor: cancellation', () => {
   it('does not start when the signal is already aborted', async () => {
-    t = testContext();
+    t = fresh();
     const file = t.addFile('invoice.png', fixture('invoice.png'), 'image/png');
     t.abort(new Error('cancelled by client'));
     await expect(document.run({ fields: {}, files: [file] }, t.ctx)).rejects.toThrow('cancelled by client');
