@@ -1,4 +1,4 @@
-import { DELIVERY_JOB_TYPE, deliveryJobs, type Broker, type DeliveryJob, type DeliveryRecord, type Logger, type TaskRecord, type TaskStore, type WebhookEvent } from '../shared/index.js';
+import { DELIVERY_JOB_TYPE, publishDeliveryJob, type Broker, type DeliveryJob, type DeliveryRecord, type Logger, type TaskRecord, type TaskStore, type WebhookEvent } from '../shared/index.js';
 import { toStatusDocument } from './task-document.js';
 
 /**
@@ -24,11 +24,6 @@ export function deliveryJob(record: TaskRecord, delivery: DeliveryRecord, event:
     ...(record.status === 'SUCCESS' ? { result: record.result ?? null } : {}),
     artifacts: event === 'completed' && record.status === 'SUCCESS' ? record.artifacts : [],
   };
-}
-
-export async function publishDeliveryJob(broker: Broker, job: DeliveryJob, exchange = broker.topology.exchanges.deliveries): Promise<void> {
-  if (!deliveryJobs.check(job)) throw new TypeError('refusing to publish a delivery job that breaks its contract');
-  await broker.publish(exchange, 'delivery', deliveryJobs.encode(job), { messageId: `${job.delivery_id}:${job.attempt}`, type: DELIVERY_JOB_TYPE });
 }
 
 /**

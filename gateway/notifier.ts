@@ -1,5 +1,5 @@
-import { coerceError, type Broker, type Logger, type TaskEvent, type TaskStore } from '../shared/index.js';
-import { deliveryJob, publishDeliveryJob } from './delivery-jobs.js';
+import { coerceError, publishDeliveryJob, type Broker, type Logger, type TaskEvent, type TaskStore } from '../shared/index.js';
+import { deliveryJob } from './delivery-jobs.js';
 
 /**
  * `started` and `progress` webhooks, for submissions that asked for them (webhook_events). They

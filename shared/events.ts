@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from './broker.js';
 import { TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, taskEvents, taskMessages, type TaskEvent, type TaskMessage } from './contracts.js';
-import { DELIVERY_EVENT_TYPE, type DeliveryEvent, type DeliveryJob } from './delivery-contracts.js';
+import { DELIVERY_EVENT_TYPE, DELIVERY_JOB_TYPE, deliveryEvents, deliveryJobs, type DeliveryEvent, type DeliveryJob } from './delivery-contracts.js';
 import { eventRoutingKey } from './topology.js';
 
 /** Build a v1 task event; `fields` carries the status-specific parts. */
@@ -63,4 +63,19 @@ export function deliveryEvent(
     at: new Date().toISOString(),
     ...fields,
   };
+}
+
+/**
+ * Validate, then publish a delivery job — to the deliveries queue, or through `exchange` (a
+ * delivery retry tier, which hands it back after its delay) — and wait for the confirm.
+ */
+export async function publishDeliveryJob(broker: Broker, job: DeliveryJob, exchange = broker.topology.exchanges.deliveries): Promise<void> {
+  if (!deliveryJobs.check(job)) throw new TypeError('refusing to publish a delivery job that breaks its contract');
+  await broker.publish(exchange, 'delivery', deliveryJobs.encode(job), { messageId: `${job.delivery_id}:${job.attempt}`, type: DELIVERY_JOB_TYPE });
+}
+
+/** Validate, then publish the outcome of a delivery attempt to the events exchange and wait for the confirm. */
+export async function publishDeliveryEvent(broker: Broker, event: DeliveryEvent): Promise<void> {
+  if (!deliveryEvents.check(event)) throw new TypeError('refusing to publish a delivery event that breaks its contract');
+  await broker.publish(broker.topology.exchanges.events, `delivery.${event.outcome.toLowerCase()}`, deliveryEvents.encode(event), { messageId: event.event_id, type: DELIVERY_EVENT_TYPE });
 }

@@ -1,12 +1,11 @@
 import type { ConsumeMessage } from 'amqplib';
 import {
   ACK,
-  DELIVERY_EVENT_TYPE,
-  DELIVERY_JOB_TYPE,
   coerceError,
   deliveryEvent,
-  deliveryEvents,
   deliveryJobs,
+  publishDeliveryEvent,
+  publishDeliveryJob,
   type Broker,
   type ConsumeOutcome,
   type DeliveryJob,
@@ -73,11 +72,7 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
     );
   };
 
-  const report = (job: DeliveryJob, fields: Parameters<typeof deliveryEvent>[1]): Promise<void> => {
-    const event = deliveryEvent(job, fields);
-    if (!deliveryEvents.check(event)) throw new TypeError('refusing to publish a delivery event that breaks its contract');
-    return broker.publish(broker.topology.exchanges.events, `delivery.${fields.outcome.toLowerCase()}`, deliveryEvents.encode(event), { messageId: event.event_id, type: DELIVERY_EVENT_TYPE });
-  };
+  const report = (job: DeliveryJob, fields: Parameters<typeof deliveryEvent>[1]): Promise<void> => publishDeliveryEvent(broker, deliveryEvent(job, fields));
 
   const handle = async (message: ConsumeMessage): Promise<ConsumeOutcome> => {
     let job: DeliveryJob;
@@ -106,7 +101,7 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
         log.warn({ code: error.code, err: error.message }, 'delivery failed for good');
         return ACK;
       }
-      await broker.publish(tier.exchange, 'delivery', deliveryJobs.encode({ ...job, attempt: job.attempt + 1 }), { messageId: `${job.delivery_id}:${job.attempt + 1}`, type: DELIVERY_JOB_TYPE });
+      await publishDeliveryJob(broker, { ...job, attempt: job.attempt + 1 }, tier.exchange);
       await report(job, { outcome: 'RETRY', ...failure, next_attempt_at: new Date(Date.now() + tier.delayMs).toISOString() });
       log.info({ code: error.code, err: error.message, retryInMs: tier.delayMs }, 'delivery failed; retrying');
       return ACK;

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
-import { isTerminal, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
-import { deliveryJob, publishDeliveryJob } from '../delivery-jobs.js';
+import { isTerminal, publishDeliveryJob, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { deliveryJob } from '../delivery-jobs.js';
 import { HttpError } from '../http-errors.js';
 import { toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
