@@ -9,12 +9,13 @@ import { contract, FileRef, ProcessorName, TaskError, TaskId, Timestamp } from '
 /** Which webhook notifications a client asked for; `completed` (a terminal state) is the default. */
 export const WEBHOOK_EVENTS = ['started', 'progress', 'completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+const WebhookEventName = Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e)));
 
 const SubPath = Type.String({ maxLength: 200, pattern: '^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$', description: 'Relative path of safe segments, no ".."' });
 
 export const DeliveryTarget = Type.Union(
   [
-    Type.Object({ kind: Type.Literal('webhook'), url: Type.String({ maxLength: 2048 }), events: Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e)))) }),
+    Type.Object({ kind: Type.Literal('webhook'), url: Type.String({ maxLength: 2048 }), events: Type.Array(WebhookEventName) }),
     Type.Object({ kind: Type.Literal('s3'), destination: ProcessorName, path: SubPath }),
     Type.Object({ kind: Type.Literal('ftp'), destination: ProcessorName, path: SubPath }),
     Type.Object({ kind: Type.Literal('volume'), path: SubPath }),
@@ -37,7 +38,7 @@ export const DeliveryJob = Type.Object(
     processor: ProcessorName,
     target_id: TargetId,
     target: DeliveryTarget,
-    event: Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))),
+    event: WebhookEventName,
     /** A redeliver on demand starts a new round; reports of an older round are ignored. */
     round: Type.Integer({ minimum: 1 }),
     attempt: Type.Integer({ minimum: 1 }),
@@ -63,7 +64,7 @@ export const DeliveryEvent = Type.Object(
     delivery_id: TaskId,
     task_id: TaskId,
     target_id: TargetId,
-    event: Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))),
+    event: WebhookEventName,
     round: Type.Integer({ minimum: 1 }),
     attempt: Type.Integer({ minimum: 1 }),
     /** DELIVERED and FAILED end the round; RETRY means another attempt is scheduled. */

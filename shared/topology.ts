@@ -67,18 +67,23 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
     arguments: { 'x-queue-type': 'quorum', ...args },
   });
 
+  /** What every queue of work (tasks, deliveries) has: a poison limit, dead-lettering, a bound. */
+  const workQueueArgs = {
+    'x-delivery-limit': deliveryLimit,
+    'x-dead-letter-exchange': exchanges.deadLetter,
+    // At-least-once dead-lettering: a poison message is never dropped on its way to the DLQ.
+    // It requires reject-publish, which is also the backpressure we want: a full queue makes the
+    // publisher's confirm a nack, and the gateway answers 503.
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+    'x-max-length': taskQueueMaxLength,
+  };
+
   const taskQueues = new Map(processors.map((name) => [name, `${prefix}.tasks.${name}`]));
   const taskQueueSpecs: QueueSpec[] = [...taskQueues].map(([processor, queue]) => ({
     name: queue,
     options: quorum({
-      'x-delivery-limit': deliveryLimit,
-      'x-dead-letter-exchange': exchanges.deadLetter,
-      // At-least-once dead-lettering: a poison message is never dropped on its way to the DLQ.
-      // It requires reject-publish, which is also the backpressure we want: a full queue makes the
-      // publisher's confirm a nack, and the gateway answers 503.
-      'x-dead-letter-strategy': 'at-least-once',
-      'x-overflow': 'reject-publish',
-      'x-max-length': taskQueueMaxLength,
+      ...workQueueArgs,
       // A task nobody started in time is dead-lettered as expired, and the gateway's dead-letter
       // watch records it FAILURE (dead_lettered_expired) rather than leaving it PENDING forever.
       ...(taskQueueTtlMs > 0 ? { 'x-message-ttl': taskQueueTtlMs } : {}),
@@ -133,13 +138,7 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
           // Delivery jobs (webhook, S3, FTP, volume), consumed by workers' deliverers — apart from
           // the processors' queues, so a dead endpoint never blocks model work.
           name: queues.deliveries,
-          options: quorum({
-            'x-delivery-limit': deliveryLimit,
-            'x-dead-letter-exchange': exchanges.deadLetter,
-            'x-dead-letter-strategy': 'at-least-once',
-            'x-overflow': 'reject-publish',
-            'x-max-length': taskQueueMaxLength,
-          }),
+          options: quorum(workQueueArgs),
           bindings: [{ exchange: exchanges.deliveries, pattern: 'delivery' }],
         },
         {
