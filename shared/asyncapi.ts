@@ -267,41 +267,11 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     components: {
       schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent), RevocationSync: toJsonSchema(RevocationSync) },
       messages: {
-        DeliveryJob: {
-          name: 'DeliveryJob',
-          title: 'A delivery attempt to make',
-          contentType: 'application/json',
-          payload: { $ref: '#/components/schemas/DeliveryJob' },
-          bindings: { amqp: { messageType: DELIVERY_JOB_TYPE, bindingVersion: BINDING_VERSION } },
-        },
-        DeliveryEvent: {
-          name: 'DeliveryEvent',
-          title: 'The outcome of a delivery attempt',
-          contentType: 'application/json',
-          payload: { $ref: '#/components/schemas/DeliveryEvent' },
-          bindings: { amqp: { messageType: DELIVERY_EVENT_TYPE, bindingVersion: BINDING_VERSION } },
-        },
-        TaskMessage: {
-          name: 'TaskMessage',
-          title: 'A task',
-          contentType: 'application/json',
-          payload: { $ref: '#/components/schemas/TaskMessage' },
-          bindings: { amqp: { messageType: TASK_MESSAGE_TYPE, bindingVersion: BINDING_VERSION } },
-        },
-        TaskEvent: {
-          name: 'TaskEvent',
-          title: 'A task event',
-          contentType: 'application/json',
-          payload: { $ref: '#/components/schemas/TaskEvent' },
-          bindings: { amqp: { messageType: TASK_EVENT_TYPE, bindingVersion: BINDING_VERSION } },
-        },
-        RevocationSync: {
-          name: 'RevocationSync',
-          title: 'Where a worker\'s replay of the revocations stream ends',
-          contentType: 'application/json',
-          payload: { $ref: '#/components/schemas/RevocationSync' },
-          bindings: { amqp: { messageType: REVOCATION_SYNC_TYPE, bindingVersion: BINDING_VERSION } },
-        },
+        DeliveryJob: jsonMessage('DeliveryJob', 'A delivery attempt to make', DELIVERY_JOB_TYPE),
+        DeliveryEvent: jsonMessage('DeliveryEvent', 'The outcome of a delivery attempt', DELIVERY_EVENT_TYPE),
+        TaskMessage: jsonMessage('TaskMessage', 'A task', TASK_MESSAGE_TYPE),
+        TaskEvent: jsonMessage('TaskEvent', 'A task event', TASK_EVENT_TYPE),
+        RevocationSync: jsonMessage('RevocationSync', "Where a worker's replay of the revocations stream ends", REVOCATION_SYNC_TYPE),
         DeadLetter: {
           name: 'DeadLetter',
           title: 'A dead-lettered message',
@@ -320,6 +290,11 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
       },
     },
   };
+}
+
+/** A message component whose payload is the contract schema of the same name. */
+function jsonMessage(name: string, title: string, messageType: string): Json {
+  return { name, title, contentType: 'application/json', payload: { $ref: `#/components/schemas/${name}` }, bindings: { amqp: { messageType, bindingVersion: BINDING_VERSION } } };
 }
 
 function exchangeBinding(spec: ExchangeSpec): Json {
