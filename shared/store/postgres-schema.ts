@@ -6,7 +6,7 @@ import { DELIVERY_TABLES } from './delivery-rows.js';
  * maps both): times are epoch ms in BIGINT, JSON is TEXT so a `null` result stays distinct from
  * no result. Append new migrations; never edit one that has shipped.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE tasks (
      id               TEXT PRIMARY KEY,
      processor        TEXT NOT NULL,
@@ -40,6 +40,8 @@ const MIGRATIONS: readonly string[] = [
   // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
   `ALTER TABLE tasks ADD COLUMN confirmed_at BIGINT;
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
+  // Auth: the name of the API key that created the task (NULL: made without one).
+  `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

@@ -62,8 +62,8 @@ export class PostgresTaskStore implements TaskStore {
     const { idempotency } = task;
     if (!idempotency) {
       await this.pool.query(
-        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at) VALUES ($1, $2, 'PENDING', 0, $3, $4, $4)`,
-        [task.id, task.processor, input, task.createdAt],
+        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner) VALUES ($1, $2, 'PENDING', 0, $3, $4, $4, $5)`,
+        [task.id, task.processor, input, task.createdAt, task.owner ?? null],
       );
       return { created: true };
     }
@@ -76,9 +76,9 @@ export class PostgresTaskStore implements TaskStore {
              WHERE k.expires_at <= $4
            RETURNING 1
          )
-         INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at)
-         SELECT $1, $2, 'PENDING', 0, $3, $4, $4 FROM claim`,
-        [task.id, task.processor, input, task.createdAt, idempotency.key, idempotency.fingerprint, idempotency.expiresAt],
+         INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner)
+         SELECT $1, $2, 'PENDING', 0, $3, $4, $4, $8 FROM claim`,
+        [task.id, task.processor, input, task.createdAt, idempotency.key, idempotency.fingerprint, idempotency.expiresAt, task.owner ?? null],
       );
       if (inserted.rowCount === 1) return { created: true };
       const taken = await this.pool.query<{ task_id: string; fingerprint: string }>(

@@ -27,6 +27,8 @@ export interface TaskRow {
   expired_at: number | null;
   /** When the broker confirmed the task's message (written lazily; NULL may mean not yet noted). */
   confirmed_at?: number | null;
+  /** The API key that created the task (TaskRecord.owner). */
+  owner?: string | null;
 }
 
 /** What applying one event to a row gives: the row to write, or why nothing is written. */
@@ -88,6 +90,7 @@ export function toRecord(row: TaskRow): TaskRecord {
     finishedAt: row.finished_at,
     updatedAt: row.updated_at,
     expiredAt: row.expired_at ?? null,
+    owner: row.owner ?? null,
   };
 }
 

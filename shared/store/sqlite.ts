@@ -50,6 +50,8 @@ const MIGRATIONS: readonly string[] = [
   // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
   `ALTER TABLE tasks ADD COLUMN confirmed_at INTEGER;
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
+  // Auth: the name of the API key that created the task (NULL: made without one).
+  `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
 ];
 
 export class SqliteTaskStore implements TaskStore {
@@ -73,8 +75,8 @@ export class SqliteTaskStore implements TaskStore {
 
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at)
-         VALUES (@id, @processor, 'PENDING', 0, @input, @createdAt, @createdAt)`,
+        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner)
+         VALUES (@id, @processor, 'PENDING', 0, @input, @createdAt, @createdAt, @owner)`,
       ),
       get: this.db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
       update: this.db.prepare(
@@ -97,7 +99,7 @@ export class SqliteTaskStore implements TaskStore {
           .prepare('INSERT OR REPLACE INTO idempotency_keys (key, task_id, fingerprint, expires_at) VALUES (?, ?, ?, ?)')
           .run(idempotency.key, task.id, idempotency.fingerprint, idempotency.expiresAt);
       }
-      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt });
+      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt, owner: task.owner ?? null });
       return { created: true };
     });
 

@@ -23,6 +23,8 @@ export interface TaskRecord {
   updatedAt: number;
   /** When the janitor removed the result and files; null while they are kept. */
   expiredAt: number | null;
+  /** The name of the API key that created the task; null when it was made without one (API_KEYS unset, or ALLOW_ANONYMOUS). */
+  owner: string | null;
 }
 
 export interface NewTask {
@@ -30,6 +32,8 @@ export interface NewTask {
   processor: string;
   input: TaskInput;
   createdAt: number;
+  /** The API key's name (see TaskRecord.owner); absent for an anonymous submit. */
+  owner?: string;
   /** An `Idempotency-Key` submission: the key, a fingerprint of the request, and when the key lapses. */
   idempotency?: { key: string; fingerprint: string; expiresAt: number };
 }

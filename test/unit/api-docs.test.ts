@@ -113,6 +113,7 @@ describe('the OpenAPI document', () => {
       finishedAt: 1_700_000_002_000,
       updatedAt: 1_700_000_002_000,
       expiredAt: null,
+      owner: null,
     };
     const validate = validator.validator(resolveRef(document, '#/paths/~1task_status~1{id}/get/responses/200/content/application~1json/schema'));
     const delivery = {

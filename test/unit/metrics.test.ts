@@ -116,6 +116,7 @@ describe('task metrics', () => {
     finishedAt: 3_250,
     updatedAt: 3_300,
     expiredAt: null,
+    owner: null,
     ...overrides,
   });
 

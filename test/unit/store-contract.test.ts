@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_BACKENDS, type StoreLocation } from '../support/store-backends.js';
 import { openStore, taskEvent, type NewTask, type TaskStore } from '../../shared/index.js';
 import { admin, createTestSchema } from '../support/postgres.js';
+import { MIGRATIONS } from '../../shared/store/postgres-schema.js';
 
 /**
  * One specification of a task store, run against every implementation: what the gateway and the
@@ -44,6 +45,18 @@ describe.each(backends)('the $name task store', (backend) => {
 
   it('get returns undefined for an unknown id', async () => {
     expect(await (await open()).get(randomUUID())).toBeUndefined();
+  });
+
+  it('keeps the owner a task was inserted with, through its events, and null for an anonymous one', async () => {
+    const store = await open();
+    const owned = await pendingTask(store, { owner: 'alice' });
+    const keyed = await pendingTask(store, { owner: 'bob', idempotency: { key: 'bob\nk-1', fingerprint: 'f', expiresAt: Date.now() + 60_000 } });
+    const anonymous = await pendingTask(store);
+    await store.applyEvents([taskEvent(owned, { status: 'SUCCESS', attempt: 1, result: 1 })]);
+    expect((await store.get(owned.task_id))?.owner).toBe('alice');
+    expect((await store.get(keyed.task_id))?.owner).toBe('bob');
+    expect((await store.get(anonymous.task_id))?.owner).toBeNull();
+    expect((await store.list({ limit: 10 })).map((r) => r.owner).sort()).toEqual(['alice', 'bob', null].sort());
   });
 
   it('records a run from PENDING to SUCCESS with its result and epoch-ms timestamps', async () => {
@@ -289,7 +302,7 @@ describe('the PostgreSQL task store', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema.url)));
       await Promise.all(stores.map((store) => store.close()));
       const rows = await admin<{ version: number }>(`SELECT version FROM ${schema.name}.warren_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, n) => n + 1));
     } finally {
       await schema.drop();
     }
