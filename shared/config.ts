@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
 import { redactUrl, storeKind } from './store/url.js';
@@ -108,8 +109,18 @@ export interface Config {
   resultTtlSeconds: number;
   /** JANITOR_INTERVAL_MS — how often each gateway's janitor expires tasks past RESULT_TTL_SECONDS (default 60000). */
   janitorIntervalMs: number;
-  /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; no auth yet, so off where the gateway is public (default on). */
+  /** DASHBOARD — on or off: the operator's dashboard and dead-letter redrive; with API_KEYS set, only ADMIN_KEYS may open it (default on). */
   dashboard: boolean;
+  /** API_KEYS — comma-separated `name:secret` pairs; when set (or API_KEYS_FILE), every task route needs `Authorization: Bearer <secret>` and a task belongs to the key that made it (default: none, auth off). */
+  apiKeys: ApiKey[];
+  /** ADMIN_KEYS — comma-separated names of API keys that may open the dashboard (default: none, so with API_KEYS set nobody may). */
+  adminKeys: string[];
+  /** ALLOW_ANONYMOUS — on or off: with API_KEYS set, whether requests without a key may still submit and read the tasks made without one — an upload form open to anyone on purpose (default off). */
+  allowAnonymous: boolean;
+  /** RATE_LIMIT — requests one API key (or, anonymous, one client address) may make per RATE_LIMIT_WINDOW_SECONDS, per gateway; then 429 with Retry-After; 0 = no limit (default 1000 when API_KEYS is set, else 0). */
+  rateLimit: number;
+  /** RATE_LIMIT_WINDOW_SECONDS — the window RATE_LIMIT counts in (default 10). */
+  rateLimitWindowSeconds: number;
 }
 
 /** Where the gateway puts accepted uploads and where workers read them from. */
@@ -155,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const processorList = read('WORKER_PROCESSORS');
+  const apiKeys = parseApiKeys(read('API_KEYS'), read('API_KEYS_FILE'));
   const s3Destinations = parseS3Destinations(read('S3_DESTINATIONS'));
 
   return {
@@ -194,6 +206,11 @@ export function loadConfig(env: Env = process.env): Config {
     recorderPrefetch: int(env, 'RECORDER_PREFETCH', 500, 1, 65_535),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     dashboard: onOff(env, 'DASHBOARD', true),
+    apiKeys,
+    adminKeys: parseAdminKeys(read('ADMIN_KEYS'), apiKeys),
+    allowAnonymous: onOff(env, 'ALLOW_ANONYMOUS', false),
+    rateLimit: int(env, 'RATE_LIMIT', apiKeys.length > 0 ? 1000 : 0, 0, 100_000_000),
+    rateLimitWindowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
     resultTtlSeconds: int(env, 'RESULT_TTL_SECONDS', 604_800, 1, 315_360_000),
     janitorIntervalMs: int(env, 'JANITOR_INTERVAL_MS', 60_000, 100, 86_400_000),
     deliveryRetryDelaysMs: intList(env, 'DELIVERY_RETRY_DELAYS_MS', [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000], 1, 86_400_000),

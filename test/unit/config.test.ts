@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../shared/index.js';
@@ -85,6 +87,45 @@ describe('loadConfig', () => {
 
     it('stops on an S3 upload store when no S3 destination is configured', () => {
       expect(() => loadConfig({ UPLOAD_STORE: 's3:inputs' })).toThrow(/^UPLOAD_STORE: "inputs" is not one of S3_DESTINATIONS \(none configured\)/);
+    });
+  });
+
+  describe('API keys', () => {
+    it('is off without API_KEYS, with no rate limit', () => {
+      expect(loadConfig({})).toMatchObject({ apiKeys: [], adminKeys: [], allowAnonymous: false, rateLimit: 0 });
+    });
+
+    it('reads name:secret pairs, from API_KEYS and API_KEYS_FILE, with a rate limit on by default', () => {
+      const file = path.join(os.tmpdir(), `warren-keys-${process.pid}.txt`);
+      fs.writeFileSync(file, '# the batch team\nbatch:batch-0123456789abcdef\n\n');
+      try {
+        const config = loadConfig({ API_KEYS: 'alice:alice-0123456789abcdef, ops:ops:with-colons-0123', API_KEYS_FILE: file, ADMIN_KEYS: 'ops' });
+        expect(config.apiKeys).toEqual([
+          { name: 'alice', secret: 'alice-0123456789abcdef' },
+          { name: 'ops', secret: 'ops:with-colons-0123' },
+          { name: 'batch', secret: 'batch-0123456789abcdef' },
+        ]);
+        expect(config).toMatchObject({ adminKeys: ['ops'], rateLimit: 1000, rateLimitWindowSeconds: 10 });
+      } finally {
+        fs.rmSync(file);
+      }
+    });
+
+    it.each([
+      ['no name', { API_KEYS: 'alice-0123456789abcdef' }, /^API_KEYS: entry 1 must be name:secret/],
+      ['a short secret', { API_KEYS: 'alice:short' }, /^API_KEYS: key "alice": the secret must be 16-256/],
+      ['a name twice', { API_KEYS: 'a:0123456789abcdef0,a:0123456789abcdef1' }, /^API_KEYS: key "a" is given twice/],
+      ['a secret twice', { API_KEYS: 'a:0123456789abcdef0,b:0123456789abcdef0' }, /^API_KEYS: key "b" has the same secret/],
+      ['an unknown admin', { API_KEYS: 'a:0123456789abcdef0', ADMIN_KEYS: 'root' }, /^ADMIN_KEYS: "root" is not the name of one of API_KEYS/],
+      ['a missing file', { API_KEYS_FILE: '/nonexistent/keys' }, /^API_KEYS_FILE: cannot read \/nonexistent\/keys: ENOENT/],
+    ])('stops on %s, never showing a secret', (_what, env, message) => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(message);
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(String(err)).not.toMatch(/0123456789abcdef|short/);
+      }
     });
   });
 });
