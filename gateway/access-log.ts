@@ -3,9 +3,10 @@ import { pinoHttp } from 'pino-http';
 import { isTaskId, type Logger } from '../shared/index.js';
 
 /**
- * One access-log line per request: method, path, route, status, time taken, and the task id when
- * the request concerns one. The path is logged without its query string (which may carry tokens),
- * and no headers are logged (Authorization, cookies). Scrapes, health probes and static files
+ * One access-log line per request: method, path, route, status, time taken, the task id when the
+ * request concerns one, and the API key's name (never its secret) when one was sent. The path is
+ * logged without its query string (which may carry tokens), and no headers are logged
+ * (Authorization, cookies). Scrapes, health probes and static files
  * are logged at debug level, so they do not drown the lines that matter.
  */
 export function accessLog(logger: Logger, basePath: string): RequestHandler {
@@ -22,7 +23,10 @@ export function accessLog(logger: Logger, basePath: string): RequestHandler {
     // No `req`/`res` objects on the line (they would carry headers and the full URL).
     quietReqLogger: true,
     quietResLogger: true,
-    customProps: (_req, res) => (typeof res.locals.taskId === 'string' ? { taskId: res.locals.taskId } : {}),
+    customProps: (_req, res) => ({
+      ...(typeof res.locals.taskId === 'string' ? { taskId: res.locals.taskId } : {}),
+      ...(typeof res.locals.apiKey === 'string' ? { apiKey: res.locals.apiKey } : {}),
+    }),
     customLogLevel: (req, res, err) => {
       if (quiet(pathOf(req))) return 'debug';
       return err || res.statusCode >= 500 ? 'warn' : 'info';

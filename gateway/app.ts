@@ -3,6 +3,7 @@ import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
 import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
 import { accessLog } from './access-log.js';
+import { authenticate, rateLimiter, requireAdmin } from './auth.js';
 import { errorHandler, HttpError, notFound } from './http-errors.js';
 import { httpMetrics, labelRoute, metricsEndpoint, type GatewayMetrics } from './metrics.js';
 import { apiDocumentRoutes } from './openapi.js';
@@ -82,10 +83,6 @@ export function createGateway({ config, store, broker, processors, logger, live,
   api.get('/processors', (_req, res) => {
     res.json({ default: config.defaultProcessor, processors: catalog });
   });
-  api.get('/upload', (req, res) => {
-    const selected = typeof req.query.processor === 'string' ? req.query.processor : config.defaultProcessor;
-    res.type('html').send(renderUploadPage({ basePath, processors: catalog, selected }));
-  });
   // One renderer for the fields: the page's script fetches this fragment rather than rebuilding
   // the fields from the schema itself.
   api.get('/upload/fields', (req, res) => {
@@ -94,6 +91,18 @@ export function createGateway({ config, store, broker, processors, logger, live,
     res.type('html').send(renderProcessorFields(entry));
   });
   api.use('/static', labelRoute('/static'), express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  api.use(apiDocumentRoutes({ config, processors }));
+
+  // Everything above is open (probes, discovery, assets, API docs); everything below needs a key
+  // when API_KEYS is set. The form page too: asking there makes a browser sign in once, and then
+  // send the key with the form and the page's own requests.
+  api.use(authenticate({ keys: config.apiKeys, adminKeys: config.adminKeys, allowAnonymous: config.allowAnonymous }));
+  const limiter = rateLimiter(config.rateLimit, config.rateLimitWindowSeconds);
+  if (limiter) api.use(limiter);
+  api.get('/upload', (req, res) => {
+    const selected = typeof req.query.processor === 'string' ? req.query.processor : config.defaultProcessor;
+    res.type('html').send(renderUploadPage({ basePath, processors: catalog, selected }));
+  });
   api.use(
     submitRoutes({
       basePath,
@@ -129,7 +138,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   api.use(deliveryRoutes({ basePath, store, broker, logger }));
   api.use(cancelRoutes({ basePath, store, broker, live, logger }));
   api.use(liveRoutes({ basePath, store, live }));
-  api.use(apiDocumentRoutes({ config, processors }));
+  if (config.dashboard) api.use(['/dashboard', '/dashboard.json'], requireAdmin);
   if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));
 
   // At the root, not under BASE_PATH: where Prometheus looks by convention.

@@ -1,11 +1,16 @@
 import { isTaskId, type TaskRecord, type TaskStore } from '../shared/index.js';
+import type { Client } from './auth.js';
 import { HttpError } from './http-errors.js';
 
-/** The task a route's `:id` names: 400 for a malformed id, 404 for an unknown one — never PENDING. */
-export async function loadTask(store: TaskStore, id: string): Promise<TaskRecord> {
+/**
+ * The task a route's `:id` names: 400 for a malformed id, 404 for an unknown one — never PENDING.
+ * Another API key's task is 404 too, word for word: a client must not even learn that another's
+ * task exists. Admin keys (the operator's, ADMIN_KEYS) see every task, as the dashboard does.
+ */
+export async function loadTask(store: TaskStore, id: string, client: Client): Promise<TaskRecord> {
   if (!isTaskId(id)) throw new HttpError(400, 'invalid_task_id', 'task ids are UUIDs');
   const record = await store.get(id.toLowerCase());
-  if (!record) throw new HttpError(404, 'task_not_found', `no task ${id}`);
+  if (!record || (!client.admin && record.owner !== client.owner)) throw new HttpError(404, 'task_not_found', `no task ${id}`);
   return record;
 }
 

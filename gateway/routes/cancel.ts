@@ -4,6 +4,7 @@ import { HttpError } from '../http-errors.js';
 import type { LiveEvents } from '../live-events.js';
 import { toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
+import { clientOf } from '../auth.js';
 
 /**
  * POST {base}/task_cancel/:id — cancel an unfinished task.
@@ -33,7 +34,7 @@ export function cancelRoutes({ basePath, store, broker, live, logger }: CancelRo
   const router = Router();
 
   router.post('/task_cancel/:id', async (req: Request<{ id: string }>, res) => {
-    let record = await loadTask(store, req.params.id);
+    let record = await loadTask(store, req.params.id, clientOf(res));
     let status = 200;
     if (!isTerminal(record.status)) {
       await publishTaskEvent(broker, taskEvent({ task_id: record.id, processor: record.processor }, { status: 'REVOKED', attempt: Math.max(1, record.attempt), error: CANCELLED }));

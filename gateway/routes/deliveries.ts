@@ -1,9 +1,10 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { isTerminal, publishDeliveryJob, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
 import { deliveryJob } from '../delivery-jobs.js';
 import { HttpError } from '../http-errors.js';
 import { toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
+import { clientOf } from '../auth.js';
 
 /**
  * A task's delivery targets:
@@ -22,8 +23,8 @@ type TargetParams = { id: string; target: string };
 export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRouteDeps): Router {
   const router = Router();
 
-  const loadTarget = async (req: Request<TargetParams>) => {
-    const record = await loadTask(store, req.params.id);
+  const loadTarget = async (req: Request<TargetParams>, res: Response) => {
+    const record = await loadTask(store, req.params.id, clientOf(res));
     const deliveries = await store.deliveries.forTask(record.id);
     const delivery = deliveries.find((d) => d.targetId === req.params.target);
     if (!delivery) throw new HttpError(404, 'delivery_not_found', `task ${record.id} has no ${req.params.target.slice(0, 32)} target`);
@@ -31,7 +32,7 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
   };
 
   router.get('/task_deliveries/:id/:target', async (req: Request<TargetParams>, res) => {
-    const { record, delivery } = await loadTarget(req);
+    const { record, delivery } = await loadTarget(req, res);
     const attempts = await store.deliveries.attempts(record.id, delivery.targetId);
     res.setHeader('Cache-Control', 'no-store');
     res.json({
@@ -51,7 +52,7 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
   });
 
   router.post('/task_deliveries/:id/:target/redeliver', async (req: Request<TargetParams>, res) => {
-    const { record, delivery } = await loadTarget(req);
+    const { record, delivery } = await loadTarget(req, res);
     if (!isTerminal(record.status) || record.status === 'REVOKED') {
       throw new HttpError(409, 'task_unfinished', record.status === 'REVOKED' ? 'the task was cancelled; it delivers nothing' : `task is ${record.status}; it delivers once it finishes`);
     }

@@ -3,6 +3,7 @@ import { isTerminal, reduceTask, type TaskEvent, type TaskProgressState, type Ta
 import type { LiveEvents } from '../live-events.js';
 import { toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
+import { clientOf } from '../auth.js';
 
 /**
  * GET {base}/task_events/:id — Server-Sent Events for one task. The stream opens with the task's
@@ -27,7 +28,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     const stopListening = live.listen(req.params.id.toLowerCase(), (event) => deliver(event));
     let record;
     try {
-      record = await loadTask(store, req.params.id);
+      record = await loadTask(store, req.params.id, clientOf(res));
     } catch (err) {
       stopListening();
       throw err;

@@ -12,6 +12,7 @@ import { taskUrls, toStatusDocument } from '../task-document.js';
 import { parseTargets, type TargetOptions } from '../delivery-targets.js';
 import type { ConfirmationLog } from '../task-outbox.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
+import { clientOf } from '../auth.js';
 import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 import { diskBudget } from '../uploads/disk-budget.js';
@@ -101,7 +102,8 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     // The access log line of this request carries the new task's id (gateway/access-log.ts).
     res.locals.taskId = id;
     const createdAt = Date.now();
-    const idempotency = idempotencyOf(req, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
+    const { owner } = clientOf(res);
+    const idempotency = idempotencyOf(req, owner, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
     const files: FileRef[] = await uploadStore.commit(uploads, types, id).catch((err: unknown) => {
       if (err instanceof HttpError && err.status === 503) metrics.tasksRejected.labels('upload_store_unavailable').inc();
       throw err;
@@ -109,7 +111,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     const input = { fields, files };
     let inserted;
     try {
-      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, ...(idempotency ? { idempotency } : {}) });
+      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, ...(owner !== null ? { owner } : {}), ...(idempotency ? { idempotency } : {}) });
     } catch (err) {
       await uploadStore.discard(id, files);
       throw err;
@@ -168,13 +170,15 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
 
 /**
  * The `Idempotency-Key` header, if any: the same key within IDEMPOTENCY_TTL_SECONDS returns the
- * first submission's task; the fingerprint tells a true retry from a different request.
+ * first submission's task; the fingerprint tells a true retry from a different request. Keys are
+ * per API key: two clients that both send "order-1" get a task each. (The owner is joined with a
+ * newline, which no header value can hold; anonymous keys are stored as sent.)
  */
-function idempotencyOf(req: Request, request: unknown, expiresAt: number): { key: string; fingerprint: string; expiresAt: number } | undefined {
+function idempotencyOf(req: Request, owner: string | null, request: unknown, expiresAt: number): { key: string; fingerprint: string; expiresAt: number } | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
-  return { key, fingerprint: createHash('sha256').update(JSON.stringify(request)).digest('hex'), expiresAt };
+  return { key: owner === null ? key : `${owner}\n${key}`, fingerprint: createHash('sha256').update(JSON.stringify(request)).digest('hex'), expiresAt };
 }
 
 async function removeStaging(req: Request): Promise<void> {

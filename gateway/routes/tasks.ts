@@ -6,6 +6,7 @@ import { renderTaskPage } from '../pages/task-page.js';
 import type { LiveEvents } from '../live-events.js';
 import { artifactUrl, toStatusDocument } from '../task-document.js';
 import { loadTask, preferredWaitSeconds } from '../task-lookup.js';
+import { clientOf } from '../auth.js';
 
 /**
  * Reading tasks: status (JSON), result (JSON or the output file), single artifacts, and the HTML
@@ -26,7 +27,7 @@ export interface TaskRouteDeps {
 export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: TaskRouteDeps): Router {
   const router = Router();
 
-  const load = (req: Request<{ id: string }>): Promise<TaskRecord> => loadTask(store, req.params.id);
+  const load = (req: Request<{ id: string }>, res: Response): Promise<TaskRecord> => loadTask(store, req.params.id, clientOf(res));
 
   const requireSuccess = (record: TaskRecord): void => {
     switch (record.status) {
@@ -55,7 +56,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
   };
 
   router.get('/task_status/:id', async (req, res) => {
-    let record = await load(req);
+    let record = await load(req, res);
     const wait = preferredWaitSeconds(req.get('prefer'), maxWaitSeconds);
     if (wait !== undefined) {
       record = (await live.waitForTerminal(record.id, wait * 1000)) ?? record;
@@ -66,7 +67,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
   });
 
   router.get('/task_result/:id', async (req, res) => {
-    const record = await load(req);
+    const record = await load(req, res);
     res.setHeader('Cache-Control', 'no-store');
     requireSuccess(record);
     const { artifacts } = record;
@@ -83,7 +84,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
   });
 
   router.get('/task_result/:id/artifacts/:name', async (req: Request<{ id: string; name: string }>, res) => {
-    const record = await load(req);
+    const record = await load(req, res);
     requireSuccess(record);
     const artifact = record.artifacts.find((a) => a.name === req.params.name);
     if (!artifact) throw new HttpError(404, 'artifact_not_found', `task has no output file "${req.params.name.slice(0, 100)}"`);
@@ -92,7 +93,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
   });
 
   router.get('/tasks/:id', async (req, res) => {
-    const record = await load(req);
+    const record = await load(req, res);
     const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? JSON.stringify(record.result ?? null) : undefined;
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)), ...(resultJson === undefined ? {} : { resultJson }) }));
