@@ -317,3 +317,35 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
     },
   };
 }
+
+/** Routes that never ask for a key (gateway/app.ts mounts them before `authenticate`). */
+const OPEN_PATHS = new Set(['/echo', '/health/ready', '/upload/fields', '/static/{file}', '/processors', '/openapi.json', '/asyncapi.json', '/metrics']);
+
+/**
+ * API keys, on every other route: required when API_KEYS is set (the empty requirement says a
+ * gateway without keys takes requests without one), with the 401 and 429 every such route can
+ * answer, and the dashboard's 403.
+ */
+export function withAuth(paths: Record<string, Json>): Record<string, Json> {
+  const unauthorized = fail(['unauthorized', 'invalid_api_key', 'invalid_authorization'], 'With API_KEYS set: no key, a wrong one, or a malformed Authorization header; WWW-Authenticate says how to sign in', {
+    'WWW-Authenticate': { description: 'Bearer for API clients, Basic for a browser (it accepts text/html)', schema: { type: 'string' } },
+  });
+  const limited = fail(['rate_limited'], 'More than RATE_LIMIT requests of this key in RATE_LIMIT_WINDOW_SECONDS', { 'Retry-After': header('RetryAfter') });
+  const forbidden = (path: string): Json =>
+    path.startsWith('/dashboard')
+      ? fail(['forbidden', 'cross_site_request'], 'The key is not one of ADMIN_KEYS, or a browser was made to send the request from another site')
+      : fail(['cross_site_request'], 'A browser signed in with Basic was made to send a change from another site');
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => {
+      if (OPEN_PATHS.has(path)) return [path, item];
+      const operations = Object.entries(item).map(([method, operation]) => {
+        const op = operation as Json & { responses: Json };
+        const responses: Json = { ...op.responses, '401': unauthorized, '429': limited };
+        if (path.startsWith('/dashboard')) responses['403'] = forbidden(path);
+        else if (method !== 'get') responses['403'] ??= forbidden(path);
+        return [method, { ...op, security: [{}, { apiKey: [] }, { browser: [] }], responses }];
+      });
+      return [path, Object.fromEntries(operations)];
+    }),
+  );
+}

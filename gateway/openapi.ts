@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Config, ProcessorDescriptor } from '../shared/index.js';
 import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../shared/asyncapi.js';
 import { API_SCHEMAS } from './api-schemas.js';
-import { buildPaths, operatorPaths } from './openapi-paths.js';
+import { buildPaths, operatorPaths, withAuth } from './openapi-paths.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the same schemas the code uses
@@ -53,9 +53,13 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
       { name: 'operators', description: 'The dashboard' },
       { name: 'docs', description: 'The API documents' },
     ],
-    paths: { ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) },
+    paths: withAuth({ ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) }),
     components: {
       schemas,
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS (its secret). A task belongs to the key that made it; other keys get 404 for it' },
+        browser: { type: 'http', scheme: 'basic', description: 'For browsers: any user name, the API key as the password (or as the user name with an empty password)' },
+      },
       parameters: {
         TaskId: { name: 'id', in: 'path', required: true, description: 'Task id (UUID)', schema: { type: 'string', format: 'uuid' } },
         Prefer: {
