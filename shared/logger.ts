@@ -10,7 +10,11 @@ export type { Logger } from 'pino';
  */
 export function createLogger(component: string, level: LogLevel, format: LogFormat = 'json'): Logger {
   const base = { component, pid: process.pid };
-  if (format === 'json') return pino({ level, base });
+  // Asynchronous: a line is handed to the kernel in the background, together with the lines logged
+  // meanwhile, so a request never waits for a write (nor for a slow reader of a pipe, as under a
+  // container runtime). pino flushes what is left when the process exits, a crash included;
+  // only a SIGKILL or a power cut can lose the last few milliseconds of lines.
+  if (format === 'json') return pino({ level, base }, pino.destination({ dest: 1, sync: false }));
   return pino({
     level,
     base,
