@@ -4,11 +4,16 @@ import path from 'node:path';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { percentiles } from './http.js';
+import { runRawAmqp } from './raw-amqp.js';
+import { ratio } from './stats.js';
 import { startTogether } from './support/start.js';
 
 /**
  * Latency at low load: one client submits echo tasks one after another with `Prefer: wait=10`, so
- * the answer comes the moment the task is recorded — no polling interval in the figure.
+ * the answer comes the moment the task is recorded — no polling interval in the figure. Next to it,
+ * in the same run, raw amqplib request/reply one at a time on quorum queues with confirms and a
+ * STARTED message (bench/raw-amqp.ts: warren's three messages per task, without HTTP or a store):
+ * the floor the broker sets on this machine.
  *   npm run bench -- latency --tasks 500
  */
 export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Record<string, unknown>> {
@@ -32,7 +37,25 @@ export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Rec
       if (response.status !== 200 || body.status !== 'SUCCESS') errors += 1;
       else if (n >= 20) latencies.push(elapsed); // the first 20 warm up connections and JIT
     }
-    return { bench: 'latency', tasks, errors, submit_to_success_ms: percentiles(latencies) };
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
+    let raw;
+    try {
+      raw = await runRawAmqp({ tasks: 20, inFlight: 1, latencyTasks: tasks, warmup: 20, prefetch: 16 }, logDir, 2);
+    } finally {
+      fs.rmSync(logDir, { recursive: true, force: true });
+    }
+    const warren = percentiles(latencies);
+    const floor = percentiles(raw.single.latencies);
+    return {
+      bench: 'latency',
+      tasks,
+      errors: errors + raw.single.errors,
+      submit_to_success_ms: warren,
+      raw_request_reply_ms: floor,
+      p50_over_raw: ratio(warren.p50, floor.p50),
+      p99_over_raw: ratio(warren.p99, floor.p99),
+    };
   } finally {
     await Promise.all(processes.map((p) => p.stop()));
     await deletePrefix(prefix);

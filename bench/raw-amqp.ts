@@ -69,7 +69,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Record
 }
 
 /** `events` 2: the responder publishes a confirmed STARTED before the reply, warren's message count. */
-async function runRawAmqp({ tasks, inFlight, latencyTasks, warmup, prefetch }: PipelineOptions, logDir: string, events: 1 | 2): Promise<PipelineFigures> {
+export async function runRawAmqp({ tasks, inFlight, latencyTasks, warmup, prefetch }: PipelineOptions, logDir: string, events: 1 | 2): Promise<PipelineFigures> {
   const id = randomUUID().slice(0, 8);
   const queues = { requests: `bench-${id}.requests`, replies: `bench-${id}.replies` };
   const connection = await amqp.connect(TEST_AMQP_URL, { noDelay: true, clientProperties: { connection_name: `bench-requester:${process.pid}` } });
