@@ -20,6 +20,10 @@ export class LiveEvents {
 
   start(broker: Broker): void {
     this.subscription = broker.subscribe('task.#', (message) => {
+      // Most events concern tasks nobody here waits for; skip those before decoding. (Events
+      // without the id, from older workers, are decoded as before.)
+      const taskId: unknown = message.properties.correlationId;
+      if (typeof taskId === 'string' && !this.listeners.has(taskId)) return;
       try {
         this.dispatch(taskEvents.decode(message.content));
       } catch (err) {

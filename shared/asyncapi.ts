@@ -270,7 +270,11 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
         DeliveryJob: jsonMessage('DeliveryJob', 'A delivery attempt to make', DELIVERY_JOB_TYPE),
         DeliveryEvent: jsonMessage('DeliveryEvent', 'The outcome of a delivery attempt', DELIVERY_EVENT_TYPE),
         TaskMessage: jsonMessage('TaskMessage', 'A task', TASK_MESSAGE_TYPE),
-        TaskEvent: jsonMessage('TaskEvent', 'A task event', TASK_EVENT_TYPE),
+        TaskEvent: {
+          ...jsonMessage('TaskEvent', 'A task event', TASK_EVENT_TYPE),
+          // Also sent as the AMQP correlation_id property, so consumers can filter without parsing.
+          correlationId: { description: 'The task id; also in the AMQP correlation_id property', location: '$message.payload#/task_id' },
+        },
         RevocationSync: jsonMessage('RevocationSync', "Where a worker's replay of the revocations stream ends", REVOCATION_SYNC_TYPE),
         DeadLetter: {
           name: 'DeadLetter',

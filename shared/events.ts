@@ -41,6 +41,9 @@ export async function publishTaskEvent(broker: Broker, event: TaskEvent): Promis
   if (!taskEvents.check(event)) throw new TypeError('refusing to publish a task event that breaks its contract');
   await broker.publish(broker.topology.exchanges.events, eventRoutingKey(event.status, event.processor), taskEvents.encode(event), {
     messageId: event.event_id,
+    // The task's id outside the body: a gateway's live-event consumer drops events nobody in it
+    // is waiting for without parsing them (gateway/live-events.ts).
+    correlationId: event.task_id,
     type: TASK_EVENT_TYPE,
   });
 }
