@@ -62,8 +62,13 @@ const workers: (Worker | undefined)[] = [];
 const everyGateway: Gateway[] = [];
 
 const startWorker = async (): Promise<Worker> => {
-  const metricsPort = await freePort();
-  return { process: await stack!.worker({ METRICS_PORT: String(metricsPort) }), metricsPort };
+  for (let tries = 1; ; tries += 1) {
+    const metricsPort = await freePort();
+    const process = await stack!.worker({ METRICS_PORT: String(metricsPort) });
+    // The metrics server listens before the broker connects; a port taken in between costs a retry, not the run.
+    if (process.logs.some((line) => line.msg === 'metrics listening') || tries === 3) return { process, metricsPort };
+    await process.stop();
+  }
 };
 
 beforeAll(async () => {
