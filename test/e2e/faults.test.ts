@@ -24,7 +24,7 @@ const base = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-faults-node-'));
 let port: number;
 let node: NodeHandle | undefined;
 let stack: TestStack | undefined;
-const boot = (): Promise<NodeHandle> => startNode({ ...binaries!, host: '127.0.0.1', port, base, nodeName: `warren-faults-${port}@localhost`, log: () => {} });
+const boot = (): Promise<NodeHandle> => startNode({ ...binaries!, host: '127.0.0.1', port, base, nodeName: `warren-faults-${port}@localhost`, plugins: [], log: () => {} });
 
 const CLIENTS = 8;
 const WORKER_SIGKILLS = 5;
@@ -41,7 +41,9 @@ const SLEEP_MS = 40;
 const BACKLOG_TASKS = 24;
 const BACKLOG_SLEEP_MS = 1_000;
 /** A client's pause between its tasks, and after a 503 (the gateway says Retry-After: 2; we sample the outage finer). */
-const THINK_MS = 20;
+const THINK_MS = 50;
+/** The malformed client's pause between requests: a steady trickle, not a flood (hostile-input.test.ts floods). */
+const MALFORMED_EVERY_MS = 60;
 const BACKOFF_MS = 250;
 const SHUTDOWN_GRACE_MS = 1_500;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -286,7 +288,7 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
         const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
         if (response.status >= 400 && response.status < 500 && typeof body?.error?.code === 'string' && typeof body.error.message === 'string') figures.malformed_4xx += 1;
         else problems.push(`malformed "${kind.name}": ${response.status} ${JSON.stringify(body)}`);
-        await sleep(20);
+        await sleep(MALFORMED_EVERY_MS);
       }
     };
 
