@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
 import type { Gateway } from '../support/processes.js';
-import { testStack } from '../support/stack.js';
+import { testStack, type TestStack } from '../support/stack.js';
 
 /**
  * The upload form behind API keys, in headless Chromium: the browser is asked to sign in (HTTP
@@ -10,19 +10,21 @@ import { testStack } from '../support/stack.js';
  * with the page's own requests, the live SSE stream included.
  */
 const SECRET = 'form-user-0123456789abcdef';
-const stack = testStack('signed-in', { API_KEYS: `formuser:${SECRET},other:other-0123456789abcdef` });
+let stack: TestStack;
 let gateway: Gateway;
 let browser: Browser;
 let closeBrowser: () => Promise<void>;
 
 describe.skipIf(!browserAvailable)('the upload form behind API keys', () => {
   beforeAll(async () => {
+    // Made here, not at load: a skipped file must not leave its DATA_DIR behind.
+    stack = testStack('signed-in', { API_KEYS: `formuser:${SECRET},other:other-0123456789abcdef` });
     [gateway, , { browser, close: closeBrowser }] = await Promise.all([stack.gateway(), stack.worker(), launchBrowser()]);
   }, 90_000);
 
   afterAll(async () => {
     await closeBrowser?.();
-    await stack.stop();
+    await stack?.stop();
   });
 
   it('asks a browser without a key to sign in', async () => {
