@@ -122,9 +122,10 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
     const send = (fields: Omit<Parameters<typeof taskEvent>[1], 'attempt' | 'worker'>): Promise<void> =>
       publishTaskEvent(broker, taskEvent(task, { ...fields, attempt, worker: workerId }));
 
-    // STARTED goes out without waiting for its confirm (the channel keeps it ahead of what
-    // follows); it is confirmed before the final event and the ack, so a task is never acked
-    // on an unconfirmed STARTED.
+    // STARTED goes out without waiting for its confirm: the channel routes it ahead of what
+    // follows. The task is acked only once its final event is confirmed; STARTED only informs
+    // (a task recorded SUCCESS without it has started all the same), so its confirm is awaited
+    // before the ack but does not hold up the final event.
     const started = send({ status: 'STARTED' });
     started.catch(() => {}); // awaited below; this only keeps it from being reported as unhandled
     const controller = new AbortController();
@@ -180,7 +181,6 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
 
     // Publishing is outside the run's try: a publish that fails must requeue the task (the
     // handler throws), never turn a successful run into a FAILURE.
-    await started;
     if (outcome.ok) {
       await send({ status: 'SUCCESS', result: outcome.result ?? null, artifacts: artifacts.written() });
       // Counted once the outcome is published.
@@ -205,6 +205,8 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         count(processor, 'failure');
       }
     }
+    // The final event is confirmed, so a STARTED the broker refused changes nothing recorded.
+    await started.catch((err: unknown) => log.debug({ err: coerceError(err).message }, 'STARTED not confirmed; the final event was'));
     metrics?.runSeconds.labels(processor.name).observe(seconds);
     return ACK;
   };
