@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
-import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { percentiles } from './http.js';
 import { runRawAmqp } from './raw-amqp.js';
 import { ratio } from './stats.js';
-import { startTogether } from './support/start.js';
+import { startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
 
 /**
  * Latency at low load: one client submits echo tasks one after another with `Prefer: wait=10`, so
@@ -19,15 +18,21 @@ import { startTogether } from './support/start.js';
 export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Record<string, unknown>> {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'warn', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
-  const processes: WarrenProcess[] = [];
+  // Logs go to files, as in the other benches: a parent that read and parsed every line of the
+  // children's stdout (the tests' harness does) would add its own work to each measured request.
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
+  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'info', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
+  const processes: BenchProcess[] = [];
   try {
-    const [, gateway] = await startTogether(processes, startWorker({ ...env, LOG_LEVEL: 'info' }), startGateway({ ...env, LOG_LEVEL: 'info' }));
+    processes.push(await startBenchProcess({ entry: 'worker/main.ts', env, ready: warrenReady.worker, logDir }));
+    const gateway = await startBenchProcess({ entry: 'gateway/main.ts', env: { ...env, PORT: '0' }, ready: warrenReady.gateway, logDir });
+    processes.push(gateway);
+    const url = `http://127.0.0.1:${String(gateway.readyLines[0]!.port)}/prediction`;
     const latencies: number[] = [];
     let errors = 0;
     for (let n = 0; n < tasks + 20; n += 1) {
       const t0 = performance.now();
-      const response = await fetch(`${gateway.url}/uploader`, {
+      const response = await fetch(`${url}/uploader`, {
         method: 'POST',
         body: new URLSearchParams({ item_a: `task-${n}` }),
         headers: { prefer: 'wait=10', accept: 'application/json' },
@@ -38,13 +43,7 @@ export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Rec
       else if (n >= 20) latencies.push(elapsed); // the first 20 warm up connections and JIT
     }
     await Promise.all(processes.splice(0).map((p) => p.stop()));
-    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
-    let raw;
-    try {
-      raw = await runRawAmqp({ tasks: 20, inFlight: 1, latencyTasks: tasks, warmup: 20, prefetch: 16 }, logDir, 2);
-    } finally {
-      fs.rmSync(logDir, { recursive: true, force: true });
-    }
+    const raw = await runRawAmqp({ tasks: 20, inFlight: 1, latencyTasks: tasks, warmup: 20, prefetch: 16 }, logDir, 2);
     const warren = percentiles(latencies);
     const floor = percentiles(raw.single.latencies);
     return {
@@ -60,5 +59,6 @@ export async function runLatencyBench({ tasks }: { tasks: number }): Promise<Rec
     await Promise.all(processes.map((p) => p.stop()));
     await deletePrefix(prefix);
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(logDir, { recursive: true, force: true });
   }
 }
