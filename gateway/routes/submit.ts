@@ -127,22 +127,29 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
       await answer(req, res, inserted.taskId, processor.name);
       return;
     }
+    let knownStatus: string | undefined = 'PENDING';
     try {
       // Before the publish: a worker may finish the task before this line would otherwise run.
       if (targets.length > 0) await store.deliveries.create(id, targets, createdAt);
       await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
-      metrics.tasksRejected.labels('publish_unconfirmed').inc();
-      await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
-      await uploadStore.discard(id, files);
-      throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
+      const refused = await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
+      if (refused) {
+        logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
+        metrics.tasksRejected.labels('publish_unconfirmed').inc();
+        await uploadStore.discard(id, files);
+        throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
+      }
+      // The confirm was lost, not the message: a worker has the task already. It is accepted, its
+      // files stay (the worker reads them) and its Idempotency-Key keeps naming it.
+      logger.warn({ taskId: id, err: message }, 'publish unconfirmed, but a worker already took the task; accepted');
+      knownStatus = undefined;
     }
 
     confirmations?.confirmed(id);
     metrics.tasksSubmitted.labels(processor.name).inc();
-    await answer(req, res, id, processor.name, 'PENDING');
+    await answer(req, res, id, processor.name, knownStatus);
   };
 
   /** 303 to the task page for a plain form post; else 202 — or 200 with the finished task under `Prefer: wait`. */

@@ -91,14 +91,20 @@ export class PostgresTaskStore implements TaskStore {
     throw new WarrenError('store_contention', `idempotency key kept changing hands while task ${task.id} was inserted`);
   }
 
-  async markNotAccepted(id: string, error: TaskError, at: number): Promise<void> {
-    // WHERE status = 'PENDING' is re-checked after any recorder's lock on the row is released.
-    await this.pool.query(
-      `WITH freed AS (DELETE FROM idempotency_keys WHERE task_id = $1)
-       UPDATE tasks SET status = 'FAILURE', error_code = $2, error_message = $3, finished_at = $4, updated_at = $4
-       WHERE id = $1 AND status = 'PENDING'`,
+  async markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean> {
+    // WHERE status = 'PENDING' is re-checked after any recorder's lock on the row is released;
+    // the key is freed only with a row that was marked.
+    const { rows } = await this.pool.query<{ marked: string }>(
+      `WITH marked AS (
+         UPDATE tasks SET status = 'FAILURE', error_code = $2, error_message = $3, finished_at = $4, updated_at = $4
+         WHERE id = $1 AND status = 'PENDING' RETURNING id
+       ), freed AS (
+         DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM marked)
+       )
+       SELECT count(*) AS marked FROM marked`,
       [id, text(error.code), text(error.message), at],
     );
+    return Number(rows[0]?.marked ?? 0) === 1;
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

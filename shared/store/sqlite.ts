@@ -145,14 +145,19 @@ export class SqliteTaskStore implements TaskStore {
   }
 
 
-  async markNotAccepted(id: string, error: TaskError, at: number): Promise<void> {
-    this.db.prepare('DELETE FROM idempotency_keys WHERE task_id = ?').run(id);
-    this.db
-      .prepare(
-        `UPDATE tasks SET status = 'FAILURE', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?
-         WHERE id = ? AND status = 'PENDING'`,
-      )
-      .run(error.code, error.message, at, at, id);
+  // Rare (a publish the broker did not confirm), so its transaction is made when needed.
+  async markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean> {
+    return this.db.transaction((): boolean => {
+      const marked =
+        this.db
+          .prepare(
+            `UPDATE tasks SET status = 'FAILURE', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?
+             WHERE id = ? AND status = 'PENDING'`,
+          )
+          .run(error.code, error.message, at, at, id).changes === 1;
+      if (marked) this.db.prepare('DELETE FROM idempotency_keys WHERE task_id = ?').run(id);
+      return marked;
+    })();
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

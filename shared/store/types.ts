@@ -74,8 +74,13 @@ export interface TaskStore {
   readonly deliveries: DeliveryStore;
   /** Insert a PENDING task — unless its idempotency key is already taken, then name that task. */
   insertPending(task: NewTask): Promise<InsertOutcome>;
-  /** The broker never confirmed the publish: the task was not accepted and must say so (and its idempotency key is freed, so a retry makes a new task). */
-  markNotAccepted(id: string, error: TaskError, at: number): Promise<void>;
+  /**
+   * The broker never confirmed the publish: the task was not accepted and must say so, and its
+   * idempotency key is freed, so a retry makes a new task. Only a task still PENDING is marked;
+   * false when it had moved on (the message got through after all, and a worker took it), and
+   * then its key keeps naming it.
+   */
+  markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean>;
   get(id: string): Promise<TaskRecord | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;

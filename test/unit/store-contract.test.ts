@@ -183,16 +183,19 @@ describe.each(backends)('the $name task store', (backend) => {
   it('marks a task whose publish was never confirmed as not accepted, and only a PENDING one', async () => {
     const store = await open();
     const task = await pendingTask(store);
-    await store.markNotAccepted(task.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+    expect(await store.markNotAccepted(task.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now())).toBe(true);
     expect(await store.get(task.task_id)).toMatchObject({ status: 'FAILURE', error: { code: 'not_accepted' } });
     // A late event from a publish that did get through cannot resurrect it.
     await store.applyEvents([taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 1 })]);
     expect((await store.get(task.task_id))?.status).toBe('FAILURE');
 
-    const running = await pendingTask(store);
+    // The message got through after all and a worker took it: the task stands, and so does its key.
+    const idempotency = { key: `k-${randomUUID()}`, fingerprint: 'f', expiresAt: Date.now() + 60_000 };
+    const running = await pendingTask(store, { idempotency });
     await store.applyEvents([taskEvent(running, { status: 'STARTED', attempt: 1 })]);
-    await store.markNotAccepted(running.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now());
+    expect(await store.markNotAccepted(running.task_id, { code: 'not_accepted', message: 'no confirm' }, Date.now())).toBe(false);
     expect(await store.get(running.task_id)).toMatchObject({ status: 'STARTED', error: null });
+    expect(await store.insertPending(newTask({ idempotency }))).toEqual({ created: false, taskId: running.task_id, sameRequest: true });
   });
 
   it('shows one store’s committed writes to another on the same location', async () => {
