@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { DeliveryRecord, TaskRecord } from '../shared/index.js';
+import type { DeliveryRecord, TaskRecord, TaskStore } from '../shared/index.js';
 import type { StatusDocument as StatusDocumentSchema } from './api-schemas.js';
 
 /**
@@ -28,6 +28,11 @@ export function artifactUrl(basePath: string, id: string, name: string): string 
 
 export function deliveryUrl(basePath: string, id: string, target: string): string {
   return `${basePath}/task_deliveries/${id}/${target}`;
+}
+
+/** A task's deliveries, without a read for the many tasks that have none (TaskRecord.deliveryTargets). */
+export async function deliveriesOf(store: Pick<TaskStore, 'deliveries'>, record: TaskRecord): Promise<DeliveryRecord[]> {
+  return record.deliveryTargets === 0 ? [] : store.deliveries.forTask(record.id);
 }
 
 export function toStatusDocument(record: TaskRecord, basePath: string, deliveries: readonly DeliveryRecord[]): StatusDocument {

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import type { LiveEvents } from '../live-events.js';
-import { toStatusDocument } from '../task-document.js';
+import { deliveriesOf, toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
 import { clientOf } from '../auth.js';
 
@@ -47,7 +47,7 @@ export function cancelRoutes({ basePath, store, broker, live, logger }: CancelRo
       throw new HttpError(409, 'task_finished', `task already ended ${record.status}; it cannot be cancelled`, { status: record.status });
     }
     res.setHeader('Cache-Control', 'no-store');
-    res.status(status).json(toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)));
+    res.status(status).json(toStatusDocument(record, basePath, await deliveriesOf(store, record)));
   });
 
   return router;

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { isTerminal, publishDeliveryJob, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
 import { deliveryJob } from '../delivery-jobs.js';
 import { HttpError } from '../http-errors.js';
-import { toStatusDocument } from '../task-document.js';
+import { deliveriesOf, toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
 import { clientOf } from '../auth.js';
 
@@ -25,7 +25,7 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
 
   const loadTarget = async (req: Request<TargetParams>, res: Response) => {
     const record = await loadTask(store, req.params.id, clientOf(res));
-    const deliveries = await store.deliveries.forTask(record.id);
+    const deliveries = await deliveriesOf(store, record);
     const delivery = deliveries.find((d) => d.targetId === req.params.target);
     if (!delivery) throw new HttpError(404, 'delivery_not_found', `task ${record.id} has no ${req.params.target.slice(0, 32)} target`);
     return { record, delivery };
@@ -62,7 +62,7 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
     await publishDeliveryJob(broker, deliveryJob(record, outcome.record, 'completed', basePath));
     await store.deliveries.markEnqueued([outcome.record], Date.now());
     logger.info({ taskId: record.id, target: delivery.targetId, round: outcome.record.round }, 'redelivery requested');
-    const document = toStatusDocument(record, basePath, await store.deliveries.forTask(record.id));
+    const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
     res.status(202).json(document.deliveries.find((d) => d.target === delivery.targetId));
   });
 

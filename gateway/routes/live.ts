@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { isTerminal, reduceTask, type TaskEvent, type TaskProgressState, type TaskStore } from '../../shared/index.js';
 import type { LiveEvents } from '../live-events.js';
-import { toStatusDocument } from '../task-document.js';
+import { deliveriesOf, toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
 import { clientOf } from '../auth.js';
 
@@ -42,7 +42,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
 
     const finish = async (): Promise<void> => {
       const final = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS, { terminalSeen: true })) ?? record;
-      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath, await store.deliveries.forTask(final.id)));
+      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath, await deliveriesOf(store, final)));
       res.end();
     };
 

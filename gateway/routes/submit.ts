@@ -8,7 +8,7 @@ import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
 import type { LiveEvents } from '../live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { taskUrls, toStatusDocument } from '../task-document.js';
+import { deliveriesOf, taskUrls, toStatusDocument } from '../task-document.js';
 import { parseTargets, type TargetOptions } from '../delivery-targets.js';
 import type { ConfirmationLog } from '../task-outbox.js';
 import { preferredWaitSeconds } from '../task-lookup.js';
@@ -163,7 +163,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
     const record = wait !== undefined ? await live.waitForTerminal(id, wait * 1000) : knownStatus ? undefined : await store.get(id);
     if (wait !== undefined && record && isTerminal(record.status)) {
-      const document = toStatusDocument(record, basePath, await store.deliveries.forTask(record.id));
+      const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
       res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
       return;
     }

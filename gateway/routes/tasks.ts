@@ -4,7 +4,7 @@ import { resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '
 import { HttpError } from '../http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
 import type { LiveEvents } from '../live-events.js';
-import { artifactUrl, toStatusDocument } from '../task-document.js';
+import { artifactUrl, deliveriesOf, toStatusDocument } from '../task-document.js';
 import { loadTask, preferredWaitSeconds } from '../task-lookup.js';
 import { clientOf } from '../auth.js';
 
@@ -63,7 +63,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
       res.setHeader('Preference-Applied', `wait=${wait}`);
     }
     res.setHeader('Cache-Control', 'no-store');
-    res.json(toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)));
+    res.json(toStatusDocument(record, basePath, await deliveriesOf(store, record)));
   });
 
   router.get('/task_result/:id', async (req, res) => {
@@ -96,7 +96,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
     const record = await load(req, res);
     const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? JSON.stringify(record.result ?? null) : undefined;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await store.deliveries.forTask(record.id)), ...(resultJson === undefined ? {} : { resultJson }) }));
+    res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await deliveriesOf(store, record)), ...(resultJson === undefined ? {} : { resultJson }) }));
   });
 
   return router;

@@ -14,10 +14,15 @@ export class PostgresDeliveryStore implements DeliveryStore {
 
   async create(taskId: string, targets: readonly { targetId: string; target: DeliveryTarget }[], at: number): Promise<void> {
     if (targets.length === 0) return;
+    // One statement, so the count on the task row and the rows it counts are committed together.
     await this.pool.query(
-      `INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at)
-       SELECT $1, t.target_id, t.target, 'PENDING', t.delivery_id, $2
-       FROM unnest($3::text[], $4::text[], $5::text[]) AS t(target_id, target, delivery_id)`,
+      `WITH inserted AS (
+         INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at)
+         SELECT $1, t.target_id, t.target, 'PENDING', t.delivery_id, $2
+         FROM unnest($3::text[], $4::text[], $5::text[]) AS t(target_id, target, delivery_id)
+         RETURNING 1
+       )
+       UPDATE tasks SET delivery_targets = delivery_targets + (SELECT count(*) FROM inserted) WHERE id = $1`,
       [taskId, at, targets.map((t) => t.targetId), targets.map((t) => JSON.stringify(t.target)), targets.map(() => randomUUID())],
     );
   }

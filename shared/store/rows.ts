@@ -29,6 +29,8 @@ export interface TaskRow {
   confirmed_at?: number | null;
   /** The API key that created the task (TaskRecord.owner). */
   owner?: string | null;
+  /** How many delivery targets the task has (TaskRecord.deliveryTargets). */
+  delivery_targets?: number;
 }
 
 /** What applying one event to a row gives: the row to write, or why nothing is written. */
@@ -43,7 +45,8 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
   if (!row) return { outcome: { taskId: event.task_id, applied: false, reason: 'unknown_task' } };
 
   const reduction = reduceTask(row, event);
-  if (!reduction.apply) return { outcome: { taskId: event.task_id, applied: false, reason: reduction.reason } };
+  const deliveryTargets = Number(row.delivery_targets ?? 0);
+  if (!reduction.apply) return { outcome: { taskId: event.task_id, applied: false, reason: reduction.reason, deliveryTargets } };
 
   const at = Date.parse(event.at);
   const terminal = isTerminal(reduction.status);
@@ -65,7 +68,7 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
     finished_at: terminal ? at : null,
     updated_at: now,
   };
-  const outcome: ApplyOutcome = terminal ? { taskId: event.task_id, applied: true, record: toRecord(written) } : { taskId: event.task_id, applied: true };
+  const outcome: ApplyOutcome = terminal ? { taskId: event.task_id, applied: true, record: toRecord(written), deliveryTargets } : { taskId: event.task_id, applied: true, deliveryTargets };
   return { outcome, row: written };
 }
 
@@ -91,6 +94,7 @@ export function toRecord(row: TaskRow): TaskRecord {
     updatedAt: row.updated_at,
     expiredAt: row.expired_at ?? null,
     owner: row.owner ?? null,
+    deliveryTargets: Number(row.delivery_targets ?? 0),
   };
 }
 

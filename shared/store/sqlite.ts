@@ -52,6 +52,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
   // Auth: the name of the API key that created the task (NULL: made without one).
   `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
+  // How many delivery targets the task has (deliveries.create sets it): reads of a task without
+  // any skip the deliveries table.
+  `ALTER TABLE tasks ADD COLUMN delivery_targets INTEGER NOT NULL DEFAULT 0;
+   UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries d WHERE d.task_id = tasks.id);`,
 ];
 
 export class SqliteTaskStore implements TaskStore {

@@ -25,6 +25,8 @@ export interface TaskRecord {
   expiredAt: number | null;
   /** The name of the API key that created the task; null when it was made without one (API_KEYS unset, or ALLOW_ANONYMOUS). */
   owner: string | null;
+  /** How many delivery targets the task has: with none, nothing needs reading from the deliveries tables. */
+  deliveryTargets: number;
 }
 
 export interface NewTask {
@@ -62,6 +64,8 @@ export type ApplyOutcome = {
   reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task';
   /** The task as written, for an applied event that made it terminal (metrics read its timestamps). */
   record?: TaskRecord;
+  /** The task's TaskRecord.deliveryTargets, for every event of a known task (the recorder skips delivery work without any). */
+  deliveryTargets?: number;
 };
 
 /**

@@ -114,6 +114,7 @@ describe('the OpenAPI document', () => {
       updatedAt: 1_700_000_002_000,
       expiredAt: null,
       owner: null,
+      deliveryTargets: 0,
     };
     const validate = validator.validator(resolveRef(document, '#/paths/~1task_status~1{id}/get/responses/200/content/application~1json/schema'));
     const delivery = {

@@ -53,6 +53,22 @@ describe.each(backends)('the $name delivery store', (backend) => {
     };
   }
 
+  it('counts a task’s targets on its row, and reports the count with each of its events', async () => {
+    const bare = randomUUID();
+    await store.insertPending({ id: bare, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() });
+    expect((await store.get(bare))?.deliveryTargets).toBe(0);
+    const id = await finishedTask();
+    expect((await store.get(id))?.deliveryTargets).toBe(2);
+    const [started, finished] = await store.applyEvents([
+      taskEvent({ task_id: bare, processor: 'echo' }, { status: 'STARTED', attempt: 1 }),
+      taskEvent({ task_id: bare, processor: 'echo' }, { status: 'SUCCESS', attempt: 1, result: 1 }),
+    ]);
+    expect(started).toMatchObject({ applied: true, deliveryTargets: 0 });
+    expect(finished).toMatchObject({ applied: true, deliveryTargets: 0, record: { deliveryTargets: 0 } });
+    const [late] = await store.applyEvents([taskEvent({ task_id: id, processor: 'echo' }, { status: 'STARTED', attempt: 1 })]);
+    expect(late).toMatchObject({ applied: false, reason: 'terminal', deliveryTargets: 2 });
+  });
+
   it('keeps targets PENDING until the task finishes, then begins each once', async () => {
     const id = await finishedTask();
     expect((await store.deliveries.forTask(id)).map((d) => [d.targetId, d.state])).toEqual([

@@ -117,6 +117,7 @@ describe('task metrics', () => {
     updatedAt: 3_300,
     expiredAt: null,
     owner: null,
+    deliveryTargets: 0,
     ...overrides,
   });
 
