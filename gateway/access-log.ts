@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { isTaskId, type Logger } from '../shared/index.js';
+import { clientOf } from './auth.js';
 
 /**
  * One access-log line per request: method, path, status, time taken, the task id when the
@@ -26,7 +27,8 @@ export function accessLog(logger: Logger, basePath: string): RequestHandler {
       const completed = res.writableFinished;
       const line: Record<string, unknown> = { method: req.method, path, status: completed ? res.statusCode : null, ms: Math.round(performance.now() - began) };
       if (typeof res.locals.taskId === 'string') line.taskId = res.locals.taskId;
-      if (typeof res.locals.apiKey === 'string') line.apiKey = res.locals.apiKey;
+      const { owner } = clientOf(res);
+      if (owner !== null) line.apiKey = owner;
       if (quiet(path)) logger.debug(line, 'request completed');
       // The error handler has already logged a 500's cause with its stack; this line is the access record.
       else if (res.statusCode >= 500) logger.warn(line, 'request failed');

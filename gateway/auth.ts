@@ -58,7 +58,6 @@ export function authenticate({ keys, adminKeys, allowAnonymous }: AuthOptions): 
     if (name === undefined) throw challenge(req, 'invalid_api_key', 'the API key is not valid', 'invalid_token');
     if (presented.scheme === 'basic') refuseCrossSite(req);
     res.locals.client = { owner: name, admin: admins.has(name) } satisfies Client;
-    res.locals.apiKey = name; // for the access log
     next();
   };
 }

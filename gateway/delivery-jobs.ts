@@ -32,6 +32,8 @@ export function deliveryJob(record: TaskRecord, delivery: DeliveryRecord, event:
  * nothing left to enqueue, and a job sent twice is a duplicate receivers can recognise.
  */
 export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; basePath: string; logger: Logger }, record: TaskRecord): Promise<number> {
+  // Most tasks name no target: nothing to read or write for them.
+  if (record.deliveryTargets === 0) return 0;
   const waiting = await deps.store.deliveries.begin(record.id, record.status, Date.now());
   if (waiting.length === 0) return 0;
   await Promise.all(waiting.map((delivery) => publishDeliveryJob(deps.broker, deliveryJob(record, delivery, 'completed', deps.basePath))));

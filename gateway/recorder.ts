@@ -77,11 +77,9 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
           onFinished?.(outcome.taskId);
           logger.debug({ taskId: outcome.taskId, processor: outcome.record.processor, status: outcome.record.status }, 'task finished');
           const record = outcome.record;
-          if (record.deliveryTargets > 0) {
-            enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
-              logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
-            );
-          }
+          enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
+            logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
+          );
         } else if (event.status === 'STARTED' && outcome.deliveryTargets !== 0 && (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))) {
           // Replicas' recorders compete for events, so another may have committed the task's end
           // first: it did start all the same, and a client that asked to hear it should.

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { DELIVERY_TABLES } from './delivery-rows.js';
+import { TASK_DELIVERY_TARGETS_COLUMN, TASK_OWNER_COLUMN } from './rows.js';
 
 /**
  * The PostgreSQL schema, as numbered migrations. The layout mirrors SQLite's (shared/store/rows.ts
@@ -40,12 +41,8 @@ export const MIGRATIONS: readonly string[] = [
   // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
   `ALTER TABLE tasks ADD COLUMN confirmed_at BIGINT;
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
-  // Auth: the name of the API key that created the task (NULL: made without one).
-  `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
-  // How many delivery targets the task has (deliveries.create sets it): reads of a task without
-  // any skip the deliveries table.
-  `ALTER TABLE tasks ADD COLUMN delivery_targets INTEGER NOT NULL DEFAULT 0;
-   UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries d WHERE d.task_id = tasks.id);`,
+  TASK_OWNER_COLUMN,
+  TASK_DELIVERY_TARGETS_COLUMN,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

@@ -33,6 +33,16 @@ export interface TaskRow {
   delivery_targets?: number;
 }
 
+/** Auth: the name of the API key that created the task (NULL: made without one). The same SQL in both stores. */
+export const TASK_OWNER_COLUMN = `ALTER TABLE tasks ADD COLUMN owner TEXT;`;
+
+/**
+ * How many delivery targets the task has (deliveries.create sets it), so reads of a task without
+ * any skip the deliveries table; existing tasks are counted. The same SQL in both stores.
+ */
+export const TASK_DELIVERY_TARGETS_COLUMN = `ALTER TABLE tasks ADD COLUMN delivery_targets INTEGER NOT NULL DEFAULT 0;
+   UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries d WHERE d.task_id = tasks.id);`;
+
 /** What applying one event to a row gives: the row to write, or why nothing is written. */
 export type RowChange = { outcome: ApplyOutcome; row?: TaskRow };
 

@@ -21,7 +21,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     );
     this.db.transaction(() => {
       for (const { targetId, target } of targets) insert.run(taskId, targetId, JSON.stringify(target), randomUUID(), at);
-      this.db.prepare('UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries WHERE task_id = ?) WHERE id = ?').run(taskId, taskId);
+      this.db.prepare('UPDATE tasks SET delivery_targets = delivery_targets + ? WHERE id = ?').run(targets.length, taskId);
     })();
   }
 

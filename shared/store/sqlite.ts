@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskError, TaskEvent } from '../contracts.js';
 import type { TaskStatus } from '../states.js';
-import { applyEventToRow, toRecord, zeroCounts, type TaskRow } from './rows.js';
+import { applyEventToRow, TASK_DELIVERY_TARGETS_COLUMN, TASK_OWNER_COLUMN, toRecord, zeroCounts, type TaskRow } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
 import { DELIVERY_TABLES } from './delivery-rows.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
@@ -50,12 +50,8 @@ const MIGRATIONS: readonly string[] = [
   // The outbox: when the broker confirmed the task's message; the sweeper republishes the rest.
   `ALTER TABLE tasks ADD COLUMN confirmed_at INTEGER;
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
-  // Auth: the name of the API key that created the task (NULL: made without one).
-  `ALTER TABLE tasks ADD COLUMN owner TEXT;`,
-  // How many delivery targets the task has (deliveries.create sets it): reads of a task without
-  // any skip the deliveries table.
-  `ALTER TABLE tasks ADD COLUMN delivery_targets INTEGER NOT NULL DEFAULT 0;
-   UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries d WHERE d.task_id = tasks.id);`,
+  TASK_OWNER_COLUMN,
+  TASK_DELIVERY_TARGETS_COLUMN,
 ];
 
 export class SqliteTaskStore implements TaskStore {
