@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
-import type { Broker, Config, Logger, ProcessorDescriptor, TaskStore } from '../shared/index.js';
+import type { Broker, Config, Logger, ProcessorDescriptor, StoreHealth, TaskStore } from '../shared/index.js';
 import { accessLog } from './access-log.js';
 import { authenticate, rateLimiter, requireAdmin } from './auth.js';
 import { errorHandler, HttpError, notFound } from './http-errors.js';
@@ -23,7 +23,8 @@ import { createUrlGuard } from '../shared/url-guard.js';
 
 export interface GatewayDeps {
   config: Config;
-  store: TaskStore;
+  /** openStore's store says whether writes are failing (readiness); a bare TaskStore is taken as healthy. */
+  store: TaskStore & Partial<StoreHealth>;
   broker: Broker;
   processors: readonly ProcessorDescriptor[];
   logger: Logger;
@@ -68,8 +69,11 @@ export function createGateway({ config, store, broker, processors, logger, live,
   api.get('/echo', (_req, res) => {
     res.json({ status: 'ok', service: 'warren' });
   });
+  // Ready means able to accept work: the broker takes messages and the store takes writes.
   api.get('/health/ready', (_req, res) => {
-    const problem = broker.problem();
+    const brokerProblem = broker.problem();
+    const storeProblem = store.problem?.();
+    const problem = brokerProblem ?? (storeProblem === undefined ? undefined : 'the task store is unavailable or full');
     res.status(problem ? 503 : 200).json(problem ? { ready: false, problem } : { ready: true });
   });
   // Discovery: what each processor takes, as JSON Schema, so clients and the form can build inputs.
@@ -108,6 +112,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
       basePath,
       ...(confirmations ? { confirmations } : {}),
       idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
+      markRetryMs: config.taskSweepGraceMs,
       live,
       maxWaitSeconds: config.maxWaitSeconds,
       dataDir: config.dataDir,

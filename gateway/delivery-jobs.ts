@@ -1,4 +1,4 @@
-import { DELIVERY_JOB_TYPE, publishDeliveryJob, type Broker, type DeliveryJob, type DeliveryRecord, type Logger, type TaskRecord, type TaskStore, type WebhookEvent } from '../shared/index.js';
+import { DELIVERY_JOB_TYPE, publishDeliveryJob, type Broker, type DeliveryJob, type DeliveryRecord, type FinishedTask, type Logger, type TaskRecord, type TaskStore, type WebhookEvent } from '../shared/index.js';
 import { toStatusDocument } from './task-document.js';
 
 /**
@@ -6,7 +6,7 @@ import { toStatusDocument } from './task-document.js';
  * redeliver on demand) and consumed by workers' deliverers. A job carries everything a deliverer
  * needs — the status document, the result, artifact references — so workers never read the store.
  */
-export function deliveryJob(record: TaskRecord, delivery: DeliveryRecord, event: WebhookEvent, basePath: string): DeliveryJob {
+export function deliveryJob(record: FinishedTask, delivery: DeliveryRecord, event: WebhookEvent, basePath: string): DeliveryJob {
   // The document as task_status shows it, minus the delivery list (it describes this very job).
   const { deliveries: _omitted, ...document } = toStatusDocument(record, basePath, []);
   return {
@@ -31,7 +31,18 @@ export function deliveryJob(record: TaskRecord, delivery: DeliveryRecord, event:
  * whose round is not enqueued yet, then note them enqueued. Safe to repeat: a second call finds
  * nothing left to enqueue, and a job sent twice is a duplicate receivers can recognise.
  */
-export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; basePath: string; logger: Logger }, record: TaskRecord): Promise<number> {
+/**
+ * A task read back from the store, with its result when it succeeded: what a delivery job of it
+ * needs (the sweeper, a redeliver, a late `started` notification). The recorder has the result in
+ * hand already and does not call this.
+ */
+export async function withResult(store: Pick<TaskStore, 'result'>, record: TaskRecord): Promise<FinishedTask> {
+  if (record.status !== 'SUCCESS') return record;
+  const text = await store.result(record.id);
+  return text === undefined ? record : { ...record, result: JSON.parse(text) as unknown };
+}
+
+export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; basePath: string; logger: Logger }, record: FinishedTask): Promise<number> {
   // Most tasks name no target: nothing to read or write for them.
   if (record.deliveryTargets === 0) return 0;
   const waiting = await deps.store.deliveries.begin(record.id, record.status, Date.now());

@@ -1,5 +1,5 @@
 import { coerceError, type Broker, type Logger, type TaskStore } from '../shared/index.js';
-import { enqueueFinalDeliveries } from './delivery-jobs.js';
+import { enqueueFinalDeliveries, withResult } from './delivery-jobs.js';
 import { every } from './periodic.js';
 
 /**
@@ -24,7 +24,7 @@ export function startDeliverySweeper({ broker, store, logger, basePath, graceMs 
     for (const taskId of await store.deliveries.stranded(Date.now() - graceMs, 100)) {
       const record = await store.get(taskId);
       if (!record) continue;
-      const sent = await enqueueFinalDeliveries({ broker, store, basePath, logger }, record);
+      const sent = await enqueueFinalDeliveries({ broker, store, basePath, logger }, await withResult(store, record));
       if (sent > 0) logger.info({ taskId, sent }, 'stranded deliveries enqueued');
     }
   };

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { coerceError, PublishError, type Logger } from '../shared/index.js';
+import { coerceError, PublishError, storeFaultOf, type Logger } from '../shared/index.js';
 
 /**
  * One error envelope for every failure: `{ "error": { "code", "message", ... } }`. Anything that is
@@ -61,15 +61,29 @@ function fromParserError(err: unknown): HttpError | undefined {
   return undefined;
 }
 
+/**
+ * Temporary conditions of ours, not bugs: a broker that did not take a message, a task store out of
+ * reach (503), a full disk — the store's, or the volume an upload was being written to (507).
+ * Each says when to try again. What failed is logged (once per request, without a stack), never
+ * sent: a driver's message may name hosts.
+ */
+function fromOutage(err: unknown, logger: Logger, path: string): HttpError | undefined {
+  if (err instanceof PublishError) return new HttpError(503, 'broker_unavailable', 'the broker did not take the message; try again shortly', {}, { 'Retry-After': '2' });
+  const fault = storeFaultOf(err);
+  if (fault === undefined) return undefined;
+  logger.warn({ err: coerceError(err).message, path }, fault === 'full' ? 'request refused: disk full' : 'request refused: task store unavailable');
+  if (fault === 'full') return new HttpError(507, 'insufficient_storage', 'the server is out of disk space; try again later', {}, { 'Retry-After': '60' });
+  return new HttpError(503, 'store_unavailable', 'the task store is unavailable; try again shortly', {}, { 'Retry-After': '2' });
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    // A broker that did not take a message is a temporary condition of ours, not a bug: 503.
-    const known =
-      err instanceof HttpError
-        ? err
-        : err instanceof PublishError
-          ? new HttpError(503, 'broker_unavailable', 'the broker did not take the message; try again shortly', {}, { 'Retry-After': '2' })
-          : fromParserError(err);
+    const known = err instanceof HttpError ? err : (fromOutage(err, logger, req.path) ?? fromParserError(err));
+    if (known && res.headersSent) {
+      // A stream already under way (SSE, a file) cannot change its status: end it.
+      res.destroy();
+      return;
+    }
     if (known) {
       for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
       res.status(known.status).json(errorBody(known.code, known.message, known.details));

@@ -18,13 +18,18 @@ await runService('gateway', async (config, logger) => {
   const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDir(config.processorsDir) : []);
   // A store that cannot be opened (PostgreSQL down, bad credentials) stops the gateway: without
   // it there is nothing to record into or answer from. A supervisor or compose restarts it.
-  const store = await openStore(config.storeUrl, { poolSize: config.storePoolSize, logger }).catch((err: unknown) => {
+  const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
+  const store = await openStore(config.storeUrl, {
+    poolSize: config.storePoolSize,
+    timeoutMs: config.storeTimeoutMs,
+    logger,
+    onFault: (kind) => metrics.storeFaults.labels(kind).inc(),
+  }).catch((err: unknown) => {
     logger.fatal({ err }, 'could not open the task store');
     process.exit(1);
   });
   logger.info({ store: redactUrl(config.storeUrl) }, 'store ready');
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
-  const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });
   const live = new LiveEvents(store, logger);
   live.start(broker);
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath });

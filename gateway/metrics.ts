@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isTerminal, type TaskRecord } from '../shared/index.js';
 import { TASK_SECONDS_BUCKETS } from '../shared/metrics.js';
 
@@ -27,6 +27,10 @@ export interface GatewayMetrics {
   endToEnd: Histogram<'processor'>;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** Store calls that met an outage (unavailable) or a full disk (full). */
+  storeFaults: Counter<'kind'>;
+  /** Events the recorder holds, unacked, while the store is unavailable (task events, delivery reports). */
+  recorderHeldEvents: Gauge<'kind'>;
   /** Count and time a task the recorder just made terminal (call only for applied events). */
   taskFinished(record: TaskRecord): void;
 }
@@ -81,6 +85,21 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
     registers,
   });
 
+  const storeFaults = new Counter({
+    name: 'warren_store_faults_total',
+    help: 'Task store calls that failed because the store was unavailable or its disk full, by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const recorderHeldEvents = new Gauge({
+    name: 'warren_recorder_held_events',
+    help: 'Events the recorder holds unacked while the task store is unavailable; they are applied once it is back.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  for (const kind of ['unavailable', 'full']) storeFaults.labels(kind).inc(0);
+  for (const kind of ['task', 'delivery']) recorderHeldEvents.labels(kind).set(0);
+
   for (const processor of processors) {
     tasksSubmitted.labels(processor).inc(0);
     for (const status of ['SUCCESS', 'FAILURE'] as const) tasksFinished.labels(processor, status).inc(0);
@@ -101,7 +120,7 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
     runTime.labels(processor).observe(seconds(startedAt, finishedAt));
   };
 
-  return { registry, tasksSubmitted, tasksRejected, tasksFinished, queueWait, runTime, endToEnd, httpRequests, httpDuration, taskFinished };
+  return { registry, tasksSubmitted, tasksRejected, tasksFinished, queueWait, runTime, endToEnd, httpRequests, httpDuration, storeFaults, recorderHeldEvents, taskFinished };
 }
 
 /** Marks requests a middleware (not a route) answers, e.g. static files, with a fixed route label. */

@@ -1,5 +1,5 @@
 import { coerceError, publishDeliveryJob, type Broker, type Logger, type TaskEvent, type TaskStore } from '../shared/index.js';
-import { deliveryJob } from './delivery-jobs.js';
+import { deliveryJob, withResult } from './delivery-jobs.js';
 
 /**
  * `started` and `progress` webhooks, for submissions that asked for them (webhook_events). They
@@ -27,7 +27,7 @@ export function createNotifier({ broker, store, logger, basePath, progressInterv
     const record = await store.get(event.task_id);
     if (!record) return;
     // The event's own id names this notification: the same on every copy of it.
-    await publishDeliveryJob(broker, { ...deliveryJob(record, webhook, kind, basePath), delivery_id: event.event_id });
+    await publishDeliveryJob(broker, { ...deliveryJob(await withResult(store, record), webhook, kind, basePath), delivery_id: event.event_id });
   };
 
   return {

@@ -18,7 +18,17 @@ export type ConsumeOutcome =
   /** Park the message in the dead-letter queue with a reason (contract violations, poison). */
   | { kind: 'dead-letter'; reason: string };
 
-export type MessageHandler = (message: ConsumeMessage) => Promise<ConsumeOutcome>;
+/** What a handler may want to know of the delivery beyond the message. */
+export interface DeliveryContext {
+  /**
+   * Aborted when the channel that delivered the message closes (a reconnect): the broker has taken
+   * the message back and will deliver it again, so a handler holding it (the recorder during a
+   * store outage) may drop its copy.
+   */
+  channelClosed: AbortSignal;
+}
+
+export type MessageHandler = (message: ConsumeMessage, delivery: DeliveryContext) => Promise<ConsumeOutcome>;
 
 export interface Consumer {
   /** Stop taking new messages, wait for in-flight handlers, settle them. Idempotent. */
@@ -164,10 +174,10 @@ export class Broker {
   consume(queue: string, prefetch: number, handler: MessageHandler): Consumer {
     const inFlight = new Set<Promise<void>>();
 
-    const settle = async (channel: Channel, message: ConsumeMessage): Promise<void> => {
+    const settle = async (channel: Channel, message: ConsumeMessage, channelClosed: AbortSignal): Promise<void> => {
       let outcome: ConsumeOutcome;
       try {
-        outcome = await handler(message);
+        outcome = await handler(message, { channelClosed });
       } catch (err) {
         outcome = { kind: 'requeue', reason: coerceError(err).message };
       }
@@ -193,12 +203,14 @@ export class Broker {
       async (channel) => {
         await assertQueueTopology(channel, this.topology, queue);
         await channel.prefetch(prefetch);
+        const closed = new AbortController();
+        channel.once('close', () => closed.abort());
         const { consumerTag } = await channel.consume(queue, (message) => {
           if (message === null) {
             this.logger.warn({ queue }, 'broker cancelled the consumer (queue deleted?)');
             return;
           }
-          const task = settle(channel, message).finally(() => inFlight.delete(task));
+          const task = settle(channel, message, closed.signal).finally(() => inFlight.delete(task));
           inFlight.add(task);
         });
         return consumerTag;

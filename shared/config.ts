@@ -25,6 +25,8 @@ export interface Config {
   storeUrl: string;
   /** STORE_POOL_SIZE — connections one process holds to a PostgreSQL store (default 10; unused with SQLite). */
   storePoolSize: number;
+  /** STORE_TIMEOUT_MS — longest wait for a PostgreSQL connection or for the answer to one statement; past it the statement is cancelled and the call fails as store_unavailable (default 10000; unused with SQLite, which waits up to 10 s for its write lock). */
+  storeTimeoutMs: number;
   /** LOG_LEVEL — fatal, error, warn, info, debug, trace or silent (default info). */
   logLevel: LogLevel;
   /** LOG_FORMAT — json (one object a line, for machines) or pretty (coloured, for a terminal) (default json). */
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     storeUrl,
     storePoolSize: int(env, 'STORE_POOL_SIZE', 10, 1, 1000),
+    storeTimeoutMs: int(env, 'STORE_TIMEOUT_MS', 10_000, 100, 600_000),
     logLevel,
     logFormat,
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),

@@ -36,7 +36,7 @@ export {
   type WebhookEvent,
 } from './delivery-contracts.js';
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, type Topology, type TopologyOptions } from './topology.js';
-export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type MessageHandler } from './broker.js';
+export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
 export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
@@ -46,6 +46,12 @@ export { loadProcessorDir, mergeProcessors } from './processors/load.js';
 export {
   openStore,
   redactUrl,
+  StoreUnavailableError,
+  StorageFullError,
+  storeFaultOf,
+  type StoreFault,
+  type GuardedStore,
+  type StoreHealth,
   type OpenStoreOptions,
   type DeliveryAttempt,
   type DeliveryRecord,
@@ -53,6 +59,8 @@ export {
   type RedeliverOutcome,
   type TaskStore,
   type TaskRecord,
+  type TaskWithInput,
+  type FinishedTask,
   type NewTask,
   type ApplyOutcome,
   type TaskQuery,

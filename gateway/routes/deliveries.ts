@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { isTerminal, publishDeliveryJob, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
-import { deliveryJob } from '../delivery-jobs.js';
+import { deliveryJob, withResult } from '../delivery-jobs.js';
 import { HttpError } from '../http-errors.js';
 import { deliveriesOf, toStatusDocument } from '../task-document.js';
 import { loadTask } from '../task-lookup.js';
@@ -59,7 +59,7 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
     const outcome = await store.deliveries.redeliver(record.id, delivery.targetId, Date.now());
     if (!outcome.ok) throw new HttpError(409, 'delivery_in_progress', `the ${delivery.targetId} delivery is still going on (${delivery.state}); wait for it to end`);
     // If this publish fails, the sweeper sends the new round later (it is not marked enqueued).
-    await publishDeliveryJob(broker, deliveryJob(record, outcome.record, 'completed', basePath));
+    await publishDeliveryJob(broker, deliveryJob(await withResult(store, record), outcome.record, 'completed', basePath));
     await store.deliveries.markEnqueued([outcome.record], Date.now());
     logger.info({ taskId: record.id, target: delivery.targetId, round: outcome.record.round }, 'redelivery requested');
     const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
-import { isTerminal, publishTask, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
+import { coerceError, isTerminal, publishTask, storeFaultOf, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
+import { retryDelayMs } from '../store-retry.js';
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
 import type { LiveEvents } from '../live-events.js';
@@ -35,6 +36,8 @@ export interface SubmitDeps {
   metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
   /** Notes each confirmed publish for the task outbox (gateway/task-outbox.ts). */
   confirmations?: ConfirmationLog;
+  /** How long a task whose publish failed may take to be marked not accepted while the store is down (TASK_SWEEP_GRACE_MS: the outbox publishes it after that). */
+  markRetryMs?: number;
   /** What delivery targets this gateway accepts (webhooks, destination names, the SSRF guard). */
   targets: TargetOptions;
   limits: { minFreeDiskBytes: number; maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
@@ -46,7 +49,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits, confirmations }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
@@ -111,7 +114,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     const input = { fields, files };
     let inserted;
     try {
-      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, ...(owner !== null ? { owner } : {}), ...(idempotency ? { idempotency } : {}) });
+      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, targets, ...(owner !== null ? { owner } : {}), ...(idempotency ? { idempotency } : {}) });
     } catch (err) {
       await uploadStore.discard(id, files);
       throw err;
@@ -129,16 +132,15 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     }
     let knownStatus: string | undefined = 'PENDING';
     try {
-      // Before the publish: a worker may finish the task before this line would otherwise run.
-      if (targets.length > 0) await store.deliveries.create(id, targets, createdAt);
       await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const refused = await store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${message}` }, Date.now());
-      if (refused) {
+      const refused = await markNotAccepted(id, message);
+      if (refused !== 'moved_on') {
         logger.warn({ taskId: id, err: message }, 'task not accepted: publish unconfirmed');
         metrics.tasksRejected.labels('publish_unconfirmed').inc();
-        await uploadStore.discard(id, files);
+        // Files stay while the row may still be published (unmarked): the janitor takes them with the task.
+        if (refused === 'marked') await uploadStore.discard(id, files);
         throw new HttpError(503, 'broker_unavailable', 'the task queue did not accept the task; try again shortly', {}, { 'Retry-After': '2' });
       }
       // The confirm was lost, not the message: a worker has the task already. It is accepted, its
@@ -150,6 +152,35 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     confirmations?.confirmed(id);
     metrics.tasksSubmitted.labels(processor.name).inc();
     await answer(req, res, id, processor.name, knownStatus);
+  };
+
+  /**
+   * Record that the broker never confirmed task `id`: 'marked' (FAILURE not_accepted, its key and
+   * targets freed), 'moved_on' (a worker has it after all: the message got through), or
+   * 'unknown' when the store cannot be written either. Then the row is PENDING and unconfirmed,
+   * and marking goes on in the background for as long as the outbox would wait before publishing
+   * it — should this gateway die first, the outbox publishes the task after all, so it runs
+   * although its client heard 503 (a retry with its Idempotency-Key finds that very task).
+   */
+  const markNotAccepted = async (id: string, why: string): Promise<'marked' | 'moved_on' | 'unknown'> => {
+    const mark = (): Promise<boolean> => store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${why}` }, Date.now());
+    try {
+      return (await mark()) ? 'marked' : 'moved_on';
+    } catch (err) {
+      if (!storeFaultOf(err)) throw err;
+      logger.warn({ taskId: id, err: coerceError(err).message }, 'task not accepted, and the store cannot say so yet; retrying in the background');
+      const giveUpAt = Date.now() + markRetryMs;
+      const retry = (tries: number): void => {
+        setTimeout(() => {
+          mark().then(
+            (marked) => logger.info({ taskId: id, marked }, marked ? 'task marked not accepted' : 'task was taken by a worker after all'),
+            (again: unknown) => (Date.now() < giveUpAt ? retry(tries + 1) : logger.error({ taskId: id, err: coerceError(again).message }, 'could not mark the task not accepted; the outbox will publish it')),
+          );
+        }, retryDelayMs(tries)).unref();
+      };
+      retry(1);
+      return 'unknown';
+    }
   };
 
   /** 303 to the task page for a plain form post; else 202 — or 200 with the finished task under `Prefer: wait`. */
@@ -164,7 +195,8 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     const record = wait !== undefined ? await live.waitForTerminal(id, wait * 1000) : knownStatus ? undefined : await store.get(id);
     if (wait !== undefined && record && isTerminal(record.status)) {
       const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
-      res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: record.result ?? null } : document);
+      const result = record.status === 'SUCCESS' ? await store.result(record.id) : undefined;
+      res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: result === undefined ? null : (JSON.parse(result) as unknown) } : document);
       return;
     }
     res

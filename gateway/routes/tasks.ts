@@ -71,15 +71,18 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
     res.setHeader('Cache-Control', 'no-store');
     requireSuccess(record);
     const { artifacts } = record;
-    if (req.query.format === 'json' || artifacts.length > 1) {
-      res.json({
-        result: record.result ?? null,
-        artifacts: artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) })),
-      });
-    } else if (artifacts.length === 1) {
+    if (artifacts.length === 1 && req.query.format !== 'json') {
       sendArtifact(res, artifacts[0]!);
+      return;
+    }
+    // The result is sent as the worker wrote it, never parsed here: a large one costs its bytes only.
+    const result = (await store.result(record.id)) ?? 'null';
+    res.type('json');
+    if (req.query.format === 'json' || artifacts.length > 1) {
+      const files = artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) }));
+      res.send(`{"result":${result},"artifacts":${JSON.stringify(files)}}`);
     } else {
-      res.json(record.result ?? null);
+      res.send(result);
     }
   });
 
@@ -94,7 +97,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
 
   router.get('/tasks/:id', async (req, res) => {
     const record = await load(req, res);
-    const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? JSON.stringify(record.result ?? null) : undefined;
+    const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? ((await store.result(record.id)) ?? 'null') : undefined;
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await deliveriesOf(store, record)), ...(resultJson === undefined ? {} : { resultJson }) }));
   });

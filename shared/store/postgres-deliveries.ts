@@ -4,6 +4,7 @@ import type { DeliveryEvent, DeliveryTarget } from '../delivery-contracts.js';
 import type { TaskStatus } from '../states.js';
 import { FINISHED, toAttempt, toRecord, type AttemptRow, type DeliveryRow } from './delivery-rows.js';
 import type { DeliveryAttempt, DeliveryRecord, DeliveryStore, RedeliverOutcome } from './delivery-types.js';
+import { inTransaction } from './postgres-transaction.js';
 
 /**
  * Delivery state in PostgreSQL: the same tables and rules as SQLite's (shared/store/delivery-rows.ts).
@@ -71,9 +72,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
 
   async apply(events: readonly DeliveryEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       // In key order, so two recorders' batches cannot deadlock on each other's rows.
       const ordered = [...events].sort((a, b) => `${a.task_id}/${a.target_id}`.localeCompare(`${b.task_id}/${b.target_id}`));
       for (const event of ordered) {
@@ -106,13 +105,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
           ],
         );
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async troubled(limit: number): Promise<DeliveryRecord[]> {

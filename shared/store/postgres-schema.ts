@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { DELIVERY_TABLES } from './delivery-rows.js';
-import { TASK_DELIVERY_TARGETS_COLUMN, TASK_OWNER_COLUMN } from './rows.js';
+import { TASK_DELIVERY_TARGETS_COLUMN, TASK_OWNER_COLUMN, TASK_RESULTS_TABLE } from './rows.js';
 
 /**
  * The PostgreSQL schema, as numbered migrations. The layout mirrors SQLite's (shared/store/rows.ts
@@ -43,6 +43,7 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
   TASK_OWNER_COLUMN,
   TASK_DELIVERY_TARGETS_COLUMN,
+  TASK_RESULTS_TABLE,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */
@@ -55,7 +56,7 @@ const MIGRATION_LOCK = 0x77617272656e; // "warren"
  * failed migration cannot leave it held on a pooled connection. DDL is transactional in
  * PostgreSQL, so a failure leaves the schema as it was.
  */
-export async function migrate(client: pg.PoolClient): Promise<void> {
+export async function migrate(client: pg.ClientBase): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);

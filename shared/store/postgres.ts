@@ -1,17 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { TaskError, TaskEvent } from '../contracts.js';
 import { WarrenError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { TaskStatus } from '../states.js';
 import { migrate } from './postgres-schema.js';
+import { inTransaction } from './postgres-transaction.js';
 import { PostgresDeliveryStore } from './postgres-deliveries.js';
-import { applyEventToRow, toRecord, zeroCounts, type TaskRow } from './rows.js';
-import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
+import { applyEventToRow, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
+import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { redactUrl } from './url.js';
 
 export interface PostgresStoreOptions {
   /** Connections this process may hold (STORE_POOL_SIZE). */
   poolSize: number;
+  /** Longest wait for a connection or an answer (STORE_TIMEOUT_MS). */
+  timeoutMs: number;
   logger?: Logger | undefined;
 }
 
@@ -29,58 +33,71 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /** Connect and migrate; a store that cannot do both is not opened (and holds no connections). */
-  static async open(url: string, { poolSize, logger }: PostgresStoreOptions): Promise<PostgresTaskStore> {
-    const types = new pg.TypeOverrides();
-    // Epoch-ms timestamps and COUNT(*) are BIGINT; both fit a double exactly.
-    types.setTypeParser(pg.types.builtins.INT8, Number);
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, types, application_name: 'warren', connectionTimeoutMillis: 10_000 });
+  static async open(url: string, { poolSize, timeoutMs, logger }: PostgresStoreOptions): Promise<PostgresTaskStore> {
+    try {
+      await migrateOnce(url, timeoutMs);
+    } catch (err) {
+      throw new WarrenError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const pool = new pg.Pool({ ...connectionOptions(url, timeoutMs), max: poolSize });
     // An idle connection the server dropped (restart, failover) only leaves the pool; queries fail
     // on their own. Without a listener the error would end the process.
     pool.on('error', (err) => logger?.warn({ err: { message: err.message } }, 'an idle PostgreSQL connection failed'));
-    try {
-      const client = await pool.connect();
-      try {
-        await migrate(client);
-      } finally {
-        client.release();
-      }
-    } catch (err) {
-      await pool.end();
-      throw new WarrenError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    // pg-pool listens for errors only on idle clients: one that breaks while checked out (mid
+    // transaction) would emit 'error' with no listener and end the process. Its query rejects
+    // anyway, and the connection is destroyed when it is released with that error.
+    pool.on('connect', (client) => client.on('error', (err) => logger?.warn({ err: { message: err.message } }, 'a PostgreSQL connection in use failed')));
     return new PostgresTaskStore(pool);
   }
 
   /**
-   * The key is claimed by the same statement that inserts the task, so racing submits with one key
-   * meet on the key's unique index: one inserts, the others wait for its commit and then find it.
-   * An expired key is taken over. Concurrent commits share WAL flushes in PostgreSQL itself, so
-   * there is no batching here as in the SQLite store.
+   * One statement writes the task, its delivery targets and (with an Idempotency-Key) the key's
+   * claim, so a task never exists without the targets it was submitted with. Racing submits with
+   * one key meet on the key's unique index: one inserts, the others wait for its commit and then
+   * find it. An expired key is taken over. Concurrent commits share WAL flushes in PostgreSQL
+   * itself, so there is no batching here as in the SQLite store.
    */
   async insertPending(task: NewTask): Promise<InsertOutcome> {
-    const input = JSON.stringify(task.input);
+    const targets = task.targets ?? [];
+    const values = [
+      task.id,
+      task.processor,
+      JSON.stringify(task.input),
+      task.createdAt,
+      task.owner ?? null,
+      targets.length,
+      targets.map((t) => t.targetId),
+      targets.map((t) => JSON.stringify(t.target)),
+      targets.map(() => randomUUID()),
+    ];
+    // $10..$12: the idempotency key's claim; without one, the task is inserted unconditionally.
+    const insertTask = (source: string): string => `
+      task AS (
+        INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner, delivery_targets)
+        SELECT $1, $2, 'PENDING', 0, $3, $4, $4, $5, $6 ${source} RETURNING id
+      ), targets AS (
+        INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at)
+        SELECT task.id, t.target_id, t.target, 'PENDING', t.delivery_id, $4
+        FROM task, unnest($7::text[], $8::text[], $9::text[]) AS t(target_id, target, delivery_id)
+      )
+      SELECT count(*) AS inserted FROM task`;
     const { idempotency } = task;
     if (!idempotency) {
-      await this.pool.query(
-        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner) VALUES ($1, $2, 'PENDING', 0, $3, $4, $4, $5)`,
-        [task.id, task.processor, input, task.createdAt, task.owner ?? null],
-      );
+      await this.pool.query(`WITH ${insertTask('')}`, values);
       return { created: true };
     }
     // The key can vanish between the two statements (markNotAccepted frees it); then claim again.
     for (let tries = 0; tries < 5; tries += 1) {
-      const inserted = await this.pool.query(
+      const inserted = await this.pool.query<{ inserted: number }>(
         `WITH claim AS (
-           INSERT INTO idempotency_keys AS k (key, task_id, fingerprint, expires_at) VALUES ($5, $1, $6, $7)
+           INSERT INTO idempotency_keys AS k (key, task_id, fingerprint, expires_at) VALUES ($10, $1, $11, $12)
            ON CONFLICT (key) DO UPDATE SET task_id = EXCLUDED.task_id, fingerprint = EXCLUDED.fingerprint, expires_at = EXCLUDED.expires_at
              WHERE k.expires_at <= $4
            RETURNING 1
-         )
-         INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner)
-         SELECT $1, $2, 'PENDING', 0, $3, $4, $4, $8 FROM claim`,
-        [task.id, task.processor, input, task.createdAt, idempotency.key, idempotency.fingerprint, idempotency.expiresAt, task.owner ?? null],
+         ), ${insertTask('FROM claim')}`,
+        [...values, idempotency.key, idempotency.fingerprint, idempotency.expiresAt],
       );
-      if (inserted.rowCount === 1) return { created: true };
+      if (Number(inserted.rows[0]?.inserted) === 1) return { created: true };
       const taken = await this.pool.query<{ task_id: string; fingerprint: string }>(
         'SELECT task_id, fingerprint FROM idempotency_keys WHERE key = $1 AND expires_at > $2',
         [idempotency.key, task.createdAt],
@@ -96,10 +113,13 @@ export class PostgresTaskStore implements TaskStore {
     // the key is freed only with a row that was marked.
     const { rows } = await this.pool.query<{ marked: string }>(
       `WITH marked AS (
-         UPDATE tasks SET status = 'FAILURE', error_code = $2, error_message = $3, finished_at = $4, updated_at = $4
+         UPDATE tasks SET status = 'FAILURE', error_code = $2, error_message = $3, finished_at = $4, updated_at = $4, delivery_targets = 0
          WHERE id = $1 AND status = 'PENDING' RETURNING id
        ), freed AS (
          DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM marked)
+       ), undelivered AS (
+         -- Never accepted, so nothing is delivered either (delivery_targets is zeroed by the UPDATE above).
+         DELETE FROM deliveries WHERE task_id IN (SELECT id FROM marked)
        )
        SELECT count(*) AS marked FROM marked`,
       [id, text(error.code), text(error.message), at],
@@ -108,8 +128,13 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const { rows } = await this.pool.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`, [id]);
     return rows[0] && toRecord(rows[0]);
+  }
+
+  async result(id: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ result: string }>('SELECT result FROM task_results WHERE task_id = $1', [id]);
+    return rows[0]?.result;
   }
 
   async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
@@ -124,7 +149,7 @@ export class PostgresTaskStore implements TaskStore {
     if (before !== undefined) filter('created_at < ?', before);
     values.push(limit);
     const { rows } = await this.pool.query<TaskRow>(
-      `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT $${values.length}`,
+      `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT $${values.length}`,
       values,
     );
     return rows.map(toRecord);
@@ -152,19 +177,21 @@ export class PostgresTaskStore implements TaskStore {
    * recorders whose batches share tasks wait for each other instead of deadlocking; the events
    * are then applied in memory in their batch order and every changed row written in one UPDATE.
    */
-  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
     // SKIP LOCKED: janitors of several gateways take disjoint tasks instead of queueing on each other.
-    const { rows } = await this.pool.query<TaskRow>(
+    const { rows } = await this.pool.query<TaskRowWithInput>(
       `WITH picked AS (
          SELECT id FROM tasks WHERE finished_at < $1 AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
          ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), dropped AS (
+         DELETE FROM task_results WHERE task_id IN (SELECT id FROM picked)
        )
-       UPDATE tasks t SET expired_at = $3, result = NULL, updated_at = $3 FROM picked WHERE t.id = picked.id
+       UPDATE tasks t SET expired_at = $3, updated_at = $3 FROM picked WHERE t.id = picked.id
        RETURNING t.*`,
       [finishedBefore, limit, at],
     );
     await this.pool.query('DELETE FROM idempotency_keys WHERE expires_at <= $1', [at]);
-    return rows.map(toRecord);
+    return rows.map(toRecordWithInput);
   }
 
   async markConfirmed(ids: readonly string[], at: number): Promise<void> {
@@ -172,8 +199,8 @@ export class PostgresTaskStore implements TaskStore {
     await this.pool.query('UPDATE tasks SET confirmed_at = $1 WHERE id = ANY($2) AND confirmed_at IS NULL', [at, ids]);
   }
 
-  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
-    const { rows } = await this.pool.query<TaskRow>(
+  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
+    const { rows } = await this.pool.query<TaskRowWithInput>(
       `WITH picked AS (
          SELECT id FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < $1
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -181,7 +208,7 @@ export class PostgresTaskStore implements TaskStore {
        UPDATE tasks t SET confirmed_at = $3 FROM picked WHERE t.id = picked.id RETURNING t.*`,
       [createdBefore, limit, at],
     );
-    return rows.map(toRecord);
+    return rows.map(toRecordWithInput);
   }
 
   async unclaim(ids: readonly string[]): Promise<void> {
@@ -193,18 +220,24 @@ export class PostgresTaskStore implements TaskStore {
     if (events.length === 0) return [];
     return this.transaction(async (client) => {
       const ids = [...new Set(events.map((event) => event.task_id))];
-      const locked = await client.query<TaskRow>('SELECT * FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
+      const locked = await client.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
       const rows = new Map(locked.rows.map((row) => [row.id, row]));
       const changed = new Map<string, TaskRow>();
+      const results = new Map<string, string>();
       const outcomes = events.map((event) => {
         const change = applyEventToRow(rows.get(event.task_id), event, Date.now());
         if (change.row) {
           rows.set(change.row.id, change.row);
           changed.set(change.row.id, change.row);
         }
+        if (change.result !== undefined) results.set(event.task_id, change.result);
         return change.outcome;
       });
       if (changed.size > 0) await writeRows(client, [...changed.values()]);
+      if (results.size > 0) {
+        // A terminal state is applied once, so a task's result is written once.
+        await client.query('INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING', [[...results.keys()], [...results.values()]]);
+      }
       return outcomes;
     });
   }
@@ -214,22 +247,49 @@ export class PostgresTaskStore implements TaskStore {
     return this.closing;
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (err) {
-      // A connection whose ROLLBACK fails is in an unknown state: destroy it rather than reuse it.
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        (rollbackError: Error) => client.release(rollbackError),
-      );
-      throw err;
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
+  }
+}
+
+/**
+ * How warren's connections behave when PostgreSQL or the network misbehaves: no wait longer than
+ * the timeout for a connection or an answer (a half-open connection would otherwise hold a
+ * recorder batch forever), the server cancels a statement first (statement_timeout, a little
+ * shorter, so the connection usually survives), kills a session left idle inside a transaction
+ * (a frozen gateway's row locks would block every other recorder), and TCP keepalive notices
+ * peers that vanished.
+ */
+function connectionOptions(url: string, timeoutMs: number): pg.PoolConfig {
+  const types = new pg.TypeOverrides();
+  // Epoch-ms timestamps and COUNT(*) are BIGINT; both fit a double exactly.
+  types.setTypeParser(pg.types.builtins.INT8, Number);
+  return {
+    connectionString: url,
+    types,
+    application_name: 'warren',
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs + 1000,
+    statement_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: timeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+}
+
+/**
+ * Migrations run on a connection of their own without the statement timeout: a long one (a column
+ * filled over a big table) must finish. Only a connection that stops answering for minutes fails it.
+ */
+async function migrateOnce(url: string, timeoutMs: number): Promise<void> {
+  const { statement_timeout: _statement, idle_in_transaction_session_timeout: _idle, ...options } = connectionOptions(url, timeoutMs);
+  const client = new pg.Client({ ...options, query_timeout: 10 * 60_000 });
+  client.on('error', () => {}); // the awaited calls below reject with it
+  await client.connect();
+  try {
+    await migrate(client);
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -238,11 +298,11 @@ async function writeRows(client: pg.PoolClient, rows: readonly TaskRow[]): Promi
   const column = <K extends keyof TaskRow>(key: K): TaskRow[K][] => rows.map((row) => row[key]);
   await client.query(
     `UPDATE tasks AS t SET status = v.status, attempt = v.attempt, progress = v.progress, progress_message = v.progress_message,
-       result = v.result, artifacts = v.artifacts, error_code = v.error_code, error_message = v.error_message,
+       artifacts = v.artifacts, error_code = v.error_code, error_message = v.error_message,
        started_at = v.started_at, finished_at = v.finished_at, updated_at = v.updated_at
-     FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[], $5::text[], $6::text[], $7::text[],
-                 $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
-       AS v(id, status, attempt, progress, progress_message, result, artifacts, error_code, error_message, started_at, finished_at, updated_at)
+     FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])
+       AS v(id, status, attempt, progress, progress_message, artifacts, error_code, error_message, started_at, finished_at, updated_at)
      WHERE t.id = v.id`,
     [
       column('id'),
@@ -250,7 +310,6 @@ async function writeRows(client: pg.PoolClient, rows: readonly TaskRow[]): Promi
       column('attempt'),
       column('progress'),
       column('progress_message').map(text),
-      column('result'),
       column('artifacts'),
       column('error_code').map(text),
       column('error_message').map(text),

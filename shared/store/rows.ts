@@ -1,11 +1,15 @@
-import type { FileRef, TaskError, TaskEvent } from '../contracts.js';
+import type { FileRef, TaskError, TaskEvent, TaskInput } from '../contracts.js';
 import { TASK_STATUSES, isTerminal, reduceTask, type TaskStatus } from '../states.js';
-import type { ApplyOutcome, TaskRecord } from './types.js';
+import type { ApplyOutcome, TaskRecord, TaskWithInput } from './types.js';
 
 /**
  * The tasks table as both stores lay it out, and the one way an event changes a row. SQL differs
  * between SQLite and PostgreSQL; what a row means, and what an event does to it, must not.
  * JSON columns are text in both, so a result of `null` stays distinct from "no result yet".
+ *
+ * A task's result lives in a table of its own (task_results), and its input is read only where
+ * it is needed (the outbox, the janitor): a status poll, a 404 for another key's task and the
+ * recorder's row locks read the same few small columns whatever the task's result or input weigh.
  */
 export interface TaskRow {
   id: string;
@@ -14,8 +18,6 @@ export interface TaskRow {
   attempt: number;
   progress: number | null;
   progress_message: string | null;
-  input: string;
-  result: string | null;
   artifacts: string | null;
   error_code: string | null;
   error_message: string | null;
@@ -33,6 +35,20 @@ export interface TaskRow {
   delivery_targets?: number;
 }
 
+/** The columns of a TaskRow, for SELECTs: everything but the input (and the result, which is elsewhere). */
+export const TASK_COLUMNS =
+  'id, processor, status, attempt, progress, progress_message, artifacts, error_code, error_message, created_at, started_at, finished_at, updated_at, expired_at, confirmed_at, owner, delivery_targets';
+
+export type TaskRowWithInput = TaskRow & { input: string };
+
+/**
+ * Results move to a table of their own, so reading a task's status never touches them. The same
+ * SQL in both stores (SQLite has DROP COLUMN since 3.35).
+ */
+export const TASK_RESULTS_TABLE = `CREATE TABLE task_results (task_id TEXT PRIMARY KEY, result TEXT NOT NULL);
+   INSERT INTO task_results (task_id, result) SELECT id, result FROM tasks WHERE result IS NOT NULL;
+   ALTER TABLE tasks DROP COLUMN result;`;
+
 /** Auth: the name of the API key that created the task (NULL: made without one). The same SQL in both stores. */
 export const TASK_OWNER_COLUMN = `ALTER TABLE tasks ADD COLUMN owner TEXT;`;
 
@@ -43,8 +59,8 @@ export const TASK_OWNER_COLUMN = `ALTER TABLE tasks ADD COLUMN owner TEXT;`;
 export const TASK_DELIVERY_TARGETS_COLUMN = `ALTER TABLE tasks ADD COLUMN delivery_targets INTEGER NOT NULL DEFAULT 0;
    UPDATE tasks SET delivery_targets = (SELECT count(*) FROM deliveries d WHERE d.task_id = tasks.id);`;
 
-/** What applying one event to a row gives: the row to write, or why nothing is written. */
-export type RowChange = { outcome: ApplyOutcome; row?: TaskRow };
+/** What applying one event to a row gives: the row to write (and, on SUCCESS, the result's JSON), or why nothing is written. */
+export type RowChange = { outcome: ApplyOutcome; row?: TaskRow; result?: string };
 
 /**
  * Apply one event to the row as it stands (inside the caller's transaction, with the row locked).
@@ -68,7 +84,6 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
     attempt: reduction.attempt,
     progress: reduction.progress,
     progress_message: event.message ?? (reduction.isProgressOnly ? row.progress_message : null),
-    result: event.status === 'SUCCESS' ? JSON.stringify(event.result ?? null) : row.result,
     artifacts: event.status === 'SUCCESS' ? JSON.stringify(event.artifacts ?? []) : row.artifacts,
     error_code: error?.code ?? null,
     error_message: error?.message ?? null,
@@ -78,8 +93,10 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
     finished_at: terminal ? at : null,
     updated_at: now,
   };
-  const outcome: ApplyOutcome = terminal ? { taskId: event.task_id, applied: true, record: toRecord(written), deliveryTargets } : { taskId: event.task_id, applied: true, deliveryTargets };
-  return { outcome, row: written };
+  const success = event.status === 'SUCCESS';
+  const record = terminal ? { ...toRecord(written), ...(success ? { result: event.result ?? null } : {}) } : undefined;
+  const outcome: ApplyOutcome = record ? { taskId: event.task_id, applied: true, record, deliveryTargets } : { taskId: event.task_id, applied: true, deliveryTargets };
+  return success ? { outcome, row: written, result: JSON.stringify(event.result ?? null) } : { outcome, row: written };
 }
 
 export function rowError(row: TaskRow): TaskError | null {
@@ -94,8 +111,6 @@ export function toRecord(row: TaskRow): TaskRecord {
     attempt: row.attempt,
     progress: row.progress,
     progressMessage: row.progress_message,
-    input: JSON.parse(row.input) as TaskRecord['input'],
-    result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
     artifacts: row.artifacts === null ? [] : (JSON.parse(row.artifacts) as FileRef[]),
     error: rowError(row),
     createdAt: row.created_at,
@@ -106,6 +121,10 @@ export function toRecord(row: TaskRow): TaskRecord {
     owner: row.owner ?? null,
     deliveryTargets: Number(row.delivery_targets ?? 0),
   };
+}
+
+export function toRecordWithInput(row: TaskRowWithInput): TaskWithInput {
+  return { ...toRecord(row), input: JSON.parse(row.input) as TaskInput };
 }
 
 /** Counts by status with every status present, so callers never meet a missing key. */

@@ -3,8 +3,20 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskError, TaskEvent } from '../contracts.js';
 import type { TaskStatus } from '../states.js';
-import { applyEventToRow, TASK_DELIVERY_TARGETS_COLUMN, TASK_OWNER_COLUMN, toRecord, zeroCounts, type TaskRow } from './rows.js';
-import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore } from './types.js';
+import { randomUUID } from 'node:crypto';
+import {
+  applyEventToRow,
+  TASK_COLUMNS,
+  TASK_DELIVERY_TARGETS_COLUMN,
+  TASK_OWNER_COLUMN,
+  TASK_RESULTS_TABLE,
+  toRecord,
+  toRecordWithInput,
+  zeroCounts,
+  type TaskRow,
+  type TaskRowWithInput,
+} from './rows.js';
+import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { DELIVERY_TABLES } from './delivery-rows.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 
@@ -52,6 +64,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_unconfirmed ON tasks (status, confirmed_at, created_at);`,
   TASK_OWNER_COLUMN,
   TASK_DELIVERY_TARGETS_COLUMN,
+  TASK_RESULTS_TABLE,
 ];
 
 export class SqliteTaskStore implements TaskStore {
@@ -75,17 +88,21 @@ export class SqliteTaskStore implements TaskStore {
 
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner)
-         VALUES (@id, @processor, 'PENDING', 0, @input, @createdAt, @createdAt, @owner)`,
+        `INSERT INTO tasks (id, processor, status, attempt, input, created_at, updated_at, owner, delivery_targets)
+         VALUES (@id, @processor, 'PENDING', 0, @input, @createdAt, @createdAt, @owner, @deliveryTargets)`,
       ),
-      get: this.db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+      insertTarget: this.db.prepare(`INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)`),
+      get: this.db.prepare<[string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+      result: this.db.prepare<[string], { result: string }>('SELECT result FROM task_results WHERE task_id = ?'),
       update: this.db.prepare(
         `UPDATE tasks SET status = @status, attempt = @attempt, progress = @progress,
-           progress_message = @progress_message, result = @result, artifacts = @artifacts, error_code = @error_code,
+           progress_message = @progress_message, artifacts = @artifacts, error_code = @error_code,
            error_message = @error_message, started_at = @started_at, finished_at = @finished_at,
            updated_at = @updated_at
          WHERE id = @id`,
       ),
+      // A terminal state is applied once, so a task's result is written once.
+      writeResult: this.db.prepare('INSERT OR IGNORE INTO task_results (task_id, result) VALUES (?, ?)'),
     };
 
     this.insertOnce = this.db.transaction((task: NewTask): InsertOutcome => {
@@ -99,7 +116,9 @@ export class SqliteTaskStore implements TaskStore {
           .prepare('INSERT OR REPLACE INTO idempotency_keys (key, task_id, fingerprint, expires_at) VALUES (?, ?, ?, ?)')
           .run(idempotency.key, task.id, idempotency.fingerprint, idempotency.expiresAt);
       }
-      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt, owner: task.owner ?? null });
+      const targets = task.targets ?? [];
+      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt, owner: task.owner ?? null, deliveryTargets: targets.length });
+      for (const { targetId, target } of targets) this.statements.insertTarget.run(task.id, targetId, JSON.stringify(target), randomUUID(), task.createdAt);
       return { created: true };
     });
 
@@ -155,7 +174,12 @@ export class SqliteTaskStore implements TaskStore {
              WHERE id = ? AND status = 'PENDING'`,
           )
           .run(error.code, error.message, at, at, id).changes === 1;
-      if (marked) this.db.prepare('DELETE FROM idempotency_keys WHERE task_id = ?').run(id);
+      if (marked) {
+        // Never accepted, so nothing is delivered either: its targets go with its key.
+        this.db.prepare('DELETE FROM idempotency_keys WHERE task_id = ?').run(id);
+        this.db.prepare('DELETE FROM deliveries WHERE task_id = ?').run(id);
+        this.db.prepare('UPDATE tasks SET delivery_targets = 0 WHERE id = ?').run(id);
+      }
       return marked;
     })();
   }
@@ -165,10 +189,14 @@ export class SqliteTaskStore implements TaskStore {
     return row && toRecord(row);
   }
 
+  async result(id: string): Promise<string | undefined> {
+    return this.statements.result.get(id)?.result;
+  }
+
   async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
     const rows = this.db
       .prepare<{ status: string | null; processor: string | null; before: number | null; limit: number }, TaskRow>(
-        `SELECT * FROM tasks
+        `SELECT ${TASK_COLUMNS} FROM tasks
          WHERE (@status IS NULL OR status = @status) AND (@processor IS NULL OR processor = @processor)
            AND (@before IS NULL OR created_at < @before)
          ORDER BY created_at DESC LIMIT @limit`,
@@ -191,18 +219,22 @@ export class SqliteTaskStore implements TaskStore {
     return { byStatus, finishedSince };
   }
 
-  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+  async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
     return this.db.transaction(() => {
       const rows = this.db
-        .prepare<[number, number], TaskRow>(
-          `SELECT * FROM tasks WHERE finished_at < ? AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+        .prepare<[number, number], TaskRowWithInput>(
+          `SELECT ${TASK_COLUMNS}, input FROM tasks WHERE finished_at < ? AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
            ORDER BY finished_at LIMIT ?`,
         )
         .all(finishedBefore, limit);
-      const expire = this.db.prepare('UPDATE tasks SET expired_at = ?, result = NULL, updated_at = ? WHERE id = ?');
-      for (const row of rows) expire.run(at, at, row.id);
+      const expire = this.db.prepare('UPDATE tasks SET expired_at = ?, updated_at = ? WHERE id = ?');
+      const dropResult = this.db.prepare('DELETE FROM task_results WHERE task_id = ?');
+      for (const row of rows) {
+        expire.run(at, at, row.id);
+        dropResult.run(row.id);
+      }
       this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(at);
-      return rows.map(toRecord);
+      return rows.map(toRecordWithInput);
     }).immediate();
   }
 
@@ -214,14 +246,14 @@ export class SqliteTaskStore implements TaskStore {
     }).immediate();
   }
 
-  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]> {
+  async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
     return this.db.transaction(() => {
       const rows = this.db
-        .prepare<[number, number], TaskRow>(`SELECT * FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`)
+        .prepare<[number, number], TaskRowWithInput>(`SELECT ${TASK_COLUMNS}, input FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`)
         .all(createdBefore, limit);
       const claim = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ?');
       for (const row of rows) claim.run(at, row.id);
-      return rows.map(toRecord);
+      return rows.map(toRecordWithInput);
     }).immediate();
   }
 
@@ -246,6 +278,7 @@ export class SqliteTaskStore implements TaskStore {
   private applyOne(event: TaskEvent): ApplyOutcome {
     const change = applyEventToRow(this.statements.get.get(event.task_id), event, Date.now());
     if (change.row) this.statements.update.run(change.row);
+    if (change.result !== undefined) this.statements.writeResult.run(event.task_id, change.result);
     return change.outcome;
   }
 }

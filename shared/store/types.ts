@@ -1,8 +1,12 @@
 import type { FileRef, TaskError, TaskEvent, TaskInput } from '../contracts.js';
 import type { TaskStatus } from '../states.js';
 import type { DeliveryStore } from './delivery-types.js';
+import type { DeliveryTarget } from '../delivery-contracts.js';
 
-/** A task as the store keeps it. Times are epoch milliseconds. */
+/**
+ * A task as the store keeps it, without its input and result (read those where they are needed:
+ * TaskWithInput, TaskStore.result). Times are epoch milliseconds.
+ */
 export interface TaskRecord {
   id: string;
   processor: string;
@@ -11,9 +15,6 @@ export interface TaskRecord {
   attempt: number;
   progress: number | null;
   progressMessage: string | null;
-  input: TaskInput;
-  /** The processor's JSON result; `undefined` until SUCCESS. */
-  result: unknown;
   /** Output files written by the processor (set with SUCCESS). */
   artifacts: FileRef[];
   error: TaskError | null;
@@ -29,6 +30,15 @@ export interface TaskRecord {
   deliveryTargets: number;
 }
 
+export interface TaskWithInput extends TaskRecord {
+  input: TaskInput;
+}
+
+/** A task an event just made terminal, with its result when it succeeded (for its delivery jobs). */
+export interface FinishedTask extends TaskRecord {
+  result?: unknown;
+}
+
 export interface NewTask {
   id: string;
   processor: string;
@@ -38,6 +48,8 @@ export interface NewTask {
   owner?: string;
   /** An `Idempotency-Key` submission: the key, a fingerprint of the request, and when the key lapses. */
   idempotency?: { key: string; fingerprint: string; expiresAt: number };
+  /** Where its results go: written with the task, in the same transaction, so a task never exists without the targets it was submitted with. */
+  targets?: readonly { targetId: string; target: DeliveryTarget }[];
 }
 
 /** What insertPending did: a new task, or the task an earlier submission with the same key made. */
@@ -62,8 +74,8 @@ export type ApplyOutcome = {
   taskId: string;
   applied: boolean;
   reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task';
-  /** The task as written, for an applied event that made it terminal (metrics read its timestamps). */
-  record?: TaskRecord;
+  /** The task as written, for an applied event that made it terminal (metrics read its timestamps, delivery jobs its result). */
+  record?: FinishedTask;
   /** The task's TaskRecord.deliveryTargets, for every event of a known task (the recorder skips delivery work without any). */
   deliveryTargets?: number;
 };
@@ -85,7 +97,10 @@ export interface TaskStore {
    * then its key keeps naming it.
    */
   markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean>;
+  /** The task's state: the same few columns whatever its input and result weigh. */
   get(id: string): Promise<TaskRecord | undefined>;
+  /** The JSON text of a SUCCESS task's result, as the worker sent it; undefined without one (unfinished, failed, expired). */
+  result(id: string): Promise<string | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;
   /** All-time counts once, plus finished counts for each of `since` (epoch ms). */
@@ -96,7 +111,7 @@ export interface TaskStore {
    * their files, so the caller removes those. Each task is returned to one caller only, however
    * many gateways run janitors. Lapsed idempotency keys go too.
    */
-  expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskRecord[]>;
+  expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskWithInput[]>;
   /** The outbox: note that the broker confirmed these tasks' messages (batched; a lost note costs only a republish). */
   markConfirmed(ids: readonly string[], at: number): Promise<void>;
   /**
@@ -104,7 +119,7 @@ export interface TaskStore {
    * (a gateway died between the insert and the confirm), at most `limit`; each is claimed by one
    * caller only (marked confirmed), which then publishes it — or un-claims it if that fails.
    */
-  claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskRecord[]>;
+  claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]>;
   unclaim(ids: readonly string[]): Promise<void>;
   /** Apply a batch of events in one transaction; the caller acks them only after this resolves. */
   applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]>;

@@ -420,7 +420,7 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
       result: string | null;
       attempt: number;
     }
-    const rows = async (): Promise<Row[]> => storeRows<Row>('SELECT id, status, error_code, input, result, attempt FROM tasks');
+    const rows = async (): Promise<Row[]> => storeRows<Row>('SELECT id, status, error_code, input, r.result, attempt FROM tasks LEFT JOIN task_results r ON r.task_id = tasks.id');
     const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
     const settleDeadline = Date.now() + 30_000;
     let all = await rows();

@@ -104,8 +104,6 @@ describe('the OpenAPI document', () => {
       attempt: 1,
       progress: 1,
       progressMessage: null,
-      input: { fields: {}, files: [] },
-      result: null,
       error: null,
       artifacts: [{ name: 'thumb.webp', content_type: 'image/webp', size: 10, location: 'volume:artifacts/x/thumb.webp' }],
       createdAt: 1_700_000_000_000,

@@ -45,6 +45,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ STORE_POOL_SIZE: '25' }).storePoolSize).toBe(25);
   });
 
+  it('waits at most 10 s for a PostgreSQL connection or answer unless STORE_TIMEOUT_MS says otherwise', () => {
+    expect(loadConfig({}).storeTimeoutMs).toBe(10_000);
+    expect(loadConfig({ STORE_TIMEOUT_MS: '2500' }).storeTimeoutMs).toBe(2500);
+    expect(() => loadConfig({ STORE_TIMEOUT_MS: '50' })).toThrow(/^STORE_TIMEOUT_MS:/);
+  });
+
   it('never shows a store password in its complaint about STORE_URL', () => {
     for (const url of ['mysql://root:hunter2@db/warren', 'pg://u:hunter2@db/w', 'postgres:/u?password=hunter2']) {
       expect(() => loadConfig({ STORE_URL: url })).toThrow(/^STORE_URL:/);

@@ -107,8 +107,6 @@ describe('task metrics', () => {
     attempt: 1,
     progress: 1,
     progressMessage: null,
-    input: { fields: {}, files: [] },
-    result: null,
     artifacts: [],
     error: null,
     createdAt: 1_000,
@@ -149,8 +147,8 @@ describe('task metrics', () => {
     const success = taskEvent(task, { status: 'SUCCESS', attempt: 1, result: { ok: true } });
     const outcomes = await store.applyEvents([taskEvent(task, { status: 'STARTED', attempt: 1 }), success, success]);
     expect(outcomes[0]!.record).toBeUndefined();
-    expect(outcomes[1]!.record).toMatchObject({ id: task.task_id, status: 'SUCCESS', result: { ok: true }, input: { fields: { a: '1' } } });
-    expect(outcomes[1]!.record).toEqual(await store.get(task.task_id));
+    expect(outcomes[1]!.record).toMatchObject({ id: task.task_id, status: 'SUCCESS', result: { ok: true } });
+    expect(outcomes[1]!.record).toEqual({ ...(await store.get(task.task_id)), result: { ok: true } });
     expect(outcomes[2]).toMatchObject({ applied: false });
     expect(outcomes[2]!.record).toBeUndefined();
   });
