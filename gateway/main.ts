@@ -6,6 +6,7 @@ import { LiveEvents } from './live-events.js';
 import { createGatewayMetrics } from './metrics.js';
 import { startDeadLetterWatch } from './dead-letter-watch.js';
 import { startRecorder } from './recorder.js';
+import { startStallCheck } from './stall-check.js';
 import { startDeliverySweeper } from './delivery-sweeper.js';
 import { startJanitor } from './janitor.js';
 import { createConfirmationLog, startTaskSweeper } from './task-outbox.js';
@@ -32,9 +33,23 @@ await runService('gateway', async (config, logger) => {
   const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
   const live = new LiveEvents(store, logger);
   live.start(broker);
-  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath });
+  const onFinished = (taskId: string): void => live.finished(taskId);
+  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath, metrics, onFinished });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
-  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished: (taskId) => live.finished(taskId) });
+  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished });
+  const stallCheck = startStallCheck({
+    broker,
+    store,
+    logger,
+    basePath: config.basePath,
+    processors,
+    defaultTimeoutMs: config.taskTimeoutMs,
+    queueTtlMs: config.taskQueueTtlMs,
+    retryDelaysMs: config.retryDelaysMs,
+    graceMs: config.stallGraceMs,
+    metrics,
+    onFinished,
+  });
   const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
   const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
@@ -67,6 +82,7 @@ await runService('gateway', async (config, logger) => {
     await sweeper.stop();
     await janitor.stop();
     await taskSweeper.stop();
+    await stallCheck.stop();
     await confirmations.flush();
     await deadLetterWatch.stop();
     await broker.close();

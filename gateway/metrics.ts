@@ -31,6 +31,8 @@ export interface GatewayMetrics {
   storeFaults: Counter<'kind'>;
   /** Events the recorder holds, unacked, while the store is unavailable (task events, delivery reports). */
   recorderHeldEvents: Gauge<'kind'>;
+  /** Tasks the stall check recorded FAILURE (stalled): their messages were lost. */
+  tasksStalled: Counter<'processor'>;
   /** Count and time a task the recorder just made terminal (call only for applied events). */
   taskFinished(record: TaskRecord): void;
 }
@@ -97,11 +99,18 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
     labelNames: ['kind'] as const,
     registers,
   });
+  const tasksStalled = new Counter({
+    name: 'warren_tasks_stalled_total',
+    help: 'Tasks recorded FAILURE (stalled) because nothing was heard of them for longer than any deadline allows: their messages were lost.',
+    labelNames: ['processor'] as const,
+    registers,
+  });
   for (const kind of ['unavailable', 'full']) storeFaults.labels(kind).inc(0);
   for (const kind of ['task', 'delivery']) recorderHeldEvents.labels(kind).set(0);
 
   for (const processor of processors) {
     tasksSubmitted.labels(processor).inc(0);
+    tasksStalled.labels(processor).inc(0);
     for (const status of ['SUCCESS', 'FAILURE'] as const) tasksFinished.labels(processor, status).inc(0);
   }
   for (const reason of REJECT_REASONS) tasksRejected.labels(reason).inc(0);
@@ -120,7 +129,7 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
     runTime.labels(processor).observe(seconds(startedAt, finishedAt));
   };
 
-  return { registry, tasksSubmitted, tasksRejected, tasksFinished, queueWait, runTime, endToEnd, httpRequests, httpDuration, storeFaults, recorderHeldEvents, taskFinished };
+  return { registry, tasksSubmitted, tasksRejected, tasksFinished, queueWait, runTime, endToEnd, httpRequests, httpDuration, storeFaults, recorderHeldEvents, tasksStalled, taskFinished };
 }
 
 /** Marks requests a middleware (not a route) answers, e.g. static files, with a fixed route label. */

@@ -16,7 +16,7 @@ import {
   type TaskEvent,
   type TaskStore,
 } from '../shared/index.js';
-import { enqueueFinalDeliveries } from './delivery-jobs.js';
+import { taskFinished } from './task-finished.js';
 import type { Notifier } from './notifier.js';
 import type { GatewayMetrics } from './metrics.js';
 import { retryDelayMs } from './store-retry.js';
@@ -190,13 +190,7 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
       // Only the applied event counts: a redelivered or duplicate terminal event changes nothing.
       const { event } = pendings[index]!;
       if (outcome.record) {
-        metrics?.taskFinished(outcome.record);
-        onFinished?.(outcome.taskId);
-        logger.debug({ taskId: outcome.taskId, processor: outcome.record.processor, status: outcome.record.status }, 'task finished');
-        const record = outcome.record;
-        enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
-          logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
-        );
+        taskFinished({ broker, store, logger, basePath, metrics, onFinished }, outcome.record);
       } else if (event.status === 'STARTED' && outcome.deliveryTargets !== 0 && (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))) {
         // Replicas' recorders compete for events, so another may have committed the task's end
         // first: it did start all the same, and a client that asked to hear it should.

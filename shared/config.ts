@@ -53,6 +53,8 @@ export interface Config {
   taskQueueTtlMs: number;
   /** RETRY_DELAYS_MS — backoff before each retry of a transient failure, comma-separated; the last repeats (default 1000,10000,60000,300000). */
   retryDelaysMs: number[];
+  /** MAX_RESULT_BYTES — largest JSON result a task may return; a larger one fails the task as result_too_large (write large outputs as artifacts). Also bounds every message warren publishes, at this plus 1 MiB (default 8388608, 8 MiB; RabbitMQ's max_message_size is 128 MiB on 3.x, 16 MiB on 4.x). */
+  maxResultBytes: number;
   /** TASK_MAX_ATTEMPTS — runs of a task before a transient failure is final; a processor may set its own (default 3). */
   taskMaxAttempts: number;
   /** DELIVERY_LIMIT — deliveries of one message before the quorum queue dead-letters it as poison (default 5). */
@@ -97,6 +99,8 @@ export interface Config {
   webhookTimeoutMs: number;
   /** WEBHOOK_PROGRESS_INTERVAL_MS — at most one progress webhook per task this often, per gateway (default 5000). */
   webhookProgressIntervalMs: number;
+  /** STALL_GRACE_MS — slack added to a task's deadline before the stall check fails it as `stalled` (PENDING: TASK_QUEUE_TTL_MS; RETRY: the longest retry delay + TASK_QUEUE_TTL_MS; STARTED: its run timeout + TASK_QUEUE_TTL_MS; all since its last recorded change); no check when TASK_QUEUE_TTL_MS is 0 (default 600000, 10 min). */
+  stallGraceMs: number;
   /** TASK_SWEEP_GRACE_MS — a PENDING task whose publish was never confirmed (its gateway died mid-submit) is published by the sweeper after this long (default 60000). */
   taskSweepGraceMs: number;
   /** DELIVERY_SWEEP_GRACE_MS — a finished task's delivery not enqueued after this long is sent by the sweeper (default 30000). */
@@ -199,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryLimit: int(env, 'DELIVERY_LIMIT', 5, 1, 1000),
     retryDelaysMs: intList(env, 'RETRY_DELAYS_MS', [1000, 10_000, 60_000, 300_000], 1, 86_400_000),
     taskMaxAttempts: int(env, 'TASK_MAX_ATTEMPTS', 3, 1, 100),
+    maxResultBytes: int(env, 'MAX_RESULT_BYTES', 8 * 1024 * 1024, 1024, 120 * 1024 * 1024),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxFieldBytes: int(env, 'MAX_FIELD_BYTES', 65_536, 16, 1_073_741_824),
     maxFields: int(env, 'MAX_FIELDS', 100, 1, 10_000),
@@ -222,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
     taskSweepGraceMs: int(env, 'TASK_SWEEP_GRACE_MS', 60_000, 100, 86_400_000),
+    stallGraceMs: int(env, 'STALL_GRACE_MS', 600_000, 100, 86_400_000),
     deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
     s3Destinations,
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from './config.js';
-import { ConfigError } from './errors.js';
+import { coerceError, ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 
 /**
@@ -25,6 +25,10 @@ export async function runService(
     console.error(`warren ${name}: bad configuration: ${err.message}`);
     process.exit(2);
   }
+
+  // A promise whose failure nobody awaited is a bug, but not one worth every task in flight: log
+  // it loudly and carry on rather than let Node end the process (its default).
+  process.on('unhandledRejection', (reason) => logger.error({ err: coerceError(reason) }, 'unhandled promise rejection; carrying on'));
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -45,6 +45,11 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
       send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath, await deliveriesOf(store, final)));
       res.end();
     };
+    // The store may be out of reach just then: end the stream, and the client's EventSource comes
+    // back (retry: 2000) to a fresh snapshot.
+    const finishOrEnd = (): void => {
+      finish().catch(() => res.end());
+    };
 
     if (isTerminal(record.status)) {
       stopListening();
@@ -65,7 +70,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
       if (isTerminal(next.status)) {
         ended = true;
         stopListening();
-        void finish();
+        finishOrEnd();
         return;
       }
       send(res, 'status', event.event_id, statusOf(record.id, next.status, next.progress, event.message ?? null, next.attempt, event.at));
@@ -76,12 +81,13 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
     // miss some): the store is re-read every second, so a stream shows what was recorded and
     // always reaches its end.
     const recheck = setInterval(() => {
+      // A store out of reach only skips this re-check.
       void store.get(record.id).then((latest) => {
         if (ended || !latest) return;
         if (isTerminal(latest.status)) {
           ended = true;
           stopListening();
-          void finish();
+          finishOrEnd();
           return;
         }
         if (latest.status === 'PENDING') return;
@@ -89,7 +95,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
         if (!next.apply) return;
         state = { status: next.status, attempt: next.attempt, progress: next.progress };
         send(res, 'status', `${latest.updatedAt}`, statusOf(record.id, latest.status, latest.progress, latest.progressMessage, latest.attempt, new Date(latest.updatedAt).toISOString()));
-      });
+      }, () => {});
     }, RECHECK_MS);
     // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
     const unregister = live.onStop(() => res.end());

@@ -7,7 +7,7 @@ import type { TaskStatus } from '../states.js';
 import { migrate } from './postgres-schema.js';
 import { inTransaction } from './postgres-transaction.js';
 import { PostgresDeliveryStore } from './postgres-deliveries.js';
-import { applyEventToRow, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
+import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { redactUrl } from './url.js';
 
@@ -155,6 +155,15 @@ export class PostgresTaskStore implements TaskStore {
     return rows.map(toRecord);
   }
 
+  async unfinished(status: TaskStatus, updatedBefore: number, limit: number): Promise<TaskRecord[]> {
+    const { rows } = await this.pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE status = $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3`, [
+      status,
+      updatedBefore,
+      limit,
+    ]);
+    return rows.map(toRecord);
+  }
+
   async counts(since: readonly number[]): Promise<TaskCounts> {
     const [all, finished] = await Promise.all([
       this.pool.query<{ status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
@@ -238,7 +247,7 @@ export class PostgresTaskStore implements TaskStore {
         // A terminal state is applied once, so a task's result is written once.
         await client.query('INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING', [[...results.keys()], [...results.values()]]);
       }
-      return outcomes;
+      return onlyFirstFinish(events, outcomes);
     });
   }
 
@@ -299,10 +308,10 @@ async function writeRows(client: pg.PoolClient, rows: readonly TaskRow[]): Promi
   await client.query(
     `UPDATE tasks AS t SET status = v.status, attempt = v.attempt, progress = v.progress, progress_message = v.progress_message,
        artifacts = v.artifacts, error_code = v.error_code, error_message = v.error_message,
-       started_at = v.started_at, finished_at = v.finished_at, updated_at = v.updated_at
+       started_at = v.started_at, finished_at = v.finished_at, updated_at = v.updated_at, final_event_id = v.final_event_id
      FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])
-       AS v(id, status, attempt, progress, progress_message, artifacts, error_code, error_message, started_at, finished_at, updated_at)
+                 $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
+       AS v(id, status, attempt, progress, progress_message, artifacts, error_code, error_message, started_at, finished_at, updated_at, final_event_id)
      WHERE t.id = v.id`,
     [
       column('id'),
@@ -316,6 +325,7 @@ async function writeRows(client: pg.PoolClient, rows: readonly TaskRow[]): Promi
       column('started_at'),
       column('finished_at'),
       column('updated_at'),
+      column('final_event_id'),
     ],
   );
 }

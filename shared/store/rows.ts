@@ -33,11 +33,13 @@ export interface TaskRow {
   owner?: string | null;
   /** How many delivery targets the task has (TaskRecord.deliveryTargets). */
   delivery_targets?: number;
+  /** The event_id of the event that made the task terminal (null for a task never accepted, or finished before this was kept). */
+  final_event_id?: string | null;
 }
 
 /** The columns of a TaskRow, for SELECTs: everything but the input (and the result, which is elsewhere). */
 export const TASK_COLUMNS =
-  'id, processor, status, attempt, progress, progress_message, artifacts, error_code, error_message, created_at, started_at, finished_at, updated_at, expired_at, confirmed_at, owner, delivery_targets';
+  'id, processor, status, attempt, progress, progress_message, artifacts, error_code, error_message, created_at, started_at, finished_at, updated_at, expired_at, confirmed_at, owner, delivery_targets, final_event_id';
 
 export type TaskRowWithInput = TaskRow & { input: string };
 
@@ -48,6 +50,13 @@ export type TaskRowWithInput = TaskRow & { input: string };
 export const TASK_RESULTS_TABLE = `CREATE TABLE task_results (task_id TEXT PRIMARY KEY, result TEXT NOT NULL);
    INSERT INTO task_results (task_id, result) SELECT id, result FROM tasks WHERE result IS NOT NULL;
    ALTER TABLE tasks DROP COLUMN result;`;
+
+/**
+ * Which event finished the task. A recorder whose COMMIT went through but whose connection died
+ * before it heard so tries the batch again; finding its own event recorded, it knows the commit
+ * was its own and still counts the task and enqueues its deliveries. The same SQL in both stores.
+ */
+export const TASK_FINAL_EVENT_COLUMN = `ALTER TABLE tasks ADD COLUMN final_event_id TEXT;`;
 
 /** Auth: the name of the API key that created the task (NULL: made without one). The same SQL in both stores. */
 export const TASK_OWNER_COLUMN = `ALTER TABLE tasks ADD COLUMN owner TEXT;`;
@@ -65,14 +74,19 @@ export type RowChange = { outcome: ApplyOutcome; row?: TaskRow; result?: string 
 /**
  * Apply one event to the row as it stands (inside the caller's transaction, with the row locked).
  * Idempotent and monotonic through `reduceTask`; the outcome carries the record only for the event
- * that made the task terminal, built from what is written rather than read back.
+ * that made the task terminal — applied now, or applied before by this very event (a retry after a
+ * commit whose answer was lost) — built from what is written rather than read back.
  */
 export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now: number): RowChange {
   if (!row) return { outcome: { taskId: event.task_id, applied: false, reason: 'unknown_task' } };
 
   const reduction = reduceTask(row, event);
   const deliveryTargets = Number(row.delivery_targets ?? 0);
-  if (!reduction.apply) return { outcome: { taskId: event.task_id, applied: false, reason: reduction.reason, deliveryTargets } };
+  if (!reduction.apply) {
+    const replayed = reduction.reason === 'terminal' && row.final_event_id === event.event_id;
+    const record = replayed ? { ...toRecord(row), ...(event.status === 'SUCCESS' ? { result: event.result ?? null } : {}) } : undefined;
+    return { outcome: { taskId: event.task_id, applied: false, reason: reduction.reason, deliveryTargets, ...(record ? { record } : {}) } };
+  }
 
   const at = Date.parse(event.at);
   const terminal = isTerminal(reduction.status);
@@ -92,11 +106,30 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
     started_at: row.started_at ?? (event.status === 'STARTED' || (terminal && event.status !== 'REVOKED') ? at : null),
     finished_at: terminal ? at : null,
     updated_at: now,
+    final_event_id: terminal ? event.event_id : null,
   };
   const success = event.status === 'SUCCESS';
   const record = terminal ? { ...toRecord(written), ...(success ? { result: event.result ?? null } : {}) } : undefined;
   const outcome: ApplyOutcome = record ? { taskId: event.task_id, applied: true, record, deliveryTargets } : { taskId: event.task_id, applied: true, deliveryTargets };
   return success ? { outcome, row: written, result: JSON.stringify(event.result ?? null) } : { outcome, row: written };
+}
+
+/**
+ * Within one batch, a copy of the event that has just made a task terminal is a duplicate, not a
+ * replay: only the first carries the record (so the task is counted and delivered once).
+ */
+export function onlyFirstFinish(events: readonly TaskEvent[], outcomes: ApplyOutcome[]): ApplyOutcome[] {
+  const finished = new Set<string>();
+  return outcomes.map((outcome, index) => {
+    if (!outcome.record) return outcome;
+    const id = events[index]!.event_id;
+    if (finished.has(id)) {
+      const { record: _duplicate, ...rest } = outcome;
+      return rest;
+    }
+    finished.add(id);
+    return outcome;
+  });
 }
 
 export function rowError(row: TaskRow): TaskError | null {

@@ -6,8 +6,10 @@ import type { TaskStatus } from '../states.js';
 import { randomUUID } from 'node:crypto';
 import {
   applyEventToRow,
+  onlyFirstFinish,
   TASK_COLUMNS,
   TASK_DELIVERY_TARGETS_COLUMN,
+  TASK_FINAL_EVENT_COLUMN,
   TASK_OWNER_COLUMN,
   TASK_RESULTS_TABLE,
   toRecord,
@@ -65,6 +67,7 @@ const MIGRATIONS: readonly string[] = [
   TASK_OWNER_COLUMN,
   TASK_DELIVERY_TARGETS_COLUMN,
   TASK_RESULTS_TABLE,
+  TASK_FINAL_EVENT_COLUMN,
 ];
 
 export class SqliteTaskStore implements TaskStore {
@@ -98,7 +101,7 @@ export class SqliteTaskStore implements TaskStore {
         `UPDATE tasks SET status = @status, attempt = @attempt, progress = @progress,
            progress_message = @progress_message, artifacts = @artifacts, error_code = @error_code,
            error_message = @error_message, started_at = @started_at, finished_at = @finished_at,
-           updated_at = @updated_at
+           updated_at = @updated_at, final_event_id = @final_event_id
          WHERE id = @id`,
       ),
       // A terminal state is applied once, so a task's result is written once.
@@ -133,7 +136,7 @@ export class SqliteTaskStore implements TaskStore {
       }),
     );
 
-    this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => events.map((event) => this.applyOne(event)));
+    this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => onlyFirstFinish(events, events.map((event) => this.applyOne(event))));
   }
 
   /**
@@ -203,6 +206,13 @@ export class SqliteTaskStore implements TaskStore {
       )
       .all({ status: status ?? null, processor: processor ?? null, before: before ?? null, limit });
     return rows.map(toRecord);
+  }
+
+  async unfinished(status: TaskStatus, updatedBefore: number, limit: number): Promise<TaskRecord[]> {
+    return this.db
+      .prepare<[TaskStatus, number, number], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?`)
+      .all(status, updatedBefore, limit)
+      .map(toRecord);
   }
 
   async counts(since: readonly number[]): Promise<TaskCounts> {

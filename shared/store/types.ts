@@ -74,7 +74,11 @@ export type ApplyOutcome = {
   taskId: string;
   applied: boolean;
   reason?: 'terminal' | 'stale' | 'duplicate' | 'unknown_task';
-  /** The task as written, for an applied event that made it terminal (metrics read its timestamps, delivery jobs its result). */
+  /**
+   * The task as written, for the event that made it terminal (metrics read its timestamps,
+   * delivery jobs its result): when applied now, and when this very event (same event_id) had
+   * made it terminal before — a batch tried again because the answer to its COMMIT was lost.
+   */
   record?: FinishedTask;
   /** The task's TaskRecord.deliveryTargets, for every event of a known task (the recorder skips delivery work without any). */
   deliveryTargets?: number;
@@ -103,6 +107,8 @@ export interface TaskStore {
   result(id: string): Promise<string | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;
+  /** Tasks in `status` (an unfinished one) whose row has not changed since `updatedBefore`, oldest first: the stall check's candidates. */
+  unfinished(status: TaskStatus, updatedBefore: number, limit: number): Promise<TaskRecord[]>;
   /** All-time counts once, plus finished counts for each of `since` (epoch ms). */
   counts(since: readonly number[]): Promise<TaskCounts>;
   /**

@@ -45,6 +45,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ STORE_POOL_SIZE: '25' }).storePoolSize).toBe(25);
   });
 
+  it('bounds results at 8 MiB and gives stalled tasks 10 min of grace, unless MAX_RESULT_BYTES and STALL_GRACE_MS say otherwise', () => {
+    expect(loadConfig({}).maxResultBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ MAX_RESULT_BYTES: '65536' }).maxResultBytes).toBe(65_536);
+    expect(() => loadConfig({ MAX_RESULT_BYTES: '200000000' })).toThrow(/^MAX_RESULT_BYTES:/);
+    expect(loadConfig({}).stallGraceMs).toBe(600_000);
+    expect(loadConfig({ STALL_GRACE_MS: '1000' }).stallGraceMs).toBe(1000);
+    expect(() => loadConfig({ STALL_GRACE_MS: 'soon' })).toThrow(/^STALL_GRACE_MS:/);
+  });
+
   it('waits at most 10 s for a PostgreSQL connection or answer unless STORE_TIMEOUT_MS says otherwise', () => {
     expect(loadConfig({}).storeTimeoutMs).toBe(10_000);
     expect(loadConfig({ STORE_TIMEOUT_MS: '2500' }).storeTimeoutMs).toBe(2500);

@@ -176,6 +176,19 @@ describe.each(backends)('the $name task store', (backend) => {
     expect(outcomes.map((o) => o.record === undefined)).toEqual([true, false, true]);
     // With the result in hand (for delivery jobs), which a status read does not carry.
     expect(outcomes[1]!.record).toEqual({ ...(await store.get(task.task_id)), result: 'ok' });
+    // Another event that would end it changes nothing and carries no record.
+    const [late] = await store.applyEvents([taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'x', message: 'late' } })]);
+    expect(late).toMatchObject({ applied: false, reason: 'terminal' });
+    expect(late!.record).toBeUndefined();
+  });
+
+  it('hands the record back again for the very event that finished a task, when its batch is tried again after a lost COMMIT answer', async () => {
+    const store = await open();
+    const task = await pendingTask(store);
+    const success = taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'ok' });
+    await store.applyEvents([success]);
+    const [again] = await store.applyEvents([success]);
+    expect(again).toMatchObject({ applied: false, reason: 'terminal', record: { id: task.task_id, status: 'SUCCESS', result: 'ok' } });
   });
 
   it('says an event for an unknown task was not applied', async () => {
