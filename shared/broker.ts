@@ -1,7 +1,7 @@
 import os from 'node:os';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { PublishError, coerceError } from './errors.js';
+import { PermanentError, PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
@@ -42,6 +42,8 @@ export interface BrokerOptions {
   role: string;
   logger: Logger;
   publishTimeoutMs: number;
+  /** Larger bodies are refused before they reach the channel (default 9 MiB: MAX_RESULT_BYTES' default plus 1 MiB). */
+  maxMessageBytes?: number;
 }
 
 export const ACK: ConsumeOutcome = { kind: 'ack' };
@@ -52,6 +54,7 @@ export class Broker {
   private readonly publisher: ChannelWrapper;
   private readonly logger: Logger;
   private readonly publishTimeoutMs: number;
+  private readonly maxMessageBytes: number;
   private readonly consumers = new Set<Consumer>();
   private closing: Promise<void> | undefined;
   /** True once the publisher channel has declared the topology on the current connection. */
@@ -62,6 +65,7 @@ export class Broker {
     this.topology = options.topology;
     this.logger = options.logger;
     this.publishTimeoutMs = options.publishTimeoutMs;
+    this.maxMessageBytes = options.maxMessageBytes ?? 9 * 1024 * 1024;
     this.connection = amqp.connect(options.urls, {
       heartbeatIntervalInSeconds: 10,
       reconnectTimeInSeconds: 1,
@@ -124,6 +128,9 @@ export class Broker {
    * connection, when the broker nacks (e.g. a full queue with reject-publish) or on timeout.
    */
   async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish = {}): Promise<void> {
+    // A message over the broker's max_message_size makes it close the channel, failing every
+    // publish in flight on it: refused here, it fails only its own sender.
+    if (body.length > this.maxMessageBytes) throw new MessageTooLargeError(body.length, this.maxMessageBytes);
     if (!this.connection.isConnected()) throw new PublishError('not connected to the broker');
     try {
       await this.publisher.publish(exchange, routingKey, body, {
@@ -313,6 +320,13 @@ export class Broker {
   }
 }
 
+/** A message larger than this process may publish: a permanent failure of whatever produced it. */
+export class MessageTooLargeError extends PermanentError {
+  constructor(bytes: number, max: number) {
+    super(`a message of ${bytes} bytes is larger than the ${max} this process publishes (MAX_RESULT_BYTES + 1 MiB)`, { code: 'message_too_large' });
+  }
+}
+
 /** A queue declared earlier with other arguments cannot be redeclared; say what to do about it. */
 function topologyHint(message: string): string | undefined {
   if (!message.includes('PRECONDITION_FAILED') || !message.includes('inequivalent arg')) return undefined;
@@ -344,6 +358,7 @@ export function brokerFromConfig(config: Config, role: string, processors: reado
     role,
     logger,
     publishTimeoutMs: config.publishTimeoutMs,
+    maxMessageBytes: config.maxResultBytes + 1024 * 1024,
     topology: topologyFromConfig(config, processors),
   });
 }

@@ -52,6 +52,12 @@ export interface ProcessorContext {
   /** Where an input file's bytes are: a local path, read-only (on the shared volume, or downloaded from S3 for this run). */
   filePath(file: FileRef): string;
   artifacts: ArtifactWriter;
+  /**
+   * The largest JSON result this run may return (MAX_RESULT_BYTES); a larger one fails the task as
+   * result_too_large. A processor that can tell early that its result will not fit may fail at
+   * once instead of building it; large outputs belong in `artifacts`.
+   */
+  maxResultBytes: number;
 }
 
 export interface Processor extends ProcessorDescriptor {

@@ -45,6 +45,8 @@ export interface RunnerDeps {
   metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
   /** Cancelled tasks: skipped before they run, aborted while they run. */
   revocations: RevocationWatch;
+  /** Largest JSON result a SUCCESS event may carry (MAX_RESULT_BYTES); a larger one fails the task as result_too_large. */
+  maxResultBytes: number;
 }
 
 export interface Runner {
@@ -80,12 +82,32 @@ function isPermanent(thrown: unknown): boolean {
   return thrown instanceof PermanentError || (typeof thrown === 'object' && thrown !== null && (thrown as { permanent?: unknown }).permanent === true);
 }
 
+/**
+ * A result must be JSON and at most `maxBytes` of it: the SUCCESS event carries it through
+ * RabbitMQ (whose max_message_size is 128 MiB on 3.x and 16 MiB on 4.x), into the store and every
+ * delivery job. Too large a result is the processor's to write as a file (ctx.artifacts).
+ */
+export function checkResult(result: unknown, maxBytes: number): void {
+  let json: string;
+  try {
+    json = JSON.stringify(result ?? null);
+  } catch (err) {
+    // V8 refuses strings over ~512 MiB: that result is too large whatever the bound.
+    if (err instanceof RangeError) throw new PermanentError(`the result is larger than ${maxBytes} bytes of JSON (MAX_RESULT_BYTES); write large outputs as files with ctx.artifacts`, { code: 'result_too_large' });
+    throw new PermanentError(`the result is not JSON: ${err instanceof Error ? err.message : String(err)}`, { code: 'result_not_json' });
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) {
+    throw new PermanentError(`the result is ${bytes} bytes of JSON, more than MAX_RESULT_BYTES (${maxBytes}); write large outputs as files with ctx.artifacts`, { code: 'result_too_large' });
+  }
+}
+
 /** Rejects when `signal` aborts, so a run that ignores its signal is abandoned, not awaited forever. */
 function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations, maxResultBytes }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   /** Runs in progress → their task ids, so a cancel can abort its task's run. */
   const running = new Map<AbortController, string>();
@@ -154,9 +176,13 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
         signal: controller.signal,
         filePath: (file) => local.pathOf(file),
         artifacts,
+        maxResultBytes,
       });
       run.catch(() => {}); // an abandoned run may still reject later
       const result = await Promise.race([run, whenAborted(controller.signal)]);
+      // Checked here, in the run's try: a result that cannot be sent fails this task for good,
+      // rather than failing the publish, which would requeue the task to fail the same way again.
+      checkResult(result, maxResultBytes);
       outcome = { ok: true, result };
     } catch (thrown) {
       if (controller.signal.reason instanceof ShutdownAbort) {

@@ -13,7 +13,7 @@ import { testStack } from '../support/stack.js';
 const stack = testStack(
   'poison',
   { DELIVERY_LIMIT: '2', PROCESSORS_DIR: path.resolve('test/fixtures/processors'), WORKER_PROCESSORS: 'echo,crash' },
-  { extraProcessors: ['crash', 'flaky'] },
+  { extraProcessors: ['crash', 'flaky', 'big-result'] },
 );
 let gateway: Gateway;
 

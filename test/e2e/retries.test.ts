@@ -13,7 +13,7 @@ const stack = testStack(
     RETRY_DELAYS_MS: '300,600',
     TASK_MAX_ATTEMPTS: '3',
   },
-  { extraProcessors: ['crash', 'flaky'] },
+  { extraProcessors: ['crash', 'flaky', 'big-result'] },
 );
 let gateway: Gateway;
 

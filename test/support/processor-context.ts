@@ -49,6 +49,7 @@ export function testContext(): TestContext {
       signal: controller.signal,
       filePath: (file) => resolveLocation(dataDir, file.location),
       artifacts: writer,
+      maxResultBytes: 8 * 1024 * 1024,
     },
   };
 }

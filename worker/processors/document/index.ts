@@ -140,7 +140,7 @@ export const document: Processor = {
     } else if (type === 'text/plain') {
       const run = new PageRun(ctx, 1);
       const bytes = await readFile(ctx.filePath(file));
-      await run.add(0, () => Promise.resolve(plainTextPage(bytes)));
+      await run.add(0, () => Promise.resolve(plainTextPage(bytes, ctx.maxResultBytes)));
       outcome = { run, pageCount: 1 };
     } else {
       throw new PermanentError(`document does not read ${type || 'files without a content type'}`, { code: 'unsupported_file' });
