@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
+import { parsePublicUrl } from './public-url.js';
 import { redactUrl, storeKind } from './store/url.js';
 
 /**
@@ -19,6 +20,8 @@ export interface Config {
   port: number;
   /** BASE_PATH — prefix of every HTTP route (default /prediction). */
   basePath: string;
+  /** PUBLIC_URL — the gateway's root as browsers and clients reach it, `http(s)://host[:port][/path]`, when a reverse proxy stands in front; its origin is the only one a browser may send changes from (default: none, the origin the request was addressed to). See shared/public-url.ts. */
+  publicUrl: string | undefined;
   /** DATA_DIR — the shared volume: store file, uploads, artifacts (default ./data). */
   dataDir: string;
   /** STORE_URL — `sqlite:<path>`, or `postgres://…` / `postgresql://…` for several gateways on one database (default sqlite:<DATA_DIR>/warren.db). Its password never appears in logs or errors. */
@@ -175,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read('HOST') ?? '127.0.0.1',
     port: int(env, 'PORT', 5000, 0, 65535),
     basePath,
+    publicUrl: parsePublicUrl(read('PUBLIC_URL')),
     dataDir,
     storeUrl,
     storePoolSize: int(env, 'STORE_POOL_SIZE', 10, 1, 1000),
