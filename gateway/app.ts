@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Broker, Config, Logger, ProcessorDescriptor, StoreHealth, TaskStore } from '../shared/index.js';
 import { accessLog } from './access-log.js';
 import { authenticate, rateLimiter, requireAdmin } from './auth.js';
+import { refuseCrossSite } from './cross-site.js';
 import { errorHandler, HttpError, notFound } from './http-errors.js';
 import { httpMetrics, labelRoute, metricsEndpoint, type GatewayMetrics } from './metrics.js';
 import { apiDocumentRoutes } from './openapi.js';
@@ -51,10 +52,14 @@ export function createGateway({ config, store, broker, processors, logger, live,
   // No upgrade-insecure-requests: warren is often served over plain HTTP on a private network, and
   // upgrading the form's POST to https would break it there.
   // blob: images: the form previews the image being uploaded (with OCR word boxes over it).
+  // Referrer-Policy same-origin, not helmet's no-referrer: under no-referrer a browser sends
+  // `Origin: null` with the pages' own plain form posts, and the cross-site check must refuse that.
+  // Other sites still learn nothing (no Referer leaves the origin).
   app.use(
     helmet({
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'upgrade-insecure-requests': null } },
       hsts: false,
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
 
@@ -66,6 +71,8 @@ export function createGateway({ config, store, broker, processors, logger, live,
   const basePath = config.basePath;
 
   const api = Router();
+  // First: every change on every route, open or not, signed in or anonymous (gateway/cross-site.ts).
+  api.use(refuseCrossSite({ publicUrl: config.publicUrl }));
   api.get('/echo', (_req, res) => {
     res.json({ status: 'ok', service: 'warren' });
   });

@@ -56,7 +56,6 @@ export function authenticate({ keys, adminKeys, allowAnonymous }: AuthOptions): 
     const name = byDigest.get(digest(presented.secret));
     // A wrong key is refused even where anonymous requests pass: falling back would hide the mistake.
     if (name === undefined) throw challenge(req, 'invalid_api_key', 'the API key is not valid', 'invalid_token');
-    if (presented.scheme === 'basic') refuseCrossSite(req);
     res.locals.client = { owner: name, admin: admins.has(name) } satisfies Client;
     next();
   };
@@ -121,17 +120,4 @@ function challenge(req: Request, code: string, message: string, bearerError?: st
   const browser = req.accepts(['json', 'html']) === 'html';
   const header = browser ? 'Basic realm="warren", charset="UTF-8"' : `Bearer realm="warren"${bearerError ? `, error="${bearerError}"` : ''}`;
   return new HttpError(401, code, message, {}, { 'WWW-Authenticate': header });
-}
-
-/**
- * A browser sends Basic credentials with every request to the origin, also ones another site's
- * page makes it send. A change asked for from elsewhere (Sec-Fetch-Site) is refused; requests
- * without the header (scripts, curl) are not browsers' and pass.
- */
-function refuseCrossSite(req: Request): void {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
-  const site = req.get('sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new HttpError(403, 'cross_site_request', 'a signed-in browser may only submit from this gateway’s own pages');
-  }
 }

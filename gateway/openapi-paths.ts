@@ -292,7 +292,7 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
       post: {
         operationId: 'redriveDeadLetters',
         summary: 'Send dead letters back to the queues they came from',
-        description: 'Refused when a browser says the request comes from another site (Sec-Fetch-Site).',
+        description: 'Like every change, refused when a browser was made to send it from another site (Origin, Referer or Sec-Fetch-Site).',
         tags: ['operators'],
         requestBody: {
           required: false,
@@ -334,7 +334,7 @@ export function withAuth(paths: Record<string, Json>): Record<string, Json> {
   const forbidden = (path: string): Json =>
     path.startsWith('/dashboard')
       ? fail(['forbidden', 'cross_site_request'], 'The key is not one of ADMIN_KEYS, or a browser was made to send the request from another site')
-      : fail(['cross_site_request'], 'A browser signed in with Basic was made to send a change from another site');
+      : fail(['cross_site_request'], 'A browser was made to send this change from another site: its Origin (or Referer) is not the gateway’s own (PUBLIC_URL, or the Host it was addressed to), or Sec-Fetch-Site says cross-site. Requests with a Bearer key, or with none of these headers, are not checked');
   return Object.fromEntries(
     Object.entries(paths).map(([path, item]) => {
       if (OPEN_PATHS.has(path)) return [path, item];

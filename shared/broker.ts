@@ -5,6 +5,7 @@ import { PermanentError, PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
+import { redactUrl } from './url-secrets.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -75,14 +76,14 @@ export class Broker {
         clientProperties: { connection_name: `warren-${options.role}@${os.hostname()}:${process.pid}` },
       },
     });
-    this.connection.on('connect', ({ url }) => this.logger.info({ url: redact(String(url)) }, 'broker connected'));
+    this.connection.on('connect', ({ url }) => this.logger.info({ url: redactUrl(String(url)) }, 'broker connected'));
     this.connection.on('disconnect', ({ err }) => {
       this.topologyReady = false;
       this.lastError = err?.message;
       this.logger.warn({ err: err?.message }, 'broker disconnected');
     });
     this.connection.on('connectFailed', ({ err, url }) =>
-      this.logger.warn({ url: redact(String(url)), err: err?.message }, 'broker connection failed; retrying'),
+      this.logger.warn({ url: redactUrl(String(url)), err: err?.message }, 'broker connection failed; retrying'),
     );
     this.connection.on('blocked', ({ reason }) => this.logger.warn({ reason }, 'broker blocked publishing'));
 
@@ -331,10 +332,6 @@ export class MessageTooLargeError extends PermanentError {
 function topologyHint(message: string): string | undefined {
   if (!message.includes('PRECONDITION_FAILED') || !message.includes('inequivalent arg')) return undefined;
   return 'a queue exists with arguments different from this configuration (e.g. TASK_QUEUE_MAX_LENGTH or DELIVERY_LIMIT changed): align the configuration, or drain and delete the queue so it is declared anew';
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

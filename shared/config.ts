@@ -2,7 +2,9 @@ import path from 'node:path';
 import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
-import { redactUrl, storeKind } from './store/url.js';
+import { parsePublicUrl } from './public-url.js';
+import { storeKind } from './store/url.js';
+import { userinfoProblem } from './url-secrets.js';
 
 /**
  * Every environment variable warren reads, parsed once into a typed object. A value that is
@@ -19,6 +21,8 @@ export interface Config {
   port: number;
   /** BASE_PATH — prefix of every HTTP route (default /prediction). */
   basePath: string;
+  /** PUBLIC_URL — the gateway's root as browsers and clients reach it, `http(s)://host[:port][/path]`, when a reverse proxy stands in front; its origin is the only one a browser may send changes from (default: none, the origin the request was addressed to). See shared/public-url.ts. */
+  publicUrl: string | undefined;
   /** DATA_DIR — the shared volume: store file, uploads, artifacts (default ./data). */
   dataDir: string;
   /** STORE_URL — `sqlite:<path>`, or `postgres://…` / `postgresql://…` for several gateways on one database (default sqlite:<DATA_DIR>/warren.db). Its password never appears in logs or errors. */
@@ -147,9 +151,15 @@ export function loadConfig(env: Env = process.env): Config {
 
   const dataDir = path.resolve(read('DATA_DIR') ?? './data');
   const amqpUrls = (read('AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672').split(',').map((u) => u.trim());
-  for (const url of amqpUrls) {
-    if (!/^amqps?:\/\/[^\s]+$/.test(url)) throw new ConfigError('AMQP_URL', `"${url}" is not an amqp:// or amqps:// URL`);
-  }
+  // Complaints never quote a URL: it may hold a password, and a malformed one cannot be redacted reliably.
+  amqpUrls.forEach((url, i) => {
+    const which = amqpUrls.length > 1 ? `entry ${i + 1} of ${amqpUrls.length} ` : '';
+    if (!/^amqps?:\/\//.test(url)) {
+      throw new ConfigError('AMQP_URL', `${which}is not an amqp:// or amqps:// URL${which ? ' (URLs are comma-separated: write a comma in a password as %2C)' : ''}`);
+    }
+    const problem = userinfoProblem(url) ?? (URL.canParse(url) ? undefined : 'is not a valid URL (check the host and port)');
+    if (problem !== undefined) throw new ConfigError('AMQP_URL', `${which}${problem}`);
+  });
 
   const basePath = read('BASE_PATH') ?? '/prediction';
   if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
@@ -157,9 +167,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const storeUrl = read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`;
-  if (storeKind(storeUrl) === undefined) {
-    throw new ConfigError('STORE_URL', `"${redactUrl(storeUrl)}" is not supported; use sqlite:<path>, postgres://… or postgresql://…`);
-  }
+  const kind = storeKind(storeUrl);
+  if (kind === undefined) throw new ConfigError('STORE_URL', 'is not supported; use sqlite:<path>, postgres://… or postgresql://…');
+  const storeProblem = kind === 'postgres' ? (userinfoProblem(storeUrl) ?? (URL.canParse(storeUrl) ? undefined : 'is not a valid URL (check the host and port)')) : undefined;
+  if (storeProblem !== undefined) throw new ConfigError('STORE_URL', storeProblem);
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -181,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read('HOST') ?? '127.0.0.1',
     port: int(env, 'PORT', 5000, 0, 65535),
     basePath,
+    publicUrl: parsePublicUrl(read('PUBLIC_URL')),
     dataDir,
     storeUrl,
     storePoolSize: int(env, 'STORE_POOL_SIZE', 10, 1, 1000),

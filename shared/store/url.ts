@@ -7,10 +7,5 @@ export function storeKind(url: string): StoreKind | undefined {
   return undefined;
 }
 
-/**
- * A store URL fit for logs and error messages: a password, in the authority or as a query
- * parameter, is replaced by `***`. Applied to any URL, since an unsupported one may carry one too.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
-}
+/** A store URL fit for logs and error messages (one rule for every URL with a password: shared/url-secrets.ts). */
+export { redactUrl } from '../url-secrets.js';

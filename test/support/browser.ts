@@ -12,11 +12,12 @@ if (!browserAvailable && process.env.WARREN_REQUIRE_BROWSER === '1') {
   throw new Error(`${CHROMIUM} is missing: run scripts/install-debian-packages.sh`);
 }
 
-export async function launchBrowser(): Promise<{ browser: Browser; close: () => Promise<void> }> {
+/** `extraArgs`: more Chromium switches, e.g. `--host-resolver-rules=MAP gateway.test 127.0.0.1`. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<{ browser: Browser; close: () => Promise<void> }> {
   // playwright gives each launch a fresh temporary profile of its own.
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', ...extraArgs],
   });
   return { browser, close: () => browser.close() };
 }

@@ -75,6 +75,45 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
   });
 
+  describe('PUBLIC_URL', () => {
+    it('is unset by default: the gateway takes its origin from each request', () => {
+      expect(loadConfig({}).publicUrl).toBeUndefined();
+    });
+
+    it.each([
+      ['https://ml.example.com', 'https://ml.example.com'],
+      ['https://ml.example.com/', 'https://ml.example.com'],
+      ['HTTPS://ML.Example.com:443/warren/', 'https://ml.example.com/warren'],
+      ['http://gateway.test:8080/a/b', 'http://gateway.test:8080/a/b'],
+      ['http://[::1]:5000', 'http://[::1]:5000'],
+      ['http://10.0.0.5', 'http://10.0.0.5'],
+    ])('takes %s as %s', (raw, normalised) => {
+      expect(loadConfig({ PUBLIC_URL: raw }).publicUrl).toBe(normalised);
+    });
+
+    it.each([
+      ['no scheme', 'ml.example.com', /http:\/\/ or https:\/\//],
+      ['another scheme', 'ftp://ml.example.com', /http:\/\/ or https:\/\//],
+      ['a query', 'https://ml.example.com/?a=1', /query/],
+      ['a fragment', 'https://ml.example.com/#x', /fragment/],
+      ['no host', 'https:///warren', /no host/],
+      ['a bad port', 'https://ml.example.com:99999', /host or port/],
+      ['a space in the host', 'https://ml example.com', /host or port/],
+      ['a dot segment', 'https://ml.example.com/a/../b', /path/],
+      ['an escape in the path', 'https://ml.example.com/a%2Fb', /path/],
+      ['an empty segment', 'https://ml.example.com/a//b', /path/],
+    ])('stops on %s, naming the variable', (_what, raw, problem) => {
+      expect(() => loadConfig({ PUBLIC_URL: raw })).toThrow(ConfigError);
+      expect(() => loadConfig({ PUBLIC_URL: raw })).toThrow(/^PUBLIC_URL:/);
+      expect(() => loadConfig({ PUBLIC_URL: raw })).toThrow(problem);
+    });
+
+    it('refuses a user name and password without repeating them', () => {
+      expect(() => loadConfig({ PUBLIC_URL: 'https://admin:hunter2@ml.example.com' })).toThrow(/^PUBLIC_URL: must not carry a user name or password/);
+      expect(() => loadConfig({ PUBLIC_URL: 'https://admin:hunter2@ml.example.com' })).not.toThrow(/hunter2|admin/);
+    });
+  });
+
   describe('UPLOAD_STORE', () => {
     const S3_DESTINATIONS = JSON.stringify({ inputs: { bucket: 'warren-inputs', prefix: 'team/a' }, archive: { bucket: 'results' } });
 
