@@ -318,6 +318,35 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
   };
 }
 
+/** Keyed routes that read or write no task: the form page. */
+const STORELESS_PATHS = new Set(['/upload']);
+
+/**
+ * Every route that reads or writes tasks answers 503 store_unavailable while the task store is out
+ * of reach, and a route that writes answers 507 insufficient_storage while the store's disk is
+ * full; both come with Retry-After. Added to what each route already answers under those statuses.
+ */
+export function withStoreFaults(paths: Record<string, Json>): Record<string, Json> {
+  const addCode = (existing: Json | undefined, code: string, note: string): Json => {
+    if (!existing) return fail([code], note, { 'Retry-After': header('RetryAfter') });
+    const listed = String(existing.description);
+    const description = listed.includes(`\`${code}\``) ? listed : listed.replace(/^(error\.code: [^.]*)/, `$1, \`${code}\``);
+    return { ...existing, description: `${description}${description.endsWith('.') ? '' : '.'} ${code}: ${note}` };
+  };
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => {
+      if (OPEN_PATHS.has(path) || STORELESS_PATHS.has(path)) return [path, item];
+      const operations = Object.entries(item).map(([method, operation]) => {
+        const op = operation as Json & { responses: Json };
+        const responses: Json = { ...op.responses, '503': addCode(op.responses['503'] as Json | undefined, 'store_unavailable', 'The task store is out of reach; try again after Retry-After') };
+        if (method !== 'get') responses['507'] = addCode(op.responses['507'] as Json | undefined, 'insufficient_storage', 'The task store’s disk is full; try again after Retry-After');
+        return [method, { ...op, responses }];
+      });
+      return [path, Object.fromEntries(operations)];
+    }),
+  );
+}
+
 /** Routes that never ask for a key (gateway/app.ts mounts them before `authenticate`). */
 const OPEN_PATHS = new Set(['/echo', '/health/ready', '/upload/fields', '/static/{file}', '/processors', '/openapi.json', '/asyncapi.json', '/metrics']);
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Config, ProcessorDescriptor } from '../shared/index.js';
 import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../shared/asyncapi.js';
 import { API_SCHEMAS } from './api-schemas.js';
-import { buildPaths, operatorPaths, withAuth } from './openapi-paths.js';
+import { buildPaths, operatorPaths, withAuth, withStoreFaults } from './openapi-paths.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the same schemas the code uses
@@ -53,7 +53,7 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
       { name: 'operators', description: 'The dashboard' },
       { name: 'docs', description: 'The API documents' },
     ],
-    paths: withAuth({ ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) }),
+    paths: withStoreFaults(withAuth({ ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) })),
     components: {
       schemas,
       securitySchemes: {
