@@ -51,6 +51,8 @@ function fromParserError(err: unknown): HttpError | undefined {
     if (e.code === 'LIMIT_UNEXPECTED_FILE') return new HttpError(400, 'unexpected_file', `this request does not take files${e.field ? ` (field "${e.field}")` : ''}`);
     return new HttpError(400, 'invalid_multipart', e.message ?? 'malformed multipart body');
   }
+  // multer's words for a client that went away mid-upload.
+  if (typeof e.message === 'string' && /^Request (aborted|closed)$/.test(e.message)) return new HttpError(400, 'request_aborted', 'the client aborted the request');
   // busboy (under multer) throws plain Errors for broken multipart bodies.
   if (typeof e.message === 'string' && /multipart|boundary|unexpected end of form|malformed part header/i.test(e.message)) {
     return new HttpError(400, 'invalid_multipart', 'malformed multipart body');
@@ -78,6 +80,12 @@ function fromOutage(err: unknown, logger: Logger, path: string): HttpError | und
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // A client that hung up mid-request is nobody to answer, and no failure of ours.
+    if (req.socket?.destroyed !== false && !(err instanceof HttpError)) {
+      logger.debug({ err: coerceError(err).message, method: req.method, path: req.path }, 'request abandoned by the client');
+      if (!res.headersSent) res.destroy();
+      return;
+    }
     const known = err instanceof HttpError ? err : (fromOutage(err, logger, req.path) ?? fromParserError(err));
     if (known && res.headersSent) {
       // A stream already under way (SSE, a file) cannot change its status: end it.

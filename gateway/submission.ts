@@ -84,13 +84,32 @@ export class SubmissionParser {
 
   private checkValue(name: string, value: unknown, source: BodySource): unknown {
     if (source === 'form' && Array.isArray(value)) throw new HttpError(400, 'repeated_field', `field "${name}" was given more than once`);
-    // Structured values are the processor schema's business; their size is ours.
+    // Structured values are the processor schema's business; their size and depth are ours (the
+    // schema check, the fingerprint and the store all walk them recursively).
+    if (deeperThan(value, MAX_FIELD_DEPTH)) {
+      throw new HttpError(400, 'invalid_fields', `field "${name}" is nested deeper than ${MAX_FIELD_DEPTH} levels`);
+    }
     const size = typeof value === 'string' ? Buffer.byteLength(value) : value !== null && typeof value === 'object' ? Buffer.byteLength(JSON.stringify(value)) : 0;
     if (size > this.limits.maxFieldBytes) {
       throw new HttpError(413, 'field_too_large', `field "${name}" is larger than ${this.limits.maxFieldBytes} bytes`);
     }
     return value;
   }
+}
+
+/** Levels of arrays and objects a structured field value may have. */
+const MAX_FIELD_DEPTH = 32;
+
+/** Whether `value` nests arrays/objects more than `limit` levels deep; iterative, so any depth is safe to ask about. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function printable(text: string): string {

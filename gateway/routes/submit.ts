@@ -52,7 +52,7 @@ export interface SubmitDeps {
 export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
-    storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes }),
+    storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes, minFreeBytes: limits.minFreeDiskBytes }),
     limits: {
       fieldSize: limits.maxFieldBytes,
       fields: limits.maxFields + 1,

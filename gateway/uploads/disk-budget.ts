@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import type { RequestHandler } from 'express';
-import { HttpError } from '../http-errors.js';
+import { insufficientStorage } from './storage.js';
 
 /**
  * Backpressure on disk: a multipart upload is refused up front (507, with Retry-After) when the
  * volume it would be staged on has less free space than `minFreeBytes` plus the request's own
  * declared length — better than failing half-way with ENOSPC, and the volume keeps room for the
- * store and the workers' artifacts.
+ * store and the workers' artifacts. A chunked upload declares no length: the staging storage
+ * (storage.ts) checks the reserve again as its bytes arrive.
  */
 export function diskBudget(dataDir: string, minFreeBytes: number): RequestHandler {
   return (req, _res, next) => {
@@ -16,7 +17,7 @@ export function diskBudget(dataDir: string, minFreeBytes: number): RequestHandle
       (stats) => {
         const free = stats.bavail * stats.bsize;
         if (free < minFreeBytes + declared) {
-          next(new HttpError(507, 'insufficient_storage', 'the upload volume is nearly full; try again later', {}, { 'Retry-After': '60' }));
+          next(insufficientStorage());
         } else {
           next();
         }

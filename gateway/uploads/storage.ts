@@ -30,11 +30,19 @@ interface Staging {
 const STAGING = Symbol('warren-staging');
 type StagingRequest = Request & { [STAGING]?: Staging };
 
+export function insufficientStorage(): HttpError {
+  return new HttpError(507, 'insufficient_storage', 'the upload volume is nearly full; try again later', {}, { 'Retry-After': '60' });
+}
+
 export function stagingDirOf(req: Request): string | undefined {
   return (req as StagingRequest)[STAGING]?.dir;
 }
 
-export function stagingStorage(options: { incomingDir: string; maxTotalBytes: number }): StorageEngine {
+/** How often (bytes written) a streaming upload checks the volume's free space against the reserve. */
+const RESERVE_CHECK_EVERY = 4 * 1024 * 1024;
+
+export function stagingStorage(options: { incomingDir: string; maxTotalBytes: number; minFreeBytes?: number }): StorageEngine {
+  const minFreeBytes = options.minFreeBytes ?? 0;
   return {
     _handleFile(req, file, callback) {
       const request = req as StagingRequest;
@@ -43,6 +51,7 @@ export function stagingStorage(options: { incomingDir: string; maxTotalBytes: nu
       const head: Buffer[] = [];
       let headLength = 0;
       let size = 0;
+      let sinceReserveCheck = 0;
 
       const counter = new Transform({
         transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
@@ -57,7 +66,18 @@ export function stagingStorage(options: { incomingDir: string; maxTotalBytes: nu
             head.push(piece);
             headLength += piece.length;
           }
-          done(null, chunk);
+          sinceReserveCheck += chunk.length;
+          if (minFreeBytes <= 0 || sinceReserveCheck < RESERVE_CHECK_EVERY) {
+            done(null, chunk);
+            return;
+          }
+          // The up-front check trusts Content-Length, which a chunked upload does not send: the
+          // reserve is checked again as the bytes arrive, so no upload eats into it.
+          sinceReserveCheck = 0;
+          fs.statfs(options.incomingDir, (err, stats) => {
+            if (!err && stats.bavail * stats.bsize < minFreeBytes) done(insufficientStorage());
+            else done(null, chunk);
+          });
         },
       });
 

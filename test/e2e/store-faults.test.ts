@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, StorageFullError, StoreUnavailableError, taskEvent, type GuardedStore, type NewTask } from '../../shared/index.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { fillDisk, mountSmallDisk } from '../support/tmpfs.js';
 
 /**
  * The store on its own, against real failures: PostgreSQL reached through a TCP proxy of this
@@ -109,44 +108,24 @@ describe('a PostgreSQL store behind a failing network', () => {
   });
 });
 
-/** A tmpfs of our own, where the machine lets us mount one (root); the SQLite test needs a disk that fills. */
-function mountTmpfs(dir: string, bytes: number): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const disk = mountSmallDisk('full-disk', 4 * 1024 * 1024);
 
-const diskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-full-disk-'));
-const mounted = mountTmpfs(diskDir, 4 * 1024 * 1024);
-
-describe.skipIf(!mounted)('a SQLite store whose disk fills up', () => {
+describe.skipIf(!disk)('a SQLite store whose disk fills up', () => {
   let store: GuardedStore;
-  const filler = path.join(diskDir, 'filler');
+  const filler = path.join(disk?.dir ?? '', 'filler');
 
   beforeAll(async () => {
-    store = await openStore(`sqlite:${path.join(diskDir, 'warren.db')}`);
+    store = await openStore(`sqlite:${path.join(disk!.dir, 'warren.db')}`);
   });
   afterAll(async () => {
     await store?.close();
-    execFileSync('umount', [diskDir]);
-    fs.rmSync(diskDir, { recursive: true, force: true });
+    disk?.unmount();
   });
 
   it('refuses writes with insufficient_storage while the disk is full, still reads, and writes again once space is freed', async () => {
     const first = task();
     await store.insertPending(first);
-    // Fill what is left of the disk.
-    const fd = fs.openSync(filler, 'w');
-    try {
-      for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024));
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    } finally {
-      fs.closeSync(fd);
-    }
+    fillDisk(filler);
     // The WAL may still have room for a write or two; big inputs use it up.
     let refusal: unknown;
     for (let n = 0; n < 100 && refusal === undefined; n += 1) {

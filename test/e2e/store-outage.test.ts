@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { admin, createTestSchema, type TestSchema } from '../support/postgres.js';
@@ -8,6 +6,7 @@ import type { Gateway, WarrenProcess } from '../support/processes.js';
 import { startSteadyLoad } from '../support/steady-load.js';
 import { testStack } from '../support/stack.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { fillDisk, mountSmallDisk } from '../support/tmpfs.js';
 
 /**
  * Store outages under steady load, end to end: two gateways and two workers on a PostgreSQL store
@@ -107,24 +106,16 @@ describe('a PostgreSQL store that is cut, frozen and abandoned under load', () =
   }, 150_000);
 });
 
-/** A tmpfs of our own for DATA_DIR, where the machine lets us mount one (root). */
-const diskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-disk-full-'));
-let mounted = false;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${64 * 1024 * 1024}`, 'tmpfs', diskDir], { stdio: 'ignore' });
-  mounted = true;
-} catch {
-  fs.rmSync(diskDir, { recursive: true, force: true });
-}
+const disk = mountSmallDisk('disk-full', 64 * 1024 * 1024);
+const diskDir = disk?.dir ?? '';
 
-describe.skipIf(!mounted)('a SQLite store whose disk fills up under load', () => {
+describe.skipIf(!disk)('a disk that fills up under load', () => {
   it('answers 507 or 503 with Retry-After while the disk is full, and finishes every accepted task once it is freed', async () => {
     // The stack's DATA_DIR stays where it is (testStack removes it); the store lives on the small disk.
     const stack = testStack('disk-full', { STORE_URL: `sqlite:${path.join(diskDir, 'warren.db')}` });
     cleanups.push(async () => {
       await stack.stop();
-      execFileSync('umount', [diskDir]);
-      fs.rmSync(diskDir, { recursive: true, force: true });
+      disk!.unmount();
     });
     const gateway = await stack.gateway();
     const worker = await stack.worker();
@@ -132,14 +123,7 @@ describe.skipIf(!mounted)('a SQLite store whose disk fills up under load', () =>
     const filler = path.join(diskDir, 'filler');
     try {
       await load.flowing(30);
-      const fd = fs.openSync(filler, 'w');
-      try {
-        for (;;) fs.writeSync(fd, Buffer.alloc(256 * 1024));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-      } finally {
-        fs.closeSync(fd);
-      }
+      fillDisk(filler);
       const before = load.answers.get(507) ?? 0;
       // Full until submits have been refused for a while (the WAL may take a few more first).
       const deadline = Date.now() + 20_000;
