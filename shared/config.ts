@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
+import { parseProcessorConcurrency } from './processor-concurrency.js';
 import { redactUrl, storeKind } from './store/url.js';
 
 /**
@@ -43,6 +44,8 @@ export interface Config {
   ocrThreads: number | undefined;
   /** WORKER_CONCURRENCY — tasks one worker runs at once, per processor queue; also its prefetch (default 16). */
   workerConcurrency: number;
+  /** PROCESSOR_CONCURRENCY — comma-separated `processor:n`: tasks of that processor one worker runs at once (its queue's prefetch), instead of the processor's own default (document, thumbnail: the cores; others: WORKER_CONCURRENCY); never above WORKER_CONCURRENCY (default: none). */
+  processorConcurrency: ReadonlyMap<string, number>;
   /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
   publishTimeoutMs: number;
   /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
@@ -189,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
         ? 'all'
         : processorList.split(',').map((name) => name.trim()).filter(Boolean),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
+    processorConcurrency: parseProcessorConcurrency(read('PROCESSOR_CONCURRENCY')),
     ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),

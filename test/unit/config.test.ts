@@ -60,6 +60,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
   });
 
+  describe('what decoders may spend', () => {
+    it('leaves per-processor concurrency to the worker by default', () => {
+      expect(loadConfig({}).processorConcurrency).toEqual(new Map());
+    });
+
+    it('reads PROCESSOR_CONCURRENCY', () => {
+      const config = loadConfig({ PROCESSOR_CONCURRENCY: 'document:2, thumbnail : 8,my-model:1' });
+      expect(config.processorConcurrency).toEqual(new Map([['document', 2], ['thumbnail', 8], ['my-model', 1]]));
+    });
+
+    it.each([
+      ['PROCESSOR_CONCURRENCY', 'document', /^PROCESSOR_CONCURRENCY: "document" must be processor:n/],
+      ['PROCESSOR_CONCURRENCY', 'Document:2', /^PROCESSOR_CONCURRENCY: "Document:2" must be processor:n/],
+      ['PROCESSOR_CONCURRENCY', 'document:0', /^PROCESSOR_CONCURRENCY: document: "0" is not a whole number from 1 to 10000/],
+      ['PROCESSOR_CONCURRENCY', 'document:two', /^PROCESSOR_CONCURRENCY: document: "two" is not a whole number/],
+      ['PROCESSOR_CONCURRENCY', 'document:2,document:3', /^PROCESSOR_CONCURRENCY: names document twice/],
+    ])('stops on %s=%s, naming the variable', (name, value, message) => {
+      expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: value })).toThrow(message);
+    });
+  });
+
   describe('UPLOAD_STORE', () => {
     const S3_DESTINATIONS = JSON.stringify({ inputs: { bucket: 'warren-inputs', prefix: 'team/a' }, archive: { bucket: 'results' } });
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import zlib from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -144,6 +145,10 @@ describe('thumbnail processor', () => {
 
   it('refuses a decompression bomb before decoding it', async () => {
     await expectPermanent(runThumbnail(pngClaiming(20_000, 20_000)), 'image_too_large', /image too large: 20000 × 20000 pixels/);
+  });
+
+  it('runs as many tasks at once as the worker has cores, unless configured otherwise', () => {
+    expect(thumbnail.concurrency).toBe(os.availableParallelism());
   });
 
   it('refuses bad options from a producer that skipped the gateway', async () => {

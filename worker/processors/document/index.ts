@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PermanentError, type FileRef, type Logger, type Processor, type ProcessorContext } from '../../../shared/index.js';
 import { DOCUMENT_DEFAULT_PAGES, DOCUMENT_MAX_PAGES, documentDescriptor } from '../../../shared/processors/document.js';
+import { DECODER_CONCURRENCY } from '../decoder-limits.js';
 import { imagePageCount, prepareImageFile, prepareRawImage } from './images.js';
 import { OCR_ENGINE, OCR_LANGUAGE, OcrEngine } from './ocr.js';
 import { PdfReader } from './pdf.js';
@@ -110,6 +111,7 @@ export function configureDocument(options: { ocrThreads?: number | undefined }):
 
 export const document: Processor = {
   ...documentDescriptor,
+  concurrency: DECODER_CONCURRENCY,
 
   async setup(log) {
     await ocrEngine(log);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
 import { PermanentError, type Processor } from '../../../shared/index.js';
+import { DECODER_CONCURRENCY } from '../decoder-limits.js';
 import {
   THUMBNAIL_FITS,
   THUMBNAIL_FORMATS,
@@ -38,6 +39,7 @@ interface ThumbnailOptions {
  */
 export const thumbnail: Processor = {
   ...thumbnailDescriptor,
+  concurrency: DECODER_CONCURRENCY,
   async run(input, ctx) {
     const options = readOptions(input.fields);
     if (input.files.length !== 1) throw invalidInput(`upload exactly one image (got ${input.files.length})`);
