@@ -46,6 +46,8 @@ export interface Config {
   workerConcurrency: number;
   /** PROCESSOR_CONCURRENCY — comma-separated `processor:n`: tasks of that processor one worker runs at once (its queue's prefetch), instead of the processor's own default (document, thumbnail: the cores; others: WORKER_CONCURRENCY); never above WORKER_CONCURRENCY (default: none). */
   processorConcurrency: ReadonlyMap<string, number>;
+  /** MAX_IMAGE_PIXELS — largest image (width × height) the document and thumbnail processors decode, PDF-embedded images included; a larger one fails its task with image_too_large, checked from its header before decoding (default 100000000). */
+  maxImagePixels: number;
   /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
   publishTimeoutMs: number;
   /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
     processorConcurrency: parseProcessorConcurrency(read('PROCESSOR_CONCURRENCY')),
     ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
+    maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1, 10_000_000_000),
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
     taskQueueTtlMs: int(env, 'TASK_QUEUE_TTL_MS', 86_400_000, 0, 2_147_483_647),

@@ -1,10 +1,21 @@
 import os from 'node:os';
+import { PermanentError } from '../../shared/index.js';
 
 /**
  * What the image decoders of one worker process may spend. Decoded pixels live outside V8's heap
- * (typed arrays, libvips, tesseract's wasm memory), so the number of decodes at once is one of the
- * few things that bounds a worker's memory.
+ * (typed arrays, libvips, tesseract's wasm memory), so no heap limit covers them: an image's size
+ * is checked from its header before it is decoded.
  */
+export interface DecoderLimits {
+  /** MAX_IMAGE_PIXELS: largest image (width × height) a decoder accepts. */
+  maxImagePixels: number;
+}
+
+/**
+ * Covers camera photos (the largest sensors give ~61 MP) and an A3 page scanned at 600 dpi (~70 MP);
+ * the thumbnail processor's limit before it was configurable. A 12000 × 12000 bomb (144 MP) is refused.
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
 
 /**
  * Tasks of a decoding processor (document, thumbnail) one worker runs at once, unless
@@ -13,3 +24,32 @@ import os from 'node:os';
  * holding memory, where other workers cannot take them.
  */
 export const DECODER_CONCURRENCY = os.availableParallelism();
+
+let limits: DecoderLimits = { maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS };
+
+/** Set once at start, before any task runs (selectProcessors); undefined keeps the default. */
+export function configureDecoderLimits(options: { maxImagePixels?: number | undefined }): void {
+  limits = { maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS };
+}
+
+export function decoderLimits(): DecoderLimits {
+  return limits;
+}
+
+/** 144000000 → "144", 1500000 → "1.5". */
+export function megapixels(pixels: number): string {
+  return String(Number((pixels / 1_000_000).toPrecision(3)));
+}
+
+/** A permanent failure: the same image is as large on every attempt. `where` says which image, e.g. "on page 2". */
+export function imageTooLarge(width: number, height: number, limit: number, where = ''): PermanentError {
+  return new PermanentError(
+    `image too large: ${width} × ${height} pixels (${megapixels(width * height)} MP)${where ? ` ${where}` : ''} is more than the ${megapixels(limit)}-megapixel limit (MAX_IMAGE_PIXELS)`,
+    { code: 'image_too_large' },
+  );
+}
+
+/** Throws image_too_large for an image over MAX_IMAGE_PIXELS; call it with the header's size, before decoding. */
+export function checkImagePixels(width: number, height: number, where?: string): void {
+  if (width * height > limits.maxImagePixels) throw imageTooLarge(width, height, limits.maxImagePixels, where);
+}

@@ -1,6 +1,7 @@
 import { ConfigError, loadProcessorDir, mergeProcessors, type Config, type Processor } from '../../shared/index.js';
 import { categorize } from './categorize/index.js';
 import { configureDocument, document } from './document/index.js';
+import { configureDecoderLimits } from './decoder-limits.js';
 import { echo } from './echo.js';
 import { ical } from './ical/index.js';
 import { thumbnail } from './thumbnail/index.js';
@@ -8,11 +9,12 @@ import { thumbnail } from './thumbnail/index.js';
 /** Every processor this worker build can serve. */
 export const BUILTIN_PROCESSORS: readonly Processor[] = [categorize, document, ical, thumbnail, echo];
 
-type ProcessorSettings = 'processorsDir' | 'workerProcessors' | 'ocrThreads' | 'processorConcurrency';
+type ProcessorSettings = 'processorsDir' | 'workerProcessors' | 'ocrThreads' | 'maxImagePixels' | 'processorConcurrency';
 
 /** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
 export async function selectProcessors(config: Pick<Config, ProcessorSettings>): Promise<Processor[]> {
   configureDocument({ ocrThreads: config.ocrThreads });
+  configureDecoderLimits({ maxImagePixels: config.maxImagePixels });
   const custom = config.processorsDir ? await loadProcessorDir(config.processorsDir) : [];
   const all = mergeProcessors(BUILTIN_PROCESSORS, custom);
   for (const name of config.processorConcurrency.keys()) {
