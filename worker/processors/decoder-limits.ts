@@ -4,11 +4,14 @@ import { PermanentError } from '../../shared/index.js';
 /**
  * What the image decoders of one worker process may spend. Decoded pixels live outside V8's heap
  * (typed arrays, libvips, tesseract's wasm memory), so no heap limit covers them: an image's size
- * is checked from its header before it is decoded.
+ * is checked from its header before it is decoded, and the one decode whose size no header tells
+ * (a PDF page's images) is watched against an RSS budget (document/memory-watch.ts).
  */
 export interface DecoderLimits {
   /** MAX_IMAGE_PIXELS: largest image (width × height) a decoder accepts. */
   maxImagePixels: number;
+  /** WORKER_MEMORY_BUDGET_MB in bytes: RSS above which a watched decode is stopped. */
+  memoryBudgetBytes: number;
 }
 
 /**
@@ -25,11 +28,25 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
  */
 export const DECODER_CONCURRENCY = os.availableParallelism();
 
-let limits: DecoderLimits = { maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS };
+/**
+ * Three quarters of what the process may use — its cgroup limit in a container, else the machine's
+ * RAM — so a runaway decode is stopped before the kernel's OOM killer takes the whole worker.
+ * process.constrainedMemory() answers 2^64 (or 0 / undefined) where there is no limit.
+ */
+export function defaultMemoryBudgetBytes(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const available = constrained > 0 ? Math.min(constrained, os.totalmem()) : os.totalmem();
+  return Math.floor(available * 0.75);
+}
+
+let limits: DecoderLimits = { maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS, memoryBudgetBytes: defaultMemoryBudgetBytes() };
 
 /** Set once at start, before any task runs (selectProcessors); undefined keeps the default. */
-export function configureDecoderLimits(options: { maxImagePixels?: number | undefined }): void {
-  limits = { maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS };
+export function configureDecoderLimits(options: { maxImagePixels?: number | undefined; memoryBudgetMb?: number | undefined }): void {
+  limits = {
+    maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS,
+    memoryBudgetBytes: options.memoryBudgetMb === undefined ? defaultMemoryBudgetBytes() : options.memoryBudgetMb * 2 ** 20,
+  };
 }
 
 export function decoderLimits(): DecoderLimits {

@@ -9,12 +9,12 @@ import { thumbnail } from './thumbnail/index.js';
 /** Every processor this worker build can serve. */
 export const BUILTIN_PROCESSORS: readonly Processor[] = [categorize, document, ical, thumbnail, echo];
 
-type ProcessorSettings = 'processorsDir' | 'workerProcessors' | 'ocrThreads' | 'maxImagePixels' | 'processorConcurrency';
+type ProcessorSettings = 'processorsDir' | 'workerProcessors' | 'ocrThreads' | 'maxImagePixels' | 'workerMemoryBudgetMb' | 'processorConcurrency';
 
 /** Built-ins plus PROCESSORS_DIR's, narrowed to WORKER_PROCESSORS. */
 export async function selectProcessors(config: Pick<Config, ProcessorSettings>): Promise<Processor[]> {
   configureDocument({ ocrThreads: config.ocrThreads });
-  configureDecoderLimits({ maxImagePixels: config.maxImagePixels });
+  configureDecoderLimits({ maxImagePixels: config.maxImagePixels, memoryBudgetMb: config.workerMemoryBudgetMb });
   const custom = config.processorsDir ? await loadProcessorDir(config.processorsDir) : [];
   const all = mergeProcessors(BUILTIN_PROCESSORS, custom);
   for (const name of config.processorConcurrency.keys()) {

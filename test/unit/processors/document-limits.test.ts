@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../shared/index.js';
-import { configureDecoderLimits } from '../../../worker/processors/decoder-limits.js';
+import { configureDecoderLimits, decoderLimits } from '../../../worker/processors/decoder-limits.js';
 import { document, type DocumentResult } from '../../../worker/processors/document/index.js';
 import { largestDeclaredImage } from '../../../worker/processors/document/pdf-image-sizes.js';
 import { pdfBomb, pngClaiming, tiffClaiming } from '../../support/bombs.js';
@@ -11,7 +12,8 @@ import { testContext, type TestContext } from '../../support/processor-context.j
 
 /**
  * The document processor's memory limits: images over MAX_IMAGE_PIXELS are refused from their
- * headers before anything decodes them; only that task fails, permanently, with its code.
+ * headers before anything decodes them, and a PDF page whose images together take the worker past
+ * WORKER_MEMORY_BUDGET_MB is stopped. Either way only that task fails, permanently, with its code.
  */
 const MB = 2 ** 20;
 const fixture = (name: string): Buffer => fs.readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url)));
@@ -89,5 +91,32 @@ describe('document processor: images over MAX_IMAGE_PIXELS', () => {
     expect(largestDeclaredImage(await pdfBomb(12_000, 9_000))).toEqual({ width: 12_000, height: 9_000 });
     const byReference = Buffer.from('7 0 obj\n<< /Type /XObject /Subtype /Image /Width 12 0 R /Height 34 0 R >>\nstream\n');
     expect(largestDeclaredImage(byReference)).toBeUndefined();
+  });
+});
+
+describe('document processor: WORKER_MEMORY_BUDGET_MB', () => {
+  it('stops a PDF page whose images together pass the budget, failing only its task', async () => {
+    // Six 36 MP images, each under MAX_IMAGE_PIXELS: ~1.3 GB once pdf.js has decoded them all.
+    const bomb = await pdfBomb(6000, 6000, { images: 6 });
+    const budgetMb = Math.round(process.memoryUsage.rss() / MB) + 300;
+    configureDecoderLimits({ memoryBudgetMb: budgetMb });
+    const { outcome, growthMb } = await measured(() =>
+      Promise.all([run('bomb.pdf', bomb, 'application/pdf').catch((error: unknown) => error), run('scanned.pdf', fixture('scanned.pdf'), 'application/pdf')]),
+    );
+    const [bombed, scanned] = outcome as [unknown, DocumentResult];
+    expectFailure(bombed, 'memory_budget_exceeded', new RegExp(`^memory budget exceeded: decoding the images of page 1 took the worker to \\d+ MB, over its budget of ${budgetMb} MB \\(WORKER_MEMORY_BUDGET_MB\\)$`));
+    // The scan waited its turn and was read as usual.
+    expect(scanned.pages[0]).toMatchObject({ method: 'ocr' });
+    expect(scanned.text).toMatch(/INVOICE/);
+    // The budget plus what one 50 ms sample lets pdf.js add, with room for a loaded machine.
+    expect(growthMb).toBeLessThan(300 + 250);
+  }, 60_000);
+
+  it('without a configured budget, stops decodes short of the memory the worker has, to leave room for the rest', () => {
+    const { memoryBudgetBytes } = decoderLimits();
+    expect(memoryBudgetBytes).toBeGreaterThan(0);
+    expect(memoryBudgetBytes).toBeLessThanOrEqual(os.totalmem() * 0.75);
+    configureDecoderLimits({ memoryBudgetMb: 512 });
+    expect(decoderLimits().memoryBudgetBytes).toBe(512 * MB);
   });
 });

@@ -10,7 +10,7 @@ export interface PdfThreadData {
 
 /**
  * `page` reads the text layer only; `image` decodes the page's images, which the parent asks for
- * only for a page without text: that decode is where a PDF's memory goes.
+ * only for a page without text, inside its memory watch.
  */
 export type PdfRequest = { op: 'page'; page: number } | { op: 'image'; page: number };
 

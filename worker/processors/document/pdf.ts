@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { PermanentError } from '../../../shared/index.js';
 import { imageTooLarge, megapixels, type DecoderLimits } from '../decoder-limits.js';
 import type { RawImage } from './images.js';
+import { watchedDecode, type MemoryExceeded } from './memory-watch.js';
 import type { PdfPage, PdfReply, PdfRequest, PdfThreadData } from './pdf-protocol.js';
 
 /** pdf.js's names for files it cannot read at all: bad input, so retrying is pointless. */
@@ -54,7 +55,8 @@ export class PdfReader {
       eval: isCode,
       workerData: { path, maxImagePixels: limits.maxImagePixels } satisfies PdfThreadData,
       // A hostile PDF should kill its thread, not the worker process. This bounds pdf.js's objects
-      // only: decoded images are ArrayBuffers outside the heap, bounded by maxImagePixels.
+      // only: decoded images are ArrayBuffers outside the heap, bounded by maxImagePixels and the
+      // memory watch around image().
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
     });
     const reader = new PdfReader(thread, signal, limits);
@@ -79,13 +81,30 @@ export class PdfReader {
   }
 
   /**
-   * The largest embedded image of one page (its scan). Fails the task with image_too_large when
-   * the page draws an image over MAX_IMAGE_PIXELS; a page whose images are damaged comes back with
-   * `error`.
+   * The largest embedded image of one page (its scan), decoded inside the memory watch. Fails the
+   * task with image_too_large when the page draws an image over MAX_IMAGE_PIXELS, and with
+   * memory_budget_exceeded when decoding its images takes the worker past its budget; a page whose
+   * images are damaged comes back with `error`.
    */
   async image(page: number): Promise<{ image?: RawImage; error?: string }> {
-    this.thread.postMessage({ op: 'image', page } satisfies PdfRequest);
-    const reply = await this.next();
+    const stop = async ({ rssBytes, budgetBytes }: MemoryExceeded): Promise<void> => {
+      const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+      this.fail(
+        new PermanentError(
+          `memory budget exceeded: decoding the images of page ${page} took the worker to ${mb(rssBytes)} MB, over its budget of ${mb(budgetBytes)} MB (WORKER_MEMORY_BUDGET_MB)`,
+          { code: 'memory_budget_exceeded' },
+        ),
+      );
+      await this.thread.terminate();
+    };
+    const reply = await watchedDecode(
+      { budgetBytes: this.limits.memoryBudgetBytes, signal: this.signal },
+      () => {
+        this.thread.postMessage({ op: 'image', page } satisfies PdfRequest);
+        return this.next();
+      },
+      stop,
+    );
     if (reply.type !== 'image') throw new Error(`unexpected reply from the PDF thread: ${reply.type}`);
     const { image, refused, error } = reply.result;
     if (refused) {
