@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
+import { parseProcessorConcurrency } from './processor-concurrency.js';
 import { parsePublicUrl } from './public-url.js';
 import { storeKind } from './store/url.js';
 import { userinfoProblem } from './url-secrets.js';
@@ -49,6 +50,12 @@ export interface Config {
   ocrThreads: number | undefined;
   /** WORKER_CONCURRENCY — tasks one worker runs at once, per processor queue; also its prefetch (default 16). */
   workerConcurrency: number;
+  /** PROCESSOR_CONCURRENCY — comma-separated `processor:n`: tasks of that processor one worker runs at once (its queue's prefetch), instead of the processor's own default (document, thumbnail: the cores; others: WORKER_CONCURRENCY); never above WORKER_CONCURRENCY (default: none). */
+  processorConcurrency: ReadonlyMap<string, number>;
+  /** MAX_IMAGE_PIXELS — largest image (width × height) the document and thumbnail processors decode, PDF-embedded images included; a larger one fails its task with image_too_large, checked from its header before decoding (default 100000000). */
+  maxImagePixels: number;
+  /** WORKER_MEMORY_BUDGET_MB — a worker's resident memory (RSS) budget: decoding a PDF page's images, the one decode no header bounds, is stopped when the worker passes it, and the task fails with memory_budget_exceeded (default: 3/4 of the memory the worker may use, its cgroup limit or else the machine's RAM). */
+  workerMemoryBudgetMb: number | undefined;
   /** PUBLISH_TIMEOUT_MS — how long a submit waits for the broker's confirm before answering 503 (default 5000). */
   publishTimeoutMs: number;
   /** TASK_QUEUE_MAX_LENGTH — messages a processor queue holds before submits get 503; a quorum queue takes one more (default 100000). */
@@ -208,7 +215,10 @@ export function loadConfig(env: Env = process.env): Config {
         ? 'all'
         : processorList.split(',').map((name) => name.trim()).filter(Boolean),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
+    processorConcurrency: parseProcessorConcurrency(read('PROCESSOR_CONCURRENCY')),
     ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
+    maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1, 10_000_000_000),
+    workerMemoryBudgetMb: env.WORKER_MEMORY_BUDGET_MB?.trim() ? int(env, 'WORKER_MEMORY_BUDGET_MB', 0, 64, 16_777_216) : undefined,
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
     taskQueueMaxLength: int(env, 'TASK_QUEUE_MAX_LENGTH', 100_000, 1, 100_000_000),
     taskQueueTtlMs: int(env, 'TASK_QUEUE_TTL_MS', 86_400_000, 0, 2_147_483_647),

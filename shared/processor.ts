@@ -30,6 +30,13 @@ export interface ProcessorDescriptor {
   timeoutMs?: number;
   /** Runs before a transient failure is final (default TASK_MAX_ATTEMPTS); 1 means never retry. */
   maxAttempts?: number;
+  /**
+   * Tasks of this processor one worker runs at once: the prefetch on its queue (default
+   * WORKER_CONCURRENCY, which also caps it; PROCESSOR_CONCURRENCY overrides it). Set it lower for
+   * work that needs a core or much memory per task, so waiting tasks stay in the queue, where
+   * other workers can take them.
+   */
+  concurrency?: number;
 }
 
 export interface ArtifactWriter {

@@ -31,7 +31,7 @@ await runService('worker', async (config, logger) => {
   const revocations = startRevocationWatch({ broker, logger, workerId: `${os.hostname()}:${process.pid}` });
   const inputs = createInputFetcher(config.dataDir, config.uploadStore);
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations, maxResultBytes: config.maxResultBytes });
+  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, processorConcurrency: config.processorConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations, maxResultBytes: config.maxResultBytes });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,

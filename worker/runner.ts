@@ -29,8 +29,10 @@ import type { RevocationWatch } from './revocations.js';
 export interface RunnerDeps {
   broker: Broker;
   processors: readonly Processor[];
-  /** Tasks in flight per processor queue (the channel's prefetch). */
+  /** Tasks in flight per processor queue (the channel's prefetch): WORKER_CONCURRENCY, and the cap of every processor's own. */
   concurrency: number;
+  /** PROCESSOR_CONCURRENCY: a processor's prefetch instead of its `concurrency` (still capped by `concurrency`). */
+  processorConcurrency?: ReadonlyMap<string, number>;
   logger: Logger;
   /** The shared volume: artifacts are written to it. */
   dataDir: string;
@@ -107,7 +109,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
-export async function startRunner({ broker, processors, concurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations, maxResultBytes }: RunnerDeps): Promise<Runner> {
+export async function startRunner({ broker, processors, concurrency, processorConcurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations, maxResultBytes }: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   /** Runs in progress → their task ids, so a cancel can abort its task's run. */
   const running = new Map<AbortController, string>();
@@ -263,12 +265,15 @@ export async function startRunner({ broker, processors, concurrency, logger, dat
   }
 
   metrics?.track(processors.map((p) => p.name));
+  // Heavy processors take fewer tasks at once than light ones (document and thumbnail: the cores),
+  // so their waiting tasks stay in the queue for other workers rather than in this one's memory.
+  const prefetch = new Map(processors.map((p) => [p.name, Math.min(concurrency, processorConcurrency?.get(p.name) ?? p.concurrency ?? concurrency)]));
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
     if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);
-    return broker.consume(queue, concurrency, (message) => serve(processor, message));
+    return broker.consume(queue, prefetch.get(processor.name)!, (message) => serve(processor, message));
   });
-  logger.info({ processors: processors.map((p) => p.name), concurrency, workerId }, 'worker consuming');
+  logger.info({ processors: processors.map((p) => p.name), concurrency, prefetch: Object.fromEntries(prefetch), workerId }, 'worker consuming');
 
   return {
     async stop(graceMs) {

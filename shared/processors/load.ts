@@ -42,6 +42,10 @@ function checkProcessor(value: unknown, file: string): Processor {
     problem('needs `fields`, a JSON Schema object (e.g. Type.Object({...}) from @sinclair/typebox)');
   }
   if (typeof candidate.run !== 'function') problem('needs an async run(input, ctx)');
+  // It becomes a channel's prefetch, where anything but a whole number ≥ 1 breaks the consumer.
+  if (candidate.concurrency !== undefined && !(Number.isInteger(candidate.concurrency) && candidate.concurrency >= 1)) {
+    problem('has a concurrency that is not a whole number of at least 1');
+  }
   return candidate as Processor;
 }
 

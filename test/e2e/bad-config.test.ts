@@ -6,6 +6,7 @@ describe('a bad configuration stops the process with a message naming the variab
     ['gateway/main.ts', { PORT: 'abc' }, /bad configuration: PORT: "abc" is not a whole number/],
     ['gateway/main.ts', { AMQP_URL: 'http://broker' }, /bad configuration: AMQP_URL:/],
     ['worker/main.ts', { WORKER_PROCESSORS: 'echo,nope' }, /bad configuration: WORKER_PROCESSORS: unknown processor "nope"/],
+    ['worker/main.ts', { PROCESSOR_CONCURRENCY: 'echo:2,nope:2' }, /bad configuration: PROCESSOR_CONCURRENCY: unknown processor "nope"/],
   ] as const)('%s with %j', async (entry, env, message) => {
     const child = startProcess(entry, { ...env });
     expect(await child.exited).toBe(2);

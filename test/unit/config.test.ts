@@ -114,6 +114,37 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('what decoders may spend', () => {
+    it('refuses images over 100 megapixels and leaves the memory budget and per-processor concurrency to the worker by default', () => {
+      const config = loadConfig({});
+      expect(config.maxImagePixels).toBe(100_000_000);
+      expect(config.workerMemoryBudgetMb).toBeUndefined();
+      expect(config.processorConcurrency).toEqual(new Map());
+    });
+
+    it('reads MAX_IMAGE_PIXELS, WORKER_MEMORY_BUDGET_MB and PROCESSOR_CONCURRENCY', () => {
+      const config = loadConfig({ MAX_IMAGE_PIXELS: '40000000', WORKER_MEMORY_BUDGET_MB: '3072', PROCESSOR_CONCURRENCY: 'document:2, thumbnail : 8,my-model:1' });
+      expect(config.maxImagePixels).toBe(40_000_000);
+      expect(config.workerMemoryBudgetMb).toBe(3072);
+      expect(config.processorConcurrency).toEqual(new Map([['document', 2], ['thumbnail', 8], ['my-model', 1]]));
+    });
+
+    it.each([
+      ['MAX_IMAGE_PIXELS', '0', /^MAX_IMAGE_PIXELS: 0 is outside 1\.\.10000000000/],
+      ['MAX_IMAGE_PIXELS', '100MP', /^MAX_IMAGE_PIXELS: "100MP" is not a whole number/],
+      ['WORKER_MEMORY_BUDGET_MB', '32', /^WORKER_MEMORY_BUDGET_MB: 32 is outside 64\.\./],
+      ['WORKER_MEMORY_BUDGET_MB', '2G', /^WORKER_MEMORY_BUDGET_MB: "2G" is not a whole number/],
+      ['PROCESSOR_CONCURRENCY', 'document', /^PROCESSOR_CONCURRENCY: "document" must be processor:n/],
+      ['PROCESSOR_CONCURRENCY', 'Document:2', /^PROCESSOR_CONCURRENCY: "Document:2" must be processor:n/],
+      ['PROCESSOR_CONCURRENCY', 'document:0', /^PROCESSOR_CONCURRENCY: document: "0" is not a whole number from 1 to 10000/],
+      ['PROCESSOR_CONCURRENCY', 'document:two', /^PROCESSOR_CONCURRENCY: document: "two" is not a whole number/],
+      ['PROCESSOR_CONCURRENCY', 'document:2,document:3', /^PROCESSOR_CONCURRENCY: names document twice/],
+    ])('stops on %s=%s, naming the variable', (name, value, message) => {
+      expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: value })).toThrow(message);
+    });
+  });
+
   describe('UPLOAD_STORE', () => {
     const S3_DESTINATIONS = JSON.stringify({ inputs: { bucket: 'warren-inputs', prefix: 'team/a' }, archive: { bucket: 'results' } });
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { pino } from 'pino';
@@ -181,6 +182,12 @@ describe('document processor: plain text', () => {
 
   it('refuses bytes that are not UTF-8', async () => {
     await expect(run('latin1.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), 'text/plain')).rejects.toMatchObject({ code: 'unsupported_file' });
+  });
+});
+
+describe('document processor: concurrency', () => {
+  it('runs as many tasks at once as the worker has cores, unless configured otherwise', () => {
+    expect(document.concurrency).toBe(os.availableParallelism());
   });
 });
 

@@ -1,8 +1,10 @@
-import zlib from 'node:zlib';
+import os from 'node:os';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, type FileRef } from '../../../shared/index.js';
+import { configureDecoderLimits } from '../../../worker/processors/decoder-limits.js';
 import { thumbnail } from '../../../worker/processors/thumbnail/index.js';
+import { pngClaiming, tiffClaiming } from '../../support/bombs.js';
 import { testContext, type TestContext } from '../../support/processor-context.js';
 
 const contexts: TestContext[] = [];
@@ -37,25 +39,6 @@ async function expectPermanent(run: Promise<unknown>, code: string, message: Reg
   expect(error).toBeInstanceOf(PermanentError);
   expect((error as PermanentError).code).toBe(code);
   expect((error as PermanentError).message).toMatch(message);
-}
-
-/** A valid PNG whose header claims width × height: a decompression bomb's shape, in under 100 bytes. */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth; colour type 0 (grey), no interlace
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const oneRow = zlib.deflateSync(Buffer.alloc(width + 1));
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', oneRow), chunk('IEND', Buffer.alloc(0))]);
 }
 
 describe('thumbnail processor', () => {
@@ -144,6 +127,23 @@ describe('thumbnail processor', () => {
 
   it('refuses a decompression bomb before decoding it', async () => {
     await expectPermanent(runThumbnail(pngClaiming(20_000, 20_000)), 'image_too_large', /image too large: 20000 × 20000 pixels/);
+    await expectPermanent(runThumbnail(pngClaiming(12_000, 12_000)), 'image_too_large', /12000 × 12000 pixels \(144 MP\) is more than the 100-megapixel limit/);
+    // A TIFF header past libvips's own limit (sharp refuses even its metadata by default).
+    await expectPermanent(runThumbnail(tiffClaiming(100_000, 100_000), {}, 'image/tiff'), 'image_too_large', /100000 × 100000 pixels \(10000 MP\)/);
+  });
+
+  it('takes its pixel limit from MAX_IMAGE_PIXELS', async () => {
+    configureDecoderLimits({ maxImagePixels: 1_000_000 });
+    try {
+      await expectPermanent(runThumbnail(await solid(1200, 1000).png().toBuffer()), 'image_too_large', /1200 × 1000 pixels \(1.2 MP\) is more than the 1-megapixel limit \(MAX_IMAGE_PIXELS\)/);
+      expect((await runThumbnail(await solid(1000, 1000).png().toBuffer())).output).toMatchObject({ width: 256, height: 256 });
+    } finally {
+      configureDecoderLimits({});
+    }
+  });
+
+  it('runs as many tasks at once as the worker has cores, unless configured otherwise', () => {
+    expect(thumbnail.concurrency).toBe(os.availableParallelism());
   });
 
   it('refuses bad options from a producer that skipped the gateway', async () => {

@@ -1,5 +1,6 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PermanentError } from '../../../shared/index.js';
+import { checkImagePixels, decoderLimits } from '../decoder-limits.js';
 
 /** An image ready for tesseract, and how it relates to the source image. */
 export interface PreparedImage {
@@ -23,36 +24,55 @@ export interface RawImage {
 
 /**
  * tesseract's wasm heap is capped at 4 GB and its time grows with pixels; a 40 MP page is an A4
- * scan at 600 dpi, so only larger images are scaled down.
+ * scan at 600 dpi, so only larger images are scaled down. This is what bounds tesseract's memory:
+ * ~470 MB per OCR thread for a dense 40 MP page, kept by the thread (wasm memory never shrinks).
  */
 const MAX_OCR_PIXELS = 40_000_000;
 
 /** What tesseract assumes when an image states no credible resolution (WebP states none at all). */
 const FALLBACK_DPI = 70;
 
-// 'error' tolerates the warnings many scanners' JPEGs raise but refuses corrupt data.
-const DECODE = { failOn: 'error' } as const;
+/**
+ * 'error' tolerates the warnings many scanners' JPEGs raise but refuses corrupt data. sharp's own
+ * pixel limit (268 MP by default) is set to ours as well: the header check below names the size
+ * in its error, sharp's stops any decode that check did not see.
+ */
+const decode = (): SharpOptions => ({ failOn: 'error', limitInputPixels: decoderLimits().maxImagePixels });
 
 function unreadable(contentType: string, cause: unknown): PermanentError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new PermanentError(`the file is not a readable ${contentType} image (${reason})`, { code: 'unsupported_file', cause });
 }
 
-/** How many pages (frames) an image file has; also where undecodable bytes are caught. */
-export async function imagePageCount(bytes: Buffer, contentType: string): Promise<number> {
+/**
+ * One page's header, read without decoding: where undecodable bytes are caught, and where an image
+ * larger than MAX_IMAGE_PIXELS is refused, naming its size, before any pixel is decoded.
+ */
+async function readHeader(bytes: Buffer, contentType: string, page: number): Promise<Metadata> {
+  let meta: Metadata;
   try {
-    const meta = await sharp(bytes, DECODE).metadata();
+    // metadata() applies the pixel limit too, with an error that names no size: ours does below.
+    meta = await sharp(bytes, { ...decode(), limitInputPixels: false, page }).metadata();
     if (!meta.width || !meta.height) throw new Error('no image dimensions');
-    return meta.pages ?? 1;
   } catch (error) {
     throw unreadable(contentType, error);
   }
+  // Only one page (or animation frame) is decoded at a time.
+  checkImagePixels(meta.width, meta.pageHeight ?? meta.height, page > 0 ? `on page ${page + 1}` : undefined);
+  return meta;
+}
+
+/** How many pages (frames) an image file has, once its first page's header passed the checks. */
+export async function imagePageCount(bytes: Buffer, contentType: string): Promise<number> {
+  return (await readHeader(bytes, contentType, 0)).pages ?? 1;
 }
 
 /** One page of an image file, normalised for OCR. */
 export async function prepareImageFile(bytes: Buffer, contentType: string, page = 0): Promise<PreparedImage> {
+  // The pages of a TIFF may differ in size: each is checked before it is decoded.
+  await readHeader(bytes, contentType, page);
   try {
-    return await normalise(sharp(bytes, { ...DECODE, page }));
+    return await normalise(sharp(bytes, { ...decode(), page }));
   } catch (error) {
     throw unreadable(contentType, error);
   }

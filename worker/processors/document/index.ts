@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PermanentError, type FileRef, type Logger, type Processor, type ProcessorContext } from '../../../shared/index.js';
 import { DOCUMENT_DEFAULT_PAGES, DOCUMENT_MAX_PAGES, documentDescriptor } from '../../../shared/processors/document.js';
+import { DECODER_CONCURRENCY, decoderLimits } from '../decoder-limits.js';
 import { imagePageCount, prepareImageFile, prepareRawImage } from './images.js';
 import { OCR_ENGINE, OCR_LANGUAGE, OcrEngine } from './ocr.js';
 import { PdfReader } from './pdf.js';
@@ -65,18 +66,24 @@ async function readImage(file: FileRef, ctx: ProcessorContext, maxPages: number)
 }
 
 async function readPdf(file: FileRef, ctx: ProcessorContext, maxPages: number): Promise<{ run: PageRun; pageCount: number }> {
-  const reader = await PdfReader.open(ctx.filePath(file), ctx.signal);
+  const reader = await PdfReader.open(ctx.filePath(file), ctx.signal, decoderLimits());
   try {
     const run = new PageRun(ctx, Math.min(reader.pages, maxPages));
     for (let index = 0; index < run.total; index++) {
       await run.add(index, async (onProgress) => {
-        const { page, width, height, lines, image, error } = await reader.page(index + 1);
+        const { page, width, height, lines, error } = await reader.page(index + 1);
         const size = width === undefined || height === undefined ? {} : { width, height };
         if (error !== undefined) {
           ctx.log.info({ page, err: error }, 'PDF page unreadable');
           return { page, ...size, method: 'none', note: `page could not be read: ${error}`, lines: [], words: [] };
         }
         if (lines.length > 0) return { page, ...size, method: 'pdf-text', lines, words: [] };
+        // Only a page without text has its images decoded: that is where a PDF's memory goes.
+        const { image, error: imageError } = await reader.image(page);
+        if (imageError !== undefined) {
+          ctx.log.info({ page, err: imageError }, 'PDF page images unreadable');
+          return { page, ...size, method: 'none', note: `the page's images could not be read: ${imageError}`, lines: [], words: [] };
+        }
         if (!image) {
           // Text drawn as vector outlines, or an empty page: OCR would need a renderer (unpdf's
           // renderPageAsImage wants @napi-rs/canvas, which warren does not ship).
@@ -110,6 +117,7 @@ export function configureDocument(options: { ocrThreads?: number | undefined }):
 
 export const document: Processor = {
   ...documentDescriptor,
+  concurrency: DECODER_CONCURRENCY,
 
   async setup(log) {
     await ocrEngine(log);

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { extractImages, getDocumentProxy } from 'unpdf';
 import type { BBox, Line } from './types.js';
-import type { PdfPage, PdfReply, PdfRequest, PdfThreadData } from './pdf-protocol.js';
+import { largestDeclaredImage } from './pdf-image-sizes.js';
+import type { PdfPage, PdfPageImage, PdfReply, PdfRequest, PdfThreadData } from './pdf-protocol.js';
 
 type Document = Awaited<ReturnType<typeof getDocumentProxy>>;
 type PageProxy = Awaited<ReturnType<Document['getPage']>>;
@@ -29,12 +30,28 @@ if (!port) throw new Error('pdf-thread.ts must run in a worker_thread');
 const send = (reply: PdfReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
 const describe = (error: unknown): { name: string; message: string } =>
   error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
+const { path, maxImagePixels } = workerData as PdfThreadData;
+
+/**
+ * pdf.js says that maxImageSize kept an image out only as a warning (stopAtErrors would make it
+ * throw, but would also fail every page with a flaw pdf.js otherwise reads past). Its warnings go
+ * to console.warn at verbosity 1, and this thread's console is its own: they are counted here and
+ * dropped, as verbosity 0 dropped them before (they would only fill the worker's logs).
+ */
+const REFUSED_IMAGE = 'Image exceeded maximum allowed size';
+let refusedImages = 0;
+console.warn = (...args: unknown[]): void => {
+  if (args.some((arg) => String(arg).includes(REFUSED_IMAGE))) refusedImages++;
+};
 
 async function open(): Promise<Document | undefined> {
   try {
-    const { path } = workerData as PdfThreadData;
-    // verbosity 0: pdf.js would otherwise console.log warnings about damaged files into our logs.
-    const pdf = await getDocumentProxy(new Uint8Array(await readFile(path)), { verbosity: 0, isEvalSupported: false });
+    const pdf = await getDocumentProxy(new Uint8Array(await readFile(path)), {
+      verbosity: 1,
+      isEvalSupported: false,
+      // Checked from each image's dictionary before pdf.js decodes it.
+      maxImageSize: maxImagePixels,
+    });
     send({ type: 'opened', pages: pdf.numPages });
     return pdf;
   } catch (error) {
@@ -47,10 +64,17 @@ async function open(): Promise<Document | undefined> {
 const pdf = await open();
 if (pdf) {
   port.on('message', (request: PdfRequest) => {
-    readPage(pdf, request.page).then(
-      (result) => send({ type: 'page', result }, result.image ? [result.image.data.buffer as ArrayBuffer] : []),
-      (error: unknown) => send({ type: 'page', result: { page: request.page, lines: [], error: describe(error).message } }),
-    );
+    if (request.op === 'page') {
+      readPage(pdf, request.page).then(
+        (result) => send({ type: 'page', result }),
+        (error: unknown) => send({ type: 'page', result: { page: request.page, lines: [], error: describe(error).message } }),
+      );
+    } else {
+      readImage(pdf, request.page).then(
+        (result) => send({ type: 'image', result }, result.image ? [result.image.data.buffer as ArrayBuffer] : []),
+        (error: unknown) => send({ type: 'image', result: { page: request.page, error: describe(error).message } }),
+      );
+    }
   });
 }
 
@@ -60,19 +84,30 @@ async function readPage(pdf: Document, number: number): Promise<PdfPage> {
     const viewport = page.getViewport({ scale: 1 });
     const content = await page.getTextContent();
     const pieces = content.items.filter((item): item is typeof item & TextPiece => 'str' in item);
-    const lines = toLines(pieces, viewport);
-    const result: PdfPage = { page: number, width: round(viewport.width), height: round(viewport.height), lines };
-    if (lines.length === 0) {
-      const image = await largestImage(pdf, number);
-      if (image) result.image = image;
-    }
-    return result;
+    return { page: number, width: round(viewport.width), height: round(viewport.height), lines: toLines(pieces, viewport) };
   } finally {
     page.cleanup();
   }
 }
 
-async function largestImage(pdf: Document, number: number): Promise<PdfPage['image']> {
+async function readImage(pdf: Document, number: number): Promise<PdfPageImage> {
+  refusedImages = 0;
+  const page = await pdf.getPage(number);
+  try {
+    const image = await largestImage(pdf, number);
+    if (refusedImages > 0) {
+      // Only on this path is the file read again: the bytes pdf.js was given are its own now.
+      const declared = largestDeclaredImage(await readFile(path));
+      return { page: number, refused: declared && declared.width * declared.height > maxImagePixels ? declared : {} };
+    }
+    return image ? { page: number, image } : { page: number };
+  } finally {
+    // The decoded images stay in the page's object cache until this.
+    page.cleanup();
+  }
+}
+
+async function largestImage(pdf: Document, number: number): Promise<PdfPageImage['image']> {
   const images = await extractImages(pdf, number);
   let best: (typeof images)[number] | undefined;
   for (const image of images) {

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PermanentError } from '../../../shared/index.js';
+import { imageTooLarge, megapixels, type DecoderLimits } from '../decoder-limits.js';
+import type { RawImage } from './images.js';
+import { watchedDecode, type MemoryExceeded } from './memory-watch.js';
 import type { PdfPage, PdfReply, PdfRequest, PdfThreadData } from './pdf-protocol.js';
 
 /** pdf.js's names for files it cannot read at all: bad input, so retrying is pointless. */
@@ -22,12 +25,9 @@ export class PdfReader {
   private constructor(
     private readonly thread: Worker,
     private readonly signal: AbortSignal,
+    private readonly limits: DecoderLimits,
   ) {
-    const fail = (error: unknown): void => {
-      this.failure ??= error;
-      this.pending?.reject(this.failure);
-      this.pending = undefined;
-    };
+    const fail = (error: unknown): void => this.fail(error);
     thread.on('message', (reply: PdfReply) => {
       const pending = this.pending;
       this.pending = undefined;
@@ -48,16 +48,18 @@ export class PdfReader {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  static async open(path: string, signal: AbortSignal): Promise<PdfReader> {
+  static async open(path: string, signal: AbortSignal, limits: DecoderLimits): Promise<PdfReader> {
     signal.throwIfAborted();
     const { entry, eval: isCode } = threadEntry();
     const thread = new Worker(entry, {
       eval: isCode,
-      workerData: { path } satisfies PdfThreadData,
-      // A hostile PDF should kill its thread, not the worker process.
+      workerData: { path, maxImagePixels: limits.maxImagePixels } satisfies PdfThreadData,
+      // A hostile PDF should kill its thread, not the worker process. This bounds pdf.js's objects
+      // only: decoded images are ArrayBuffers outside the heap, bounded by maxImagePixels and the
+      // memory watch around image().
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
     });
-    const reader = new PdfReader(thread, signal);
+    const reader = new PdfReader(thread, signal, limits);
     try {
       const reply = await reader.next();
       if (reply.type === 'error') throw openError(reply);
@@ -70,7 +72,7 @@ export class PdfReader {
     }
   }
 
-  /** Text layer (or scan) of one page, 1-based; a damaged page comes back with `error`. */
+  /** Text layer of one page, 1-based; a damaged page comes back with `error`. */
   async page(page: number): Promise<PdfPage> {
     this.thread.postMessage({ op: 'page', page } satisfies PdfRequest);
     const reply = await this.next();
@@ -78,10 +80,54 @@ export class PdfReader {
     return reply.result;
   }
 
+  /**
+   * The largest embedded image of one page (its scan), decoded inside the memory watch. Fails the
+   * task with image_too_large when the page draws an image over MAX_IMAGE_PIXELS, and with
+   * memory_budget_exceeded when decoding its images takes the worker past its budget; a page whose
+   * images are damaged comes back with `error`.
+   */
+  async image(page: number): Promise<{ image?: RawImage; error?: string }> {
+    const stop = async ({ rssBytes, budgetBytes }: MemoryExceeded): Promise<void> => {
+      const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+      this.fail(
+        new PermanentError(
+          `memory budget exceeded: decoding the images of page ${page} took the worker to ${mb(rssBytes)} MB, over its budget of ${mb(budgetBytes)} MB (WORKER_MEMORY_BUDGET_MB)`,
+          { code: 'memory_budget_exceeded' },
+        ),
+      );
+      await this.thread.terminate();
+    };
+    const reply = await watchedDecode(
+      { budgetBytes: this.limits.memoryBudgetBytes, signal: this.signal },
+      () => {
+        this.thread.postMessage({ op: 'image', page } satisfies PdfRequest);
+        return this.next();
+      },
+      stop,
+    );
+    if (reply.type !== 'image') throw new Error(`unexpected reply from the PDF thread: ${reply.type}`);
+    const { image, refused, error } = reply.result;
+    if (refused) {
+      const where = `on page ${page}`;
+      if (refused.width !== undefined && refused.height !== undefined) throw imageTooLarge(refused.width, refused.height, this.limits.maxImagePixels, where);
+      throw new PermanentError(`image too large: page ${page} draws an image of more than the ${megapixels(this.limits.maxImagePixels)}-megapixel limit (MAX_IMAGE_PIXELS)`, {
+        code: 'image_too_large',
+      });
+    }
+    return error === undefined ? (image ? { image } : {}) : { error };
+  }
+
   async close(): Promise<void> {
     this.signal.removeEventListener('abort', this.onAbort);
     this.failure ??= new Error('PDF reader closed');
     await this.thread.terminate();
+  }
+
+  /** The first failure is the reader's for good: the request in flight and every later one get it. */
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.pending?.reject(this.failure);
+    this.pending = undefined;
   }
 
   private next(): Promise<PdfReply> {
