@@ -87,6 +87,8 @@ export interface Config {
   workerDeliveries: boolean;
   /** DELIVERY_CONCURRENCY — deliveries one worker runs at once (default 16). */
   deliveryConcurrency: number;
+  /** WEBHOOK_CONNECT_TIMEOUT_MS — how long a webhook's name lookup, and then its connection (TCP and TLS), may take: an endpoint that never accepts costs this, not WEBHOOK_TIMEOUT_MS; at most WEBHOOK_TIMEOUT_MS (default 5000, or WEBHOOK_TIMEOUT_MS if shorter). */
+  webhookConnectTimeoutMs: number;
   /** WEBHOOK_SECRET — the Standard Webhooks signing secret, `whsec_<base64>`; without it, webhook targets are refused (default: none). */
   webhookSecret: string | undefined;
   /** WEBHOOK_ALLOWLIST — comma-separated CIDRs and host names that webhooks may reach although private or loopback (default: none). */
@@ -168,6 +170,11 @@ export function loadConfig(env: Env = process.env): Config {
   const processorList = read('WORKER_PROCESSORS');
   const apiKeys = parseApiKeys(read('API_KEYS'), read('API_KEYS_FILE'));
   const s3Destinations = parseS3Destinations(read('S3_DESTINATIONS'));
+  const webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000);
+  const webhookConnectTimeoutMs = int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', Math.min(5000, webhookTimeoutMs), 100, 600_000);
+  if (webhookConnectTimeoutMs > webhookTimeoutMs) {
+    throw new ConfigError('WEBHOOK_CONNECT_TIMEOUT_MS', `${webhookConnectTimeoutMs} is longer than WEBHOOK_TIMEOUT_MS (${webhookTimeoutMs}), which bounds the whole request`);
+  }
 
   return {
     amqpUrls,
@@ -217,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 12, 1, 1000),
     workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
+    webhookConnectTimeoutMs,
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
     taskSweepGraceMs: int(env, 'TASK_SWEEP_GRACE_MS', 60_000, 100, 86_400_000),
     deliverySweepGraceMs: int(env, 'DELIVERY_SWEEP_GRACE_MS', 30_000, 100, 3_600_000),
@@ -224,7 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),
     uploadStore: uploadStore(read('UPLOAD_STORE'), s3Destinations),
     webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
-    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000),
+    webhookTimeoutMs,
     webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),

@@ -39,7 +39,7 @@ await runService('worker', async (config, logger) => {
         logger,
         dataDir: config.dataDir,
         maxAttempts: config.deliveryMaxAttempts,
-        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
+        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, connectTimeoutMs: config.webhookConnectTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
         files: fileDeliverers(config),
       })
     : undefined;

@@ -56,6 +56,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ AMQP_URL: 'amqp://a:5672, amqp://b:5672' }).amqpUrls).toEqual(['amqp://a:5672', 'amqp://b:5672']);
   });
 
+  describe('WEBHOOK_CONNECT_TIMEOUT_MS', () => {
+    it('is 5 s unless given, and never longer than the whole request may take', () => {
+      expect(loadConfig({}).webhookConnectTimeoutMs).toBe(5000);
+      expect(loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '2500' }).webhookConnectTimeoutMs).toBe(2500);
+      expect(loadConfig({ WEBHOOK_TIMEOUT_MS: '2000' }).webhookConnectTimeoutMs).toBe(2000);
+      expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_CONNECT_TIMEOUT_MS: '3000' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS: 3000 is longer than WEBHOOK_TIMEOUT_MS \(2000\)/);
+      expect(() => loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '50' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS:/);
+    });
+  });
+
   it('reads a worker subset', () => {
     expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
   });
