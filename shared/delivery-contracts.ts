@@ -48,6 +48,11 @@ export const DeliveryJob = Type.Object(
      * stay valid.
      */
     owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name of the API key that made the task; absent when anonymous' })),
+    /**
+     * How often a deliverer handed this job back to the broker unattempted because its key or
+     * destination had all the slots it may hold; later deferrals wait longer. Not an attempt.
+     */
+    deferrals: Type.Optional(Type.Integer({ minimum: 1, description: 'Times the job was deferred unattempted for want of a free slot; not an attempt' })),
     /** The task's status document when the job was made (what task_status answered then). */
     document: Type.Record(Type.String(), Type.Unknown()),
     /** Present exactly when the task succeeded. */

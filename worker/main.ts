@@ -35,7 +35,12 @@ await runService('worker', async (config, logger) => {
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
-        concurrency: config.deliveryConcurrency,
+        limits: {
+          concurrency: config.deliveryConcurrency,
+          perKey: config.deliveryKeyConcurrency,
+          perDestination: config.deliveryDestinationConcurrency,
+          deferAfterMs: config.deliveryDeferAfterMs,
+        },
         logger,
         dataDir: config.dataDir,
         maxAttempts: config.deliveryMaxAttempts,

@@ -49,7 +49,7 @@ describe('message contracts v1', () => {
 });
 
 describe('delivery job contract v1', () => {
-  /** A job as gateways published it before jobs named their owner. */
+  /** A job as gateways published it before jobs named their owner or counted deferrals. */
   const older: DeliveryJob = {
     type: DELIVERY_JOB_TYPE,
     version: 1,
@@ -66,16 +66,17 @@ describe('delivery job contract v1', () => {
     artifacts: [],
   };
 
-  it('still takes a job without an owner', () => {
+  it('still takes a job without an owner or deferrals', () => {
     expect(deliveryJobs.decode(deliveryJobs.encode(older))).toEqual(older);
   });
 
-  it("round-trips the owner's key", () => {
-    const job = { ...older, owner: 'alice' };
+  it("round-trips the owner's key and the deferral count", () => {
+    const job = { ...older, owner: 'alice', deferrals: 3 };
     expect(deliveryJobs.decode(deliveryJobs.encode(job))).toEqual(job);
   });
 
-  it('refuses an empty owner', () => {
+  it('refuses an empty owner and a deferral count below 1', () => {
     expect(deliveryJobs.check({ ...older, owner: '' })).toBe(false);
+    expect(deliveryJobs.check({ ...older, deferrals: 0 })).toBe(false);
   });
 });
