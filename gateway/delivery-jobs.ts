@@ -20,6 +20,8 @@ export function deliveryJob(record: FinishedTask, delivery: DeliveryRecord, even
     event,
     round: delivery.round,
     attempt: 1,
+    // Deliverers share their slots fairly between API keys by it.
+    ...(record.owner === null ? {} : { owner: record.owner }),
     document,
     ...(record.status === 'SUCCESS' ? { result: record.result ?? null } : {}),
     artifacts: event === 'completed' && record.status === 'SUCCESS' ? record.artifacts : [],

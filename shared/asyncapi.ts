@@ -134,7 +134,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     channels[`deliveryRetryQueue.${tier.delayMs}ms`] = {
       ...queueChannel(queue(tier.exchange)),
       title: `Delivery retry wait, ${tier.delayMs} ms`,
-      description: `Deliverers republish a job whose attempt failed transiently to the topic exchange \`${tier.exchange}\` (routing key \`delivery\`); it expires back into \`${topology.exchanges.deliveries}\` after ${tier.delayMs} ms.`,
+      description: `Deliverers republish a job whose attempt failed transiently (attempt + 1), or one they deferred unattempted because its API key or destination had all the slots it may hold (same attempt, deferrals + 1), to the topic exchange \`${tier.exchange}\` (routing key \`delivery\`); it expires back into \`${topology.exchanges.deliveries}\` after ${tier.delayMs} ms.`,
       messages: { DeliveryJob: message('DeliveryJob') },
     };
   }
@@ -150,7 +150,8 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     title: 'Delivery jobs',
     description:
       `Routing key \`delivery\` on the direct exchange \`${topology.exchanges.deliveries}\`. One job is one attempt to notify a webhook or drop files into S3, FTP or the volume; ` +
-      'deliverers publish a DeliveryEvent with the outcome (routing key delivery.<outcome> on the events exchange), each confirmed, then ack.',
+      'deliverers publish a DeliveryEvent with the outcome (routing key delivery.<outcome> on the events exchange), each confirmed, then ack. ' +
+      'A deliverer may instead defer a job whose API key (owner) or destination already runs as many deliveries as it may: it republishes it to a delivery retry tier, confirmed, then acks; no event, not an attempt.',
     messages: { DeliveryJob: message('DeliveryJob') },
   };
   operations.deliver = {

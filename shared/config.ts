@@ -102,6 +102,14 @@ export interface Config {
   workerDeliveries: boolean;
   /** DELIVERY_CONCURRENCY — deliveries one worker runs at once (default 16). */
   deliveryConcurrency: number;
+  /** DELIVERY_KEY_CONCURRENCY — of those, at most this many for the tasks of one API key, so one client's dead endpoints cannot hold every slot; tasks made without a key count only per destination. Per worker process (default: half of DELIVERY_CONCURRENCY, rounded up: 8). */
+  deliveryKeyConcurrency: number;
+  /** DELIVERY_DESTINATION_CONCURRENCY — of those, at most this many to one destination: a webhook's origin (scheme, host and port), an S3 or FTP destination, the volume; one whose attempts keep timing out gets 1. Per worker process (default: a quarter of DELIVERY_CONCURRENCY, rounded up: 4). */
+  deliveryDestinationConcurrency: number;
+  /** DELIVERY_DEFER_AFTER_MS — how long a delivery waits in the worker for a slot while its key or destination already runs as many as it may; then it goes back to the broker for a retry delay, which is not an attempt (default 1000). */
+  deliveryDeferAfterMs: number;
+  /** WEBHOOK_CONNECT_TIMEOUT_MS — how long a webhook's name lookup, and then its connection (TCP and TLS), may take: an endpoint that never accepts costs this, not WEBHOOK_TIMEOUT_MS; at most WEBHOOK_TIMEOUT_MS (default 5000, or WEBHOOK_TIMEOUT_MS if shorter). */
+  webhookConnectTimeoutMs: number;
   /** WEBHOOK_SECRET — the Standard Webhooks signing secret, `whsec_<base64>`; without it, webhook targets are refused (default: none). */
   webhookSecret: string | undefined;
   /** WEBHOOK_ALLOWLIST — comma-separated CIDRs and host names that webhooks may reach although private or loopback (default: none). */
@@ -192,6 +200,13 @@ export function loadConfig(env: Env = process.env): Config {
   const processorList = read('WORKER_PROCESSORS');
   const apiKeys = parseApiKeys(read('API_KEYS'), read('API_KEYS_FILE'));
   const s3Destinations = parseS3Destinations(read('S3_DESTINATIONS'));
+  // Delivery slots and the fair shares of them that keys and destinations may hold (worker/delivery-scheduler.ts).
+  const deliveryConcurrency = int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000);
+  const webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000);
+  const webhookConnectTimeoutMs = int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', Math.min(5000, webhookTimeoutMs), 100, 600_000);
+  if (webhookConnectTimeoutMs > webhookTimeoutMs) {
+    throw new ConfigError('WEBHOOK_CONNECT_TIMEOUT_MS', `${webhookConnectTimeoutMs} is longer than WEBHOOK_TIMEOUT_MS (${webhookTimeoutMs}), which bounds the whole request`);
+  }
 
   return {
     amqpUrls,
@@ -246,7 +261,11 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryRetryDelaysMs: intList(env, 'DELIVERY_RETRY_DELAYS_MS', [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000], 1, 86_400_000),
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 12, 1, 1000),
     workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),
-    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 16, 1, 10_000),
+    deliveryConcurrency,
+    deliveryKeyConcurrency: int(env, 'DELIVERY_KEY_CONCURRENCY', Math.ceil(deliveryConcurrency / 2), 1, 10_000),
+    deliveryDestinationConcurrency: int(env, 'DELIVERY_DESTINATION_CONCURRENCY', Math.ceil(deliveryConcurrency / 4), 1, 10_000),
+    deliveryDeferAfterMs: int(env, 'DELIVERY_DEFER_AFTER_MS', 1000, 0, 600_000),
+    webhookConnectTimeoutMs,
     webhookSecret: webhookSecret(read('WEBHOOK_SECRET')),
     taskSweepGraceMs: int(env, 'TASK_SWEEP_GRACE_MS', 60_000, 100, 86_400_000),
     stallGraceMs: int(env, 'STALL_GRACE_MS', 600_000, 100, 86_400_000),
@@ -255,7 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),
     uploadStore: uploadStore(read('UPLOAD_STORE'), s3Destinations),
     webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
-    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000),
+    webhookTimeoutMs,
     webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),

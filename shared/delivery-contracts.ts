@@ -42,6 +42,17 @@ export const DeliveryJob = Type.Object(
     /** A redeliver on demand starts a new round; reports of an older round are ignored. */
     round: Type.Integer({ minimum: 1 }),
     attempt: Type.Integer({ minimum: 1 }),
+    /**
+     * The API key (its name) that made the task; absent for a task made without one. Deliverers
+     * share their slots fairly between keys by it. Optional, so jobs published before it existed
+     * stay valid.
+     */
+    owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name of the API key that made the task; absent when anonymous' })),
+    /**
+     * How often a deliverer handed this job back to the broker unattempted because its key or
+     * destination had all the slots it may hold; later deferrals wait longer. Not an attempt.
+     */
+    deferrals: Type.Optional(Type.Integer({ minimum: 1, description: 'Times the job was deferred unattempted for want of a free slot; not an attempt' })),
     /** The task's status document when the job was made (what task_status answered then). */
     document: Type.Record(Type.String(), Type.Unknown()),
     /** Present exactly when the task succeeded. */

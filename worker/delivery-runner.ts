@@ -14,6 +14,7 @@ import {
 import { DeliveryError } from './deliverers/errors.js';
 import type { FileDeliverer } from './deliverers/types.js';
 import type { WebhookDeliverer } from './deliverers/webhook.js';
+import { DeliveryScheduler, lanesOf, type DeliveryLimits } from './delivery-scheduler.js';
 
 /**
  * Deliverers, as consumers of the deliveries queue, apart from the processors: a dead endpoint
@@ -21,10 +22,15 @@ import type { WebhookDeliverer } from './deliverers/webhook.js';
  * (DeliveryEvent, for the recorder), and a transient failure republishes the job (attempt + 1) to a
  * backoff tier whose TTL hands it back later — the broker waits, no consumer sleeps. Both are
  * confirmed before the job is acked.
+ *
+ * Before it runs, a job gets a slot from the scheduler, which keeps one key or one destination from
+ * taking them all (worker/delivery-scheduler.ts). A job it defers goes to a backoff tier the same
+ * way, unattempted: same attempt number, one more deferral, no event.
  */
 export interface DeliveryRunnerDeps {
   broker: Broker;
-  concurrency: number;
+  /** Slots, and the shares of them one key or one destination may hold. */
+  limits: DeliveryLimits;
   logger: Logger;
   dataDir: string;
   /** Attempts of a `completed` delivery before it is FAILED (DELIVERY_MAX_ATTEMPTS). */
@@ -53,9 +59,28 @@ export function backoffTier<T extends { delayMs: number }>(tiers: readonly T[], 
   return tiers[index];
 }
 
-export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): { stop(graceMs: number): Promise<void> } {
+/**
+ * The tier for a job's `deferrals`-th deferral: the schedule's, as for attempts, so a backlog at a
+ * dead endpoint comes back less and less often (every pass costs a publish), but never beyond the
+ * first tier of a minute or more (2 min by default): a backlog must not sleep for hours after its
+ * endpoint is back.
+ */
+export function deferralTier<T extends { delayMs: number }>(tiers: readonly T[], deferrals: number): T | undefined {
+  const longest = tiers.findIndex((tier) => tier.delayMs >= 60_000);
+  return tiers[Math.min(deferrals - 1, longest === -1 ? tiers.length - 1 : longest)];
+}
+
+/** Error codes of attempts that ran out of time: a destination that keeps producing them gets one slot. */
+const TIMED_OUT = new Set(['webhook_timeout', 'webhook_connect_timeout', 'delivery_timeout']);
+
+export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): { stop(graceMs: number): Promise<void> } {
   const running = new Set<AbortController>();
   const byKind = new Map(files.map((deliverer) => [deliverer.kind, deliverer]));
+  const tiers = broker.topology.deliveryRetryTiers;
+  const scheduler = new DeliveryScheduler(limits, tiers.length > 0);
+  // Jobs waiting for a slot belong to the channel that delivered them; after a reconnect the broker
+  // delivers them again, so the old copies must not run.
+  broker.onDisconnect(() => scheduler.abandonWaiting());
 
   const attemptDelivery = async (job: DeliveryJob, signal: AbortSignal, log: Logger): Promise<{ location: string; httpStatus?: number }> => {
     if (job.target.kind === 'webhook') {
@@ -65,14 +90,28 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
     const deliverer = byKind.get(job.target.kind);
     if (!deliverer) throw new DeliveryError('target_unavailable', `this worker cannot deliver to ${job.target.kind}`, { permanent: true });
     const timeout = AbortSignal.timeout(fileTimeoutMs);
-    return deliverer.deliver(
-      { taskId: job.task_id, status: job.document, ...('result' in job ? { result: job.result } : {}), artifacts: job.artifacts },
-      { ...('destination' in job.target ? { destination: job.target.destination } : {}), path: job.target.path },
-      { dataDir, signal: AbortSignal.any([signal, timeout]), log },
-    );
+    try {
+      return await deliverer.deliver(
+        { taskId: job.task_id, status: job.document, ...('result' in job ? { result: job.result } : {}), artifacts: job.artifacts },
+        { ...('destination' in job.target ? { destination: job.target.destination } : {}), path: job.target.path },
+        { dataDir, signal: AbortSignal.any([signal, timeout]), log },
+      );
+    } catch (err) {
+      if (timeout.aborted && !signal.aborted) throw new DeliveryError('delivery_timeout', `the delivery took longer than ${fileTimeoutMs} ms`, { cause: err });
+      throw err;
+    }
   };
 
   const report = (job: DeliveryJob, fields: Parameters<typeof deliveryEvent>[1]): Promise<void> => publishDeliveryEvent(broker, deliveryEvent(job, fields));
+
+  /** Back to the broker unattempted, for a while: the prefetch slot it held goes to the jobs behind it. */
+  const defer = async (job: DeliveryJob, log: Logger): Promise<ConsumeOutcome> => {
+    const deferrals = (job.deferrals ?? 0) + 1;
+    const tier = deferralTier(tiers, deferrals)!;
+    await publishDeliveryJob(broker, { ...job, deferrals }, tier.exchange);
+    log.debug({ deferrals, retryInMs: tier.delayMs }, 'delivery deferred: its key or destination runs as many as it may');
+    return ACK;
+  };
 
   const handle = async (message: ConsumeMessage): Promise<ConsumeOutcome> => {
     let job: DeliveryJob;
@@ -82,9 +121,13 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
       return { kind: 'dead-letter', reason: coerceError(err).message };
     }
     const log = logger.child({ taskId: job.task_id, target: job.target_id, event: job.event, attempt: job.attempt });
+    const admission = await scheduler.admit(lanesOf(job));
+    if (admission.kind === 'abandon') return { kind: 'requeue', reason: 'the worker stopped, or lost its channel, before the delivery had a slot' };
+    if (admission.kind === 'defer') return defer(job, log);
     const controller = new AbortController();
     running.add(controller);
     const began = Date.now();
+    let timedOut = false;
     try {
       const { location, httpStatus } = await attemptDelivery(job, controller.signal, log);
       await report(job, { outcome: 'DELIVERED', duration_ms: Date.now() - began, location, ...(httpStatus === undefined ? {} : { http_status: httpStatus }) });
@@ -93,9 +136,10 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
     } catch (thrown) {
       if (controller.signal.reason instanceof ShutdownAbort) return { kind: 'requeue', reason: 'worker shut down mid-delivery' };
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('delivery_error', coerceError(thrown).message, { cause: thrown });
+      timedOut = TIMED_OUT.has(error.code);
       const failure = { duration_ms: Date.now() - began, error: { code: error.code, message: error.message.slice(0, 1000) }, ...(error.httpStatus === undefined ? {} : { http_status: error.httpStatus }) };
       // started/progress notifications are courtesies: one attempt, never retried.
-      const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : backoffTier(broker.topology.deliveryRetryTiers, job.attempt, error.retryAfterMs);
+      const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : backoffTier(tiers, job.attempt, error.retryAfterMs);
       if (!tier) {
         await report(job, { outcome: 'FAILED', ...failure });
         log.warn({ code: error.code, err: error.message }, 'delivery failed for good');
@@ -107,13 +151,18 @@ export function startDeliveryRunner({ broker, concurrency, logger, dataDir, maxA
       return ACK;
     } finally {
       running.delete(controller);
+      admission.finish({ timedOut });
     }
   };
 
-  const consumer = broker.consume(broker.topology.queues.deliveries, concurrency, handle);
-  logger.info({ concurrency, targets: ['webhook', ...byKind.keys()] }, 'deliverers consuming');
+  // Room beyond the slots for jobs waiting on a full key or destination, so that the jobs queued
+  // behind them still reach the worker (and run) while they wait.
+  const consumer = broker.consume(broker.topology.queues.deliveries, limits.concurrency * 2, handle);
+  logger.info({ ...limits, targets: ['webhook', ...byKind.keys()] }, 'deliverers consuming');
   return {
     async stop(graceMs) {
+      // No new starts; jobs still waiting for a slot go back to the queue at once.
+      scheduler.close();
       const timer = setTimeout(() => {
         for (const controller of running) controller.abort(new ShutdownAbort());
       }, graceMs);

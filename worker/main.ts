@@ -35,11 +35,16 @@ await runService('worker', async (config, logger) => {
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
-        concurrency: config.deliveryConcurrency,
+        limits: {
+          concurrency: config.deliveryConcurrency,
+          perKey: config.deliveryKeyConcurrency,
+          perDestination: config.deliveryDestinationConcurrency,
+          deferAfterMs: config.deliveryDeferAfterMs,
+        },
         logger,
         dataDir: config.dataDir,
         maxAttempts: config.deliveryMaxAttempts,
-        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
+        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, connectTimeoutMs: config.webhookConnectTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
         files: fileDeliverers(config),
       })
     : undefined;

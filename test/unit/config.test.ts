@@ -71,6 +71,38 @@ describe('loadConfig', () => {
     expect(loadConfig({ AMQP_URL: 'amqp://a:5672, amqp://b:5672' }).amqpUrls).toEqual(['amqp://a:5672', 'amqp://b:5672']);
   });
 
+  describe('delivery slots and their fair shares', () => {
+    it('gives one key half of DELIVERY_CONCURRENCY and one destination a quarter, rounded up', () => {
+      expect(loadConfig({})).toMatchObject({ deliveryConcurrency: 16, deliveryKeyConcurrency: 8, deliveryDestinationConcurrency: 4, deliveryDeferAfterMs: 1000 });
+      expect(loadConfig({ DELIVERY_CONCURRENCY: '6' })).toMatchObject({ deliveryKeyConcurrency: 3, deliveryDestinationConcurrency: 2 });
+      expect(loadConfig({ DELIVERY_CONCURRENCY: '1' })).toMatchObject({ deliveryKeyConcurrency: 1, deliveryDestinationConcurrency: 1 });
+    });
+
+    it('takes the shares and the wait before a deferral as given', () => {
+      const config = loadConfig({ DELIVERY_KEY_CONCURRENCY: '5', DELIVERY_DESTINATION_CONCURRENCY: '3', DELIVERY_DEFER_AFTER_MS: '0' });
+      expect(config).toMatchObject({ deliveryKeyConcurrency: 5, deliveryDestinationConcurrency: 3, deliveryDeferAfterMs: 0 });
+    });
+
+    it.each([
+      ['DELIVERY_KEY_CONCURRENCY', '0'],
+      ['DELIVERY_DESTINATION_CONCURRENCY', 'four'],
+      ['DELIVERY_DEFER_AFTER_MS', '-1'],
+    ])('stops on a bad %s (%s), naming the variable', (name, value) => {
+      expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}:`));
+    });
+  });
+
+  describe('WEBHOOK_CONNECT_TIMEOUT_MS', () => {
+    it('is 5 s unless given, and never longer than the whole request may take', () => {
+      expect(loadConfig({}).webhookConnectTimeoutMs).toBe(5000);
+      expect(loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '2500' }).webhookConnectTimeoutMs).toBe(2500);
+      expect(loadConfig({ WEBHOOK_TIMEOUT_MS: '2000' }).webhookConnectTimeoutMs).toBe(2000);
+      expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_CONNECT_TIMEOUT_MS: '3000' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS: 3000 is longer than WEBHOOK_TIMEOUT_MS \(2000\)/);
+      expect(() => loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '50' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS:/);
+    });
+  });
+
   it('reads a worker subset', () => {
     expect(loadConfig({ WORKER_PROCESSORS: 'echo, categorize' }).workerProcessors).toEqual(['echo', 'categorize']);
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ContractError, taskEvent, taskEvents, taskMessage, taskMessages } from '../../shared/index.js';
+import { ContractError, DELIVERY_JOB_TYPE, deliveryJobs, taskEvent, taskEvents, taskMessage, taskMessages, type DeliveryJob } from '../../shared/index.js';
 
 const task = taskMessage({
   task_id: randomUUID(),
@@ -45,5 +45,38 @@ describe('message contracts v1', () => {
 
   it('refuses a task id that is not a UUID', () => {
     expect(taskMessages.check({ ...task, task_id: '../../etc/passwd' })).toBe(false);
+  });
+});
+
+describe('delivery job contract v1', () => {
+  /** A job as gateways published it before jobs named their owner or counted deferrals. */
+  const older: DeliveryJob = {
+    type: DELIVERY_JOB_TYPE,
+    version: 1,
+    delivery_id: randomUUID(),
+    task_id: randomUUID(),
+    processor: 'echo',
+    target_id: 'webhook',
+    target: { kind: 'webhook', url: 'https://hooks.example/warren', events: ['completed'] },
+    event: 'completed',
+    round: 1,
+    attempt: 1,
+    document: { status: 'SUCCESS' },
+    result: { ok: true },
+    artifacts: [],
+  };
+
+  it('still takes a job without an owner or deferrals', () => {
+    expect(deliveryJobs.decode(deliveryJobs.encode(older))).toEqual(older);
+  });
+
+  it("round-trips the owner's key and the deferral count", () => {
+    const job = { ...older, owner: 'alice', deferrals: 3 };
+    expect(deliveryJobs.decode(deliveryJobs.encode(job))).toEqual(job);
+  });
+
+  it('refuses an empty owner and a deferral count below 1', () => {
+    expect(deliveryJobs.check({ ...older, owner: '' })).toBe(false);
+    expect(deliveryJobs.check({ ...older, deferrals: 0 })).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffTier } from '../../worker/delivery-runner.js';
+import { backoffTier, deferralTier } from '../../worker/delivery-runner.js';
 
 const tiers = [5000, 30_000, 120_000, 600_000].map((delayMs) => ({ delayMs }));
 
@@ -17,5 +17,18 @@ describe('the delivery backoff', () => {
 
   it('has nothing to offer without tiers', () => {
     expect(backoffTier([], 1)).toBeUndefined();
+  });
+});
+
+describe('the deferral backoff', () => {
+  const schedule = [5000, 30_000, 120_000, 600_000, 3_600_000].map((delayMs) => ({ delayMs }));
+
+  it('waits longer with each deferral, but never past the first tier of a minute or more', () => {
+    expect([1, 2, 3, 4, 20].map((deferrals) => deferralTier(schedule, deferrals)?.delayMs)).toEqual([5000, 30_000, 120_000, 120_000, 120_000]);
+  });
+
+  it('takes the longest tier when none is that long, and has nothing to offer without tiers', () => {
+    expect(deferralTier([{ delayMs: 1000 }, { delayMs: 2000 }], 5)?.delayMs).toBe(2000);
+    expect(deferralTier([], 1)).toBeUndefined();
   });
 });

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
 import axios from 'axios';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryJob } from '../../shared/index.js';
 import { UrlRefused, type UrlGuard } from '../../shared/url-guard.js';
+import { connectLimitedAgents, isConnectTimeout } from './connect-timeout.js';
 import { DeliveryError } from './errors.js';
 
 /**
@@ -17,7 +16,10 @@ import { DeliveryError } from './errors.js';
  */
 export interface WebhookOptions {
   secret: string;
+  /** The whole request, from the name lookup to the last byte of the answer (WEBHOOK_TIMEOUT_MS). */
   timeoutMs: number;
+  /** The name lookup, then the connection (TCP, TLS), each (WEBHOOK_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
   guard: UrlGuard;
   /** Results larger than this (as JSON) are left out of the body (default 64 KiB). */
   maxInlineResultBytes?: number;
@@ -28,21 +30,22 @@ export interface WebhookDeliverer {
   close(): void;
 }
 
-export function createWebhookDeliverer({ secret, timeoutMs, guard, maxInlineResultBytes = 65_536 }: WebhookOptions): WebhookDeliverer {
+export function createWebhookDeliverer({ secret, timeoutMs, connectTimeoutMs, guard, maxInlineResultBytes = 65_536 }: WebhookOptions): WebhookDeliverer {
   const signer = new Webhook(secret);
   // The guard's lookup pins each connection to addresses it has just checked. No keep-alive: a
   // receiver may close an idle connection just as we reuse it (ECONNRESET), which would cost a
   // completed notification a retry and a started/progress one its only attempt.
-  const agentOptions = { keepAlive: false, lookup: guard.lookup };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const agents = connectLimitedAgents({ keepAlive: false, lookup: guard.lookup }, connectTimeoutMs);
 
   return {
     async deliver(job, signal) {
       if (job.target.kind !== 'webhook') throw new DeliveryError('wrong_target', `not a webhook target: ${job.target.kind}`, { permanent: true });
       const url = job.target.url;
+      // One deadline for the whole request: axios's own timeout stops at the response headers, so
+      // a receiver trickling its body could otherwise hold the slot for as long as it liked.
+      const deadline = AbortSignal.timeout(timeoutMs);
       try {
-        await guard.check(url);
+        await withinConnectTimeout(guard.check(url), connectTimeoutMs);
       } catch (err) {
         // DNS may have changed since the submit; a refused address is for good.
         if (err instanceof UrlRefused) throw new DeliveryError(err.code, err.message, { permanent: err.code !== 'webhook_url_unresolvable' });
@@ -60,21 +63,21 @@ export function createWebhookDeliverer({ secret, timeoutMs, guard, maxInlineResu
             'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
             'webhook-signature': signer.sign(job.delivery_id, sentAt, body),
           },
-          timeout: timeoutMs,
           maxRedirects: 0,
           proxy: false,
-          httpAgent,
-          httpsAgent,
-          signal,
+          httpAgent: agents.http,
+          httpsAgent: agents.https,
+          signal: AbortSignal.any([signal, deadline]),
           responseType: 'text',
           transformResponse: (data: unknown) => data,
           maxContentLength: 65_536,
           validateStatus: () => true,
         });
       } catch (err) {
+        if (deadline.aborted && !signal.aborted) throw new DeliveryError('webhook_timeout', `the receiver did not answer within ${timeoutMs} ms`, { cause: err });
+        if (isConnectTimeout(err)) throw new DeliveryError('webhook_connect_timeout', `no connection to the receiver within ${connectTimeoutMs} ms`, { cause: err });
         const message = err instanceof Error ? err.message : String(err);
-        const code = axios.isAxiosError(err) && err.code === 'ECONNABORTED' ? 'webhook_timeout' : 'webhook_unreachable';
-        throw new DeliveryError(code, `webhook request failed: ${message.slice(0, 300)}`, { cause: err });
+        throw new DeliveryError('webhook_unreachable', `webhook request failed: ${message.slice(0, 300)}`, { cause: err });
       }
       const status = response.status;
       if (status >= 200 && status < 300) return { httpStatus: status, location: url };
@@ -84,8 +87,8 @@ export function createWebhookDeliverer({ secret, timeoutMs, guard, maxInlineResu
       throw new DeliveryError('webhook_status', `the receiver answered ${status}`, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
     },
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }
@@ -98,6 +101,19 @@ function payload(job: DeliveryJob, maxInlineResultBytes: number): { type: string
     else data.result_too_large = true;
   }
   return { type: `task.${job.event}`, timestamp: new Date().toISOString(), data };
+}
+
+/** A name lookup that takes longer than a connection may is a connect timeout too (it cannot be cancelled, only left behind). */
+async function withinConnectTimeout<T>(lookup: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeliveryError('webhook_connect_timeout', `the receiver's name did not resolve within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([lookup, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
