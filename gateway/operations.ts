@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, GetMessage, MessageProperties, Options } from 'amqplib';
-import { coerceError, type Broker } from '../shared/index.js';
+import { coerceError, taskMessages, type Broker } from '../shared/index.js';
 
 /**
  * Operator queries and actions against the broker, for the dashboard. They speak AMQP only, on a
@@ -95,7 +95,12 @@ export async function peekDeadLetters(broker: Broker, limit: number): Promise<De
  * never a loss (consumers already see tasks at least once). Messages that name no queue of this
  * topology stay where they are and are reported.
  */
-export async function redriveDeadLetters(broker: Broker, { limit }: { limit: number }): Promise<RedriveResult> {
+/**
+ * `finishedStatus` says whether a task is terminal in the store already: a task message whose task
+ * the dead-letter watch (or anything else) has finished is not sent again — running it could not
+ * change its record, only spend a worker on it. It stays in the dead-letter queue, reported.
+ */
+export async function redriveDeadLetters(broker: Broker, { limit, finishedStatus = async () => undefined }: { limit: number; finishedStatus?: (taskId: string) => Promise<string | undefined> }): Promise<RedriveResult> {
   const deadLetters = broker.topology.queues.deadLetters;
   // Only queues this topology declares: the default exchange drops a message for a queue that
   // does not exist, and the confirm would still say yes.
@@ -122,6 +127,13 @@ export async function redriveDeadLetters(broker: Broker, { limit }: { limit: num
         if (queue === undefined || !targets.has(queue)) {
           held.push(message);
           result.skipped.push({ message_id: messageId, reason: queue === undefined ? 'no original queue recorded' : `unknown queue "${queue}"` });
+          continue;
+        }
+        const taskId = taskIdOf(message);
+        const finished = taskId === undefined ? undefined : await finishedStatus(taskId);
+        if (finished !== undefined) {
+          held.push(message);
+          result.skipped.push({ message_id: messageId, reason: `task ${taskId} has finished (${finished}); send it anew instead` });
           continue;
         }
         try {
@@ -154,6 +166,16 @@ async function settleReturns(channel: Channel, queue: string, expectedReady: num
     const { messageCount } = await channel.checkQueue(queue);
     if (messageCount >= expectedReady) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The task a dead-lettered task message is for; undefined for anything else. */
+function taskIdOf(message: GetMessage): string | undefined {
+  try {
+    const body = JSON.parse(message.content.toString('utf8')) as unknown;
+    return taskMessages.check(body) ? body.task_id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

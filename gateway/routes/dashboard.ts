@@ -1,5 +1,5 @@
 import express, { Router, type Request } from 'express';
-import { coerceError, TASK_STATUSES, type Broker, type Logger, type TaskRecord, type TaskStatus, type TaskStore } from '../../shared/index.js';
+import { coerceError, isTerminal, TASK_STATUSES, type Broker, type Logger, type TaskRecord, type TaskStatus, type TaskStore } from '../../shared/index.js';
 import { HttpError } from '../http-errors.js';
 import { withBasePath } from '../pages/layout.js';
 import { renderDashboardPage } from '../pages/dashboard-page.js';
@@ -152,7 +152,11 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
       if (!broker.isConnected()) throw unavailable(broker.problem() ?? 'not connected to the broker');
       let result: RedriveResult;
       try {
-        result = await redriveDeadLetters(broker, { limit });
+        const finishedStatus = async (taskId: string): Promise<string | undefined> => {
+          const task = await store.get(taskId);
+          return task && isTerminal(task.status) ? task.status : undefined;
+        };
+        result = await redriveDeadLetters(broker, { limit, finishedStatus });
       } catch (err) {
         throw unavailable(coerceError(err).message);
       }

@@ -51,8 +51,9 @@ beforeAll(async () => {
   // (PENDING row + the message it published), and before any worker exists we take that message
   // off its queue and dead-letter it exactly as a worker does (same body and properties, plus
   // x-warren-reason/-queue). It is what an operator finds after, say, a worker release that
-  // wrongly refused good tasks: rows stuck in PENDING, their messages in the DLQ. Redriving them
-  // must make them run.
+  // wrongly refused good tasks. The dead-letter watch records such a task FAILURE with the reason
+  // (no accepted task waits for ever on an operator); redriving it cannot change that record, so
+  // the redrive leaves it in the DLQ and says why.
   parkedId = await submit({ item_a: 'parked' });
   const parked = await takeMessage(echoQueue);
   await publishRaw(`${prefix}.dlx`, echoQueue, parked.content, {
@@ -83,19 +84,19 @@ describe('dashboard.json', () => {
     const byId = new Map(data.tasks.map((task) => [task.task_id, task]));
     for (const id of succeeded) expect(byId.get(id)).toMatchObject({ status: 'SUCCESS', processor: 'echo', attempts: 1, error: null, page_url: `/prediction/tasks/${id}` });
     expect(byId.get(failed)).toMatchObject({ status: 'FAILURE', error: { code: 'echo_failed', message: 'boom' } });
-    expect(byId.get(parkedId)).toMatchObject({ status: 'PENDING', attempts: 0, finished_at: null });
+    expect(byId.get(parkedId)).toMatchObject({ status: 'FAILURE', error: { code: 'dead_lettered', message: 'test: parked while no worker ran' } });
     // Newest first.
     expect(data.tasks.map((task) => task.task_id)).toEqual([failed, ...[...succeeded].reverse(), parkedId]);
 
-    expect(data.counts.by_status).toEqual({ PENDING: 1, STARTED: 0, RETRY: 0, SUCCESS: 3, FAILURE: 1, REVOKED: 0 });
-    expect(data.counts.finished_last_minute).toMatchObject({ SUCCESS: 3, FAILURE: 1 });
-    expect(data.counts.finished_last_hour).toMatchObject({ SUCCESS: 3, FAILURE: 1 });
-    expect(data.rate).toEqual({ window_seconds: 300, finished: 4, per_minute: 0.8 });
+    expect(data.counts.by_status).toEqual({ PENDING: 0, STARTED: 0, RETRY: 0, SUCCESS: 3, FAILURE: 2, REVOKED: 0 });
+    expect(data.counts.finished_last_minute).toMatchObject({ SUCCESS: 3, FAILURE: 2 });
+    expect(data.counts.finished_last_hour).toMatchObject({ SUCCESS: 3, FAILURE: 2 });
+    expect(data.rate).toEqual({ window_seconds: 300, finished: 5, per_minute: 1 });
     expect(byId.get(succeeded[0]!)!.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('filters by status and processor, and pages with before', async () => {
-    expect((await dashboard('?status=FAILURE')).tasks.map((t) => t.task_id)).toEqual([failed]);
+    expect((await dashboard('?status=FAILURE')).tasks.map((t) => t.task_id)).toEqual([failed, parkedId]);
     expect((await dashboard('?status=success&processor=echo')).tasks.map((t) => t.task_id).sort()).toEqual([...succeeded].sort());
     expect((await dashboard('?processor=categorize')).tasks).toEqual([]);
 
@@ -140,7 +141,7 @@ describe('dead letters', () => {
     expect(deadLetters(await dashboard()).count).toBe(2);
   });
 
-  it('redrives to the original queues: the valid task runs to SUCCESS, the malformed one comes back with a fresh reason, an orphan stays', async () => {
+  it('redrives to the original queues: the malformed one comes back with a fresh reason; a finished task and an orphan stay, each with its reason', async () => {
     // An orphan: no header or x-death names where it came from, so there is nowhere to send it.
     await publishRaw(`${prefix}.dlx`, 'somewhere', Buffer.from('orphan'), { messageId: 'orphan-1' });
     await dashboardWhen((d) => deadLetters(d).count === 3);
@@ -151,14 +152,20 @@ describe('dead letters', () => {
       body: 'limit=100',
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ redriven: 2, skipped: [{ message_id: 'orphan-1', reason: 'no original queue recorded' }] });
-
-    // Attempt 1: the DLQ's delivery count did not travel back as attempts.
-    expect(await waitForTerminal(gateway.url, parkedId)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
-    const data = await dashboardWhen((d) => deadLetters(d).count === 2 && deadLetters(d).messages.some((m) => m.queue === echoQueue));
+    const result = (await response.json()) as { redriven: number; skipped: { message_id: string; reason: string }[] };
+    expect(result.redriven).toBe(1);
+    expect(result.skipped).toEqual(
+      expect.arrayContaining([
+        { message_id: 'orphan-1', reason: 'no original queue recorded' },
+        { message_id: parkedId, reason: `task ${parkedId} has finished (FAILURE); send it anew instead` },
+      ]),
+    );
+    expect(result.skipped).toHaveLength(2);
+    expect(await waitForTerminal(gateway.url, parkedId)).toMatchObject({ status: 'FAILURE', error: { code: 'dead_lettered' } });
+    const data = await dashboardWhen((d) => deadLetters(d).count === 3 && deadLetters(d).messages.some((m) => m.queue === echoQueue && m.message_id === null));
     // Which comes first depends on when the broker took the orphan back and the malformed one in again.
     const orphan = deadLetters(data).messages.find((m) => m.message_id === 'orphan-1');
-    const malformed = deadLetters(data).messages.find((m) => m.queue === echoQueue);
+    const malformed = deadLetters(data).messages.find((m) => m.queue === echoQueue && m.message_id === null);
     expect(orphan).toMatchObject({ message_id: 'orphan-1', queue: null, reason: null, body_preview: 'orphan' });
     expect(malformed!.queue).toBe(echoQueue);
     expect(malformed!.reason).toMatch(malformedReason);
@@ -173,10 +180,10 @@ describe('dead letters', () => {
       redirect: 'manual',
     });
     expect(response.status).toBe(303);
-    // The malformed message goes (and comes back: the pass stops when it meets its own), the orphan stays.
-    expect(response.headers.get('location')).toBe('/prediction/dashboard?redriven=1&skipped=1');
-    const page = await (await fetch(`${gateway.url}/dashboard?redriven=1&skipped=1`)).text();
-    expect(page).toContain('Redrove 1 message to its queue. 1 message names no queue warren knows and stays in the dead-letter queue.');
+    // The malformed message goes (and comes back: the pass stops when it meets its own), the orphan and the finished task stay.
+    expect(response.headers.get('location')).toBe('/prediction/dashboard?redriven=1&skipped=2');
+    const page = await (await fetch(`${gateway.url}/dashboard?redriven=1&skipped=2`)).text();
+    expect(page).toContain('Redrove 1 message to its queue. 2 messages stay in the dead-letter queue: they name no queue warren knows, or a task that has finished.');
   });
 
   it('refuses a redrive posted from another site', async () => {
