@@ -6,6 +6,7 @@ import { runHttpBench } from './http.js';
 import { runHttpCompare } from './http-compare.js';
 import { runLatencyBench } from './latency.js';
 import { runDeliveryBench } from './delivery.js';
+import { runLargeResultBench } from './large-result.js';
 import { runOcrBench } from './ocr.js';
 import { runOcrScalingBench } from './ocr-scaling.js';
 import { runPipelineBench } from './raw-amqp.js';
@@ -21,6 +22,7 @@ import { runUploadBench } from './upload.js';
  *   ocr           --runs 10
  *   ocr-scaling   --pages 80 --in-flight 16
  *   upload        --mib 1024
+ *   large-result  --result-mib 7 --clients 8 --seconds 5
  */
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -39,6 +41,8 @@ const { positionals, values } = parseArgs({
     prefetch: { type: 'string', default: '16' },
     mib: { type: 'string', default: '1024' },
     pages: { type: 'string', default: '80' },
+    seconds: { type: 'string', default: '5' },
+    'result-mib': { type: 'string', default: '7' },
   },
 });
 
@@ -69,6 +73,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   upload: () => runUploadBench({ mib: Number(values.mib) }),
   latency: () => runLatencyBench({ tasks: tasks(500) }),
   delivery: () => runDeliveryBench({ tasks: tasks(300) }),
+  'large-result': () => runLargeResultBench({ mib: Number(values['result-mib']), clients: Number(process.argv.includes('--clients') ? values.clients : 8), seconds: Number(values.seconds) }),
 };
 const bench = benches[which];
 if (!bench) {
