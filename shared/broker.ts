@@ -1,7 +1,7 @@
 import os from 'node:os';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { PermanentError, PublishError, coerceError } from './errors.js';
+import { MessageTooLargeError, PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
@@ -318,13 +318,6 @@ export class Broker {
       await this.connection.close().catch(() => {});
     })();
     return this.closing;
-  }
-}
-
-/** A message larger than this process may publish: a permanent failure of whatever produced it. */
-export class MessageTooLargeError extends PermanentError {
-  constructor(bytes: number, max: number) {
-    super(`a message of ${bytes} bytes is larger than the ${max} this process publishes (MAX_RESULT_BYTES + 1 MiB)`, { code: 'message_too_large' });
   }
 }
 

@@ -43,6 +43,13 @@ export class PublishError extends WarrenError {
   }
 }
 
+/** A message larger than this process may publish: a permanent failure of whatever produced it. */
+export class MessageTooLargeError extends PermanentError {
+  constructor(bytes: number, max: number) {
+    super(`a message of ${bytes} bytes is larger than the ${max} this process publishes (MAX_RESULT_BYTES + 1 MiB)`, { code: 'message_too_large' });
+  }
+}
+
 /** Wrap anything thrown into a WarrenError exactly once, at a boundary. */
 export function coerceError(thrown: unknown): WarrenError {
   if (thrown instanceof WarrenError) return thrown;
