@@ -81,6 +81,11 @@ export const StatusDocument = Type.Object(
     expired_at: Type.Union([Timestamp, Type.Null()]),
     status_url: Url,
     result_url: Url,
+    workers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+        description: 'task_status of an unfinished task: workers serving its processor now; 0 means it waits until one starts; null: the broker cannot say',
+      }),
+    ),
   },
   { description: 'What task_status answers, and what the HTML task page shows.' },
 );
@@ -133,6 +138,9 @@ export const ProcessorInfo = Type.Object({
     { additionalProperties: true, description: 'JSON Schema of the submission fields (form values are converted to the declared types)' },
   ),
   files: Type.Union([FileSpec, Type.Null()], { description: 'The files it takes; null when none' }),
+  workers: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Workers serving it now (consumers on its queue); 0: tasks wait until one starts; null: the broker cannot say',
+  }),
 });
 
 export const ProcessorList = Type.Object({

@@ -21,6 +21,7 @@ import { SubmissionParser } from './submission.js';
 import type { ConfirmationLog } from './task-outbox.js';
 import type { UploadStore } from './uploads/store.js';
 import { createUrlGuard } from '../shared/url-guard.js';
+import { workerCensus, type WorkerCensus } from './worker-census.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -37,12 +38,14 @@ export interface GatewayDeps {
   uploads: UploadStore;
   /** Notes confirmed publishes for the task outbox; main.ts flushes it on shutdown. */
   confirmations?: ConfirmationLog;
+  /** Who serves each processor now (default: counted from the broker). */
+  workers?: WorkerCensus;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations, workers }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -91,8 +94,10 @@ export function createGateway({ config, store, broker, processors, logger, live,
     fields: JSON.parse(JSON.stringify(fields)) as JsonSchemaObject,
     files: files ? { ...files, maxBytes: Math.min(files.maxBytes ?? config.maxUploadBytes, config.maxUploadBytes) } : null,
   }));
-  api.get('/processors', (_req, res) => {
-    res.json({ default: config.defaultProcessor, processors: catalog });
+  const census = workers ?? workerCensus(broker, (name) => processors.find((p) => p.name === name)?.celery?.queue ?? broker.topology.taskQueues.get(name));
+  api.get('/processors', async (_req, res) => {
+    const counts = await Promise.all(catalog.map((entry) => census.workers(entry.name)));
+    res.json({ default: config.defaultProcessor, processors: catalog.map((entry, index) => ({ ...entry, workers: counts[index] })) });
   });
   // One renderer for the fields: the page's script fetches this fragment rather than rebuilding
   // the fields from the schema itself.
@@ -146,7 +151,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
       },
     }),
   );
-  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds }));
+  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
   api.use(deliveryRoutes({ basePath, store, broker, logger }));
   api.use(cancelRoutes({ basePath, store, broker, live, logger }));
   api.use(liveRoutes({ basePath, store, live }));

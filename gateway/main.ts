@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDir, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDescriptors, mergeProcessors, openStore, redactUrl, runService } from '../shared/index.js';
 import { createGateway } from './app.js';
 import { answerClientError } from './client-errors.js';
 import { LiveEvents } from './live-events.js';
@@ -16,7 +16,7 @@ import { uploadStoreFor } from './uploads/store.js';
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
   // Your own processors' descriptors, so submissions to them are validated here too.
-  const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDir(config.processorsDir) : []);
+  const processors = mergeProcessors(BUILTIN_DESCRIPTORS, config.processorsDir ? await loadProcessorDescriptors(config.processorsDir) : []);
   // A store that cannot be opened (PostgreSQL down, bad credentials) stops the gateway: without
   // it there is nothing to record into or answer from. A supervisor or compose restarts it.
   const metrics = createGatewayMetrics({ processors: processors.map((p) => p.name) });

@@ -42,7 +42,7 @@ export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, Artifa
 export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
 export { VOLUME_SCHEME, uploadDir, uploadFileName, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
-export { loadProcessorDir, mergeProcessors } from './processors/load.js';
+export { loadProcessorDescriptors, loadProcessorDir, mergeProcessors } from './processors/load.js';
 export {
   openStore,
   redactUrl,

@@ -37,6 +37,12 @@ export interface ProcessorDescriptor {
    * other workers can take them.
    */
   concurrency?: number;
+  /**
+   * Served by an existing Celery worker: the gateway publishes a Celery task message (kwargs = the
+   * fields) for `task` to `queue` (default "celery"), and turns the worker's rpc:// replies into
+   * task events (gateway/celery/). Only JSON descriptors carry it.
+   */
+  celery?: { task: string; queue: string };
 }
 
 export interface ArtifactWriter {

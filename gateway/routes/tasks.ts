@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Router, type Request, type Response } from 'express';
-import { resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
+import { isTerminal, resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
+import type { WorkerCensus } from '../worker-census.js';
 import { HttpError } from '../http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
 import type { LiveEvents } from '../live-events.js';
@@ -22,9 +23,11 @@ export interface TaskRouteDeps {
   dataDir: string;
   live: LiveEvents;
   maxWaitSeconds: number;
+  /** Who serves each processor now: an unfinished task's status says so. */
+  workers?: WorkerCensus;
 }
 
-export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: TaskRouteDeps): Router {
+export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds, workers }: TaskRouteDeps): Router {
   const router = Router();
 
   const load = (req: Request<{ id: string }>, res: Response): Promise<TaskRecord> => loadTask(store, req.params.id, clientOf(res));
@@ -63,7 +66,10 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds }: T
       res.setHeader('Preference-Applied', `wait=${wait}`);
     }
     res.setHeader('Cache-Control', 'no-store');
-    res.json(toStatusDocument(record, basePath, await deliveriesOf(store, record)));
+    const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
+    // Waiting on a processor no worker serves is worth saying: the task will not move until one starts.
+    if (workers && !isTerminal(record.status)) document.workers = await workers.workers(record.processor);
+    res.json(document);
   });
 
   router.get('/task_result/:id', async (req, res) => {

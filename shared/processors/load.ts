@@ -3,7 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kind } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
-import type { Processor } from '../processor.js';
+import type { Processor, ProcessorDescriptor } from '../processor.js';
+import { fieldsFromJsonSchema, SchemaProblem } from './json-schema.js';
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const MODULE_FILE = /\.(mjs|js|ts|mts)$/;
@@ -47,6 +48,94 @@ function checkProcessor(value: unknown, file: string): Processor {
     problem('has a concurrency that is not a whole number of at least 1');
   }
   return candidate as Processor;
+}
+
+/**
+ * Every processor PROCESSORS_DIR describes, for the gateway: the modules' descriptors, and the
+ * processors described by data alone — `<name>.json`, for a model served by a worker in another
+ * language (the Python SDK) or by an existing Celery worker (`celery`), whose code the gateway
+ * never loads. The worker loads only the modules (loadProcessorDir): it has nothing to run for a
+ * JSON descriptor.
+ */
+export async function loadProcessorDescriptors(dir: string): Promise<ProcessorDescriptor[]> {
+  const modules: ProcessorDescriptor[] = await loadProcessorDir(dir);
+  const described = fs
+    .readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => checkDescriptor(readJson(path.join(dir, file), file), file));
+  return mergeProcessors(modules, described);
+}
+
+function readJson(file: string, name: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new ConfigError('PROCESSORS_DIR', `${name}: not JSON (${(err as Error).message})`);
+  }
+}
+
+const DESCRIPTOR_KEYS = new Set(['name', 'version', 'description', 'fields', 'files', 'timeoutMs', 'maxAttempts', 'concurrency', 'celery']);
+/** A queue name an AMQP client may declare: printable, no spaces, at most 255 bytes, not amq.* (reserved). */
+const QUEUE_NAME = /^(?!amq\.)[!-~]{1,255}$/;
+const TASK_NAME = /^[A-Za-z_][\w.:-]{0,254}$/;
+
+function checkDescriptor(value: unknown, file: string): ProcessorDescriptor {
+  const problem = (what: string): never => {
+    throw new ConfigError('PROCESSORS_DIR', `${file}: ${what}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return problem('must be a JSON object');
+  const json = value as Record<string, unknown>;
+  const unknown = Object.keys(json).filter((key) => !DESCRIPTOR_KEYS.has(key));
+  if (unknown.length > 0) problem(`unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => `"${key}"`).join(', ')}`);
+  const { name, version, description, files, timeoutMs, maxAttempts, concurrency, celery } = json;
+  if (typeof name !== 'string' || !NAME.test(name)) problem('"name" must be lower-case letters, digits, "_" or "-"');
+  if (file !== `${name as string}.json`) problem(`is named after another processor: it describes "${name as string}", so call it ${name as string}.json`);
+  if (typeof version !== 'string' || version === '') problem('"version" must be a non-empty string');
+  if (typeof description !== 'string') problem('"description" must be a string');
+  let fields;
+  try {
+    fields = fieldsFromJsonSchema(json.fields ?? { type: 'object' });
+  } catch (err) {
+    if (err instanceof SchemaProblem) return problem(err.message);
+    throw err;
+  }
+  const wholeNumber = (key: string, number: unknown, min: number): void => {
+    if (number !== undefined && !(Number.isInteger(number) && (number as number) >= min)) problem(`"${key}" must be a whole number of at least ${min}`);
+  };
+  wholeNumber('timeoutMs', timeoutMs, 100);
+  wholeNumber('maxAttempts', maxAttempts, 1);
+  wholeNumber('concurrency', concurrency, 1);
+  if (files !== undefined) checkFiles(files, problem);
+  if (celery !== undefined) {
+    const target = celery as { task?: unknown; queue?: unknown };
+    if (typeof celery !== 'object' || celery === null || Object.keys(celery).some((key) => key !== 'task' && key !== 'queue')) problem('"celery" must be {"task": …, "queue": …}');
+    if (typeof target.task !== 'string' || !TASK_NAME.test(target.task)) problem('"celery.task" must name a Celery task, e.g. "tasks.elab_file"');
+    if (target.queue !== undefined && (typeof target.queue !== 'string' || !QUEUE_NAME.test(target.queue))) problem('"celery.queue" must be a queue name');
+  }
+  return {
+    name: name as string,
+    version: version as string,
+    description: description as string,
+    fields,
+    ...(files === undefined ? {} : { files: files as ProcessorDescriptor['files'] }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs: timeoutMs as number }),
+    ...(maxAttempts === undefined ? {} : { maxAttempts: maxAttempts as number }),
+    ...(concurrency === undefined ? {} : { concurrency: concurrency as number }),
+    ...(celery === undefined ? {} : { celery: { task: (celery as { task: string }).task, queue: (celery as { queue?: string }).queue ?? 'celery' } }),
+  };
+}
+
+function checkFiles(files: unknown, problem: (what: string) => never): void {
+  const spec = files as Record<string, unknown>;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) problem('"files" must be an object');
+  const { accept, minCount, maxCount, maxBytes } = spec;
+  if (!Array.isArray(accept) || accept.length === 0 || accept.some((type) => typeof type !== 'string' || !/^[a-z]+\/[\w.+-]+$/.test(type))) problem('"files.accept" must list MIME types');
+  if (!Number.isInteger(minCount) || (minCount as number) < 0) problem('"files.minCount" must be a whole number of at least 0');
+  if (!Number.isInteger(maxCount) || (maxCount as number) < Math.max(1, minCount as number)) problem('"files.maxCount" must be a whole number of at least 1 and of minCount');
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && (maxBytes as number) >= 1)) problem('"files.maxBytes" must be a whole number of at least 1');
+  const unknown = Object.keys(spec).filter((key) => !['accept', 'minCount', 'maxCount', 'maxBytes'].includes(key));
+  if (unknown.length > 0) problem(`"files": unknown ${unknown.map((key) => `"${key}"`).join(', ')}`);
 }
 
 /** Built-ins plus your own, refusing two processors of one name. */
