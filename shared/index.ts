@@ -38,7 +38,7 @@ export {
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';
-export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter } from './processor.js';
+export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter, BatchSpec } from './processor.js';
 export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
 export { VOLUME_SCHEME, uploadDir, uploadFileName, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';

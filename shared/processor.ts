@@ -84,4 +84,21 @@ export interface Processor extends ProcessorDescriptor {
    * long: CPU-heavy work belongs in worker threads.
    */
   run(input: TaskInput, ctx: ProcessorContext): Promise<unknown>;
+  /**
+   * Batched inference: with `batch` set, the runner gathers up to `maxSize` tasks that arrive within
+   * `maxWaitMs` of the first and calls runBatch once for them (a model is often as fast on 16
+   * inputs as on one). It returns one result per input, in order; an Error in a slot fails that task
+   * alone (a PermanentError for good, anything else retried), and a throw fails every task of the
+   * batch. Each task keeps its own events, timeout, cancel (its ctx.signal), retries and ack.
+   */
+  runBatch?(inputs: readonly TaskInput[], ctxs: readonly ProcessorContext[]): Promise<readonly unknown[]>;
+  batch?: BatchSpec;
+}
+
+/** How a batching processor's tasks are gathered (see Processor.runBatch). */
+export interface BatchSpec {
+  /** Most tasks in one call. */
+  maxSize: number;
+  /** Longest the first task of a batch waits for others. */
+  maxWaitMs: number;
 }

@@ -16,6 +16,7 @@ import {
   type TaskMessage,
 } from '../shared/index.js';
 import { createArtifactWriter } from './artifacts.js';
+import { batcher, type BatchedRun } from './batcher.js';
 import type { InputFetcher, TaskInputs } from './inputs.js';
 import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
 import { throttledProgress } from './progress.js';
@@ -170,7 +171,8 @@ export async function startRunner({ broker, processors, concurrency, processorCo
       // Inside the run's clock and signal: a download that hangs times out like a processor would.
       inputs = await fetcher.fetch(task.task_id, task.input.files, controller.signal);
       const local = inputs;
-      const run = processor.run(task.input, {
+      const runOne = batchedRuns.get(processor.name) ?? ((input, ctx) => processor.run(input, ctx));
+      const run = runOne(task.input, {
         taskId: task.task_id,
         attempt,
         log,
@@ -265,9 +267,11 @@ export async function startRunner({ broker, processors, concurrency, processorCo
   }
 
   metrics?.track(processors.map((p) => p.name));
+  const batchedRuns = new Map<string, BatchedRun>(processors.flatMap((p) => (p.runBatch && p.batch ? [[p.name, batcher({ name: p.name, runBatch: p.runBatch.bind(p), batch: p.batch })] as const] : [])));
   // Heavy processors take fewer tasks at once than light ones (document and thumbnail: the cores),
   // so their waiting tasks stay in the queue for other workers rather than in this one's memory.
-  const prefetch = new Map(processors.map((p) => [p.name, Math.min(concurrency, processorConcurrency?.get(p.name) ?? p.concurrency ?? concurrency)]));
+  // A batching processor takes at least a batch's worth, or no batch could ever fill.
+  const prefetch = new Map(processors.map((p) => [p.name, Math.max(p.batch?.maxSize ?? 1, Math.min(concurrency, processorConcurrency?.get(p.name) ?? p.concurrency ?? concurrency))]));
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
     if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);

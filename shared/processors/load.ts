@@ -42,6 +42,22 @@ function checkProcessor(value: unknown, file: string): Processor {
   if (typeof candidate.fields !== 'object' || candidate.fields === null || !(Kind in candidate.fields) || (candidate.fields as { type?: unknown }).type !== 'object') {
     problem('needs `fields`, a JSON Schema object (e.g. Type.Object({...}) from @sinclair/typebox)');
   }
+  const batching = candidate.batch !== undefined || candidate.runBatch !== undefined;
+  if (batching) {
+    const batch = candidate.batch as { maxSize?: unknown; maxWaitMs?: unknown } | undefined;
+    if (typeof candidate.runBatch !== 'function' || typeof batch !== 'object' || batch === null) problem('needs both `batch: { maxSize, maxWaitMs }` and an async runBatch(inputs, ctxs) to batch');
+    if (!Number.isInteger(batch!.maxSize) || (batch!.maxSize as number) < 1 || (batch!.maxSize as number) > 1000) problem('has a batch.maxSize that is not a whole number from 1 to 1000');
+    if (!Number.isInteger(batch!.maxWaitMs) || (batch!.maxWaitMs as number) < 0 || (batch!.maxWaitMs as number) > 60_000) problem('has a batch.maxWaitMs that is not a whole number from 0 to 60000');
+    // One task on its own is a batch of one: a batching processor need not write run as well.
+    if (typeof candidate.run !== 'function') {
+      const runBatch = candidate.runBatch!.bind(candidate);
+      candidate.run = async (input, ctx) => {
+        const [result] = await runBatch([input], [ctx]);
+        if (result instanceof Error) throw result;
+        return result;
+      };
+    }
+  }
   if (typeof candidate.run !== 'function') problem('needs an async run(input, ctx)');
   // It becomes a channel's prefetch, where anything but a whole number ≥ 1 breaks the consumer.
   if (candidate.concurrency !== undefined && !(Number.isInteger(candidate.concurrency) && candidate.concurrency >= 1)) {
