@@ -129,10 +129,12 @@ class CategoryModel:
         """One forward pass for the whole batch; an empty batch is an empty list."""
         if not pairs:
             return []
+        # One sort and one conversion for the whole batch: per-row tensor calls would cost more
+        # than the forward pass.
+        values, order = torch.sort(self.probabilities(pairs), dim=1, descending=True)
         results: list[Classification] = []
-        for row in self.probabilities(pairs):
-            values, order = torch.sort(row, descending=True)
-            ranked = [(self.categories[k], float(p)) for k, p in zip(order.tolist(), values.tolist())]
+        for row_values, row_order in zip(values.tolist(), order.tolist()):
+            ranked = [(self.categories[k], p) for k, p in zip(row_order, row_values)]
             results.append(Classification(ranked[0][0], ranked[0][1], ranked))
         return results
 
