@@ -12,12 +12,13 @@ from typing import Any, Callable
 
 from .context import Context, ProgressThrottle
 from .contracts import decode_task
-from .errors import ContractError, WarrenError, describe, is_permanent
+from .errors import ContractError, PublishError, WarrenError, describe, is_permanent
 from .events import Events
 from .execution import Outcome, execute
 from .inputs import InputFetcher
 from .artifacts import ArtifactWriter
-from .link import RECONNECT_DELAY_S, Link
+from .consumers import Consumers
+from .link import Link
 from .logs import child
 from .revocations import RevocationWatch
 from .task_run import Served, TaskRun
@@ -30,61 +31,23 @@ class Runner:
         self._link = link
         self._revocations = revocations
         self._events = events
-        self._served = served
         self._fetcher = fetcher
         self._data_dir = data_dir
         self._max_result_bytes = max_result_bytes
-        self._concurrency = concurrency
         self._log = log
-        self._worker = worker
         #: Deliveries not settled yet (runs, and dead letters on their way).
         self._runs: set[TaskRun] = set()
         self._stopping = False
         self._on_stopped: Callable[[], None] | None = None
         self._grace_timer: Any = None
-        link.on_ready(lambda _connection: self._start_consumers())
+        self._consumers = Consumers(link, served, self._on_message, self._on_channel_gone, log, concurrency, worker)
         link.on_lost(self._on_lost)
         revocations.on_revoke(self._on_revoke)
 
-    # -- consumers -------------------------------------------------------------------------------
-    def _start_consumers(self) -> None:
-        pending = {served.name for served in self._served}
-
-        def consuming(served: Served, tag: str) -> None:
-            served.consumer_tag = tag
-            pending.discard(served.name)
-            if not pending:
-                prefetch = {s.name: s.prefetch for s in self._served}
-                self._log.info("worker consuming", extra={"processors": [s.name for s in self._served], "concurrency": self._concurrency, "prefetch": prefetch, "workerId": self._worker})
-
-        for served in self._served:
-            self._open_consumer(served, consuming)
-
-    def _open_consumer(self, served: Served, consuming: Callable[[Served, str], None]) -> None:
-        def opened(channel: Any) -> None:
-            served.channel = channel
-            if self._stopping:
-                return
-            channel.add_on_cancel_callback(self._link.guard(lambda _frame: self._log.warning("broker cancelled the consumer (queue deleted?)", extra={"queue": served.queue})))
-            on_message = self._link.guard(partial(self._on_message, served))
-            channel.basic_qos(
-                prefetch_count=served.prefetch,
-                callback=self._link.guard(lambda _f: channel.basic_consume(served.queue, on_message, callback=self._link.guard(lambda frame: consuming(served, frame.method.consumer_tag)))),
-            )
-
-        def closed(channel: Any, reason: Exception) -> None:
-            if channel is not served.channel:
-                return
-            served.channel, served.consumer_tag = None, None
-            # The broker has taken this channel's unacked messages back: their runs are moot.
-            for run in [r for r in self._runs if r.channel is channel]:
-                self._abandon(run, "connection_lost")
-            connection = self._link.connection
-            if connection is not None and connection.is_open and not self._stopping:
-                self._log.warning("consumer channel closed; reopening it", extra={"queue": served.queue, "err": str(reason)})
-                self._link.call_later(RECONNECT_DELAY_S, lambda: self._open_consumer(served, consuming) if self._link.connection is connection and connection.is_open else None)
-
-        self._link.open_channel(opened, closed)
+    def _on_channel_gone(self, channel: Any) -> None:
+        """The broker has taken this channel's unacked messages back: their runs are moot."""
+        for run in [r for r in self._runs if r.channel is channel]:
+            self._abandon(run, "connection_lost")
 
     def _on_lost(self) -> None:
         for run in [r for r in self._runs if r.channel is None or not r.channel.is_open]:
@@ -104,6 +67,15 @@ class Runner:
 
     # -- a delivery ------------------------------------------------------------------------------
     def _on_message(self, served: Served, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        try:
+            self._take(served, channel, method, properties, body)
+        except Exception:
+            # A bug before the delivery was tracked: hand it back rather than hold it unacked for ever.
+            self._log.exception("message handling failed; requeueing it", extra={"queue": served.queue})
+            if channel.is_open:
+                channel.basic_nack(method.delivery_tag, requeue=True)
+
+    def _take(self, served: Served, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         if self._stopping:
             # Arrived between our cancel and the broker's answer: back to the queue, untouched.
             channel.basic_nack(method.delivery_tag, requeue=True)
@@ -123,7 +95,17 @@ class Runner:
         log = child(self._log, taskId=task["task_id"], processor=served.name, attempt=attempt)
         run = TaskRun(served, channel, method.delivery_tag, task, attempt, log)
         self._runs.add(run)
-        self._revocations.when_caught_up(lambda: self._begin(run))
+        self._revocations.when_caught_up(lambda: self._for(run, self._begin))
+
+    def _for(self, run: TaskRun, step: Callable[[TaskRun], None], *args: Any) -> None:
+        """A step of one delivery. A bug in it costs that delivery, not the worker: the task goes
+        back to the queue (as a Node handler that throws is requeued), and the delivery limit
+        parks it if it keeps failing."""
+        try:
+            step(run, *args)
+        except Exception as error:
+            run.log.exception("task handling failed; requeueing it")
+            self._done(run, "requeue", f"{type(error).__name__}: {error}")
 
     def _dead_letter(self, served: Served, channel: Any, method: Any, properties: Any, body: bytes, reason: str) -> None:
         self._log.warning("dead-lettering message", extra={"queue": served.queue, "reason": reason})
@@ -135,7 +117,10 @@ class Runner:
                 self._log.warning("could not dead-letter the message; the broker will redeliver it", extra={"queue": served.queue, "err": error.message})
             self._done(run, "requeue" if error else "ack")
 
-        self._events.dead_letter(served.queue, body, properties, reason, published)
+        try:
+            self._events.dead_letter(served.queue, body, properties, reason, published)
+        except Exception as error:  # properties pika cannot encode again, say
+            published(PublishError(f"{type(error).__name__}: {error}"))
 
     def _begin(self, run: TaskRun) -> None:
         if run.state != "waiting":
@@ -160,7 +145,7 @@ class Runner:
         run.ctx = Context(run.task_id, run.attempt, self._max_result_bytes, run.log, ArtifactWriter(self._data_dir, run.task_id), throttle)
         run.state = "queued"
         future = run.served.executor.submit(execute, run.served.processor, run.task, run.ctx, self._fetcher, lambda: self._link.call_threadsafe(lambda: self._thread_started(run)))
-        future.add_done_callback(lambda f: self._link.call_threadsafe(lambda: self._thread_finished(run, f)))
+        future.add_done_callback(lambda f: self._link.call_threadsafe(lambda: self._for(run, self._thread_finished, f)))
 
     def _send_progress(self, run: TaskRun, fraction: float, message: str | None) -> None:
         if not run.active:
@@ -275,9 +260,7 @@ class Runner:
         requeued; ``then`` runs once every delivery is settled."""
         self._stopping = True
         self._on_stopped = then
-        for served in self._served:
-            if served.channel is not None and served.channel.is_open and served.consumer_tag:
-                served.channel.basic_cancel(served.consumer_tag)
+        self._consumers.stop()
         for run in [r for r in self._runs if r.state == "waiting"]:
             self._done(run, "requeue", "worker shut down before the task ran")
         self._grace_timer = self._link.call_later(grace_ms / 1000, self._grace_over)

@@ -87,8 +87,11 @@ class TaskRun:
         self.state = "settled"
         if self.channel is None or not self.channel.is_open:
             return False
-        if how == "ack":
-            self.channel.basic_ack(self.delivery_tag)
-        else:
-            self.channel.basic_nack(self.delivery_tag, requeue=True)
+        try:
+            if how == "ack":
+                self.channel.basic_ack(self.delivery_tag)
+            else:
+                self.channel.basic_nack(self.delivery_tag, requeue=True)
+        except Exception:  # the connection went first; its channels learn of it a moment later
+            return False
         return True
