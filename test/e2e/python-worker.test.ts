@@ -213,7 +213,10 @@ describe.skipIf(!pythonSdkAvailable)('Python workers coming and going', () => {
     expect(await (await fetch(`${lifeGateway.url}/task_result/${id}`)).json()).toMatchObject({ fields: { item_a: 'survives' }, attempt: 2 });
   });
 
-  it('reconnects by itself after the broker drops its connection, and honours a cancel made while it was away', async () => {
+  it('reconnects by itself after the broker drops its connection, reruns what was in flight, and honours a cancel made while it was away', async () => {
+    // Long enough to outlast rabbitmqctl (1-2 s here) closing the connection under it.
+    const inFlight = await submit(lifeGateway.url, { processor: 'echo', item_a: 'in flight', sleep_ms: 5000 });
+    await logged(survivor, 'task started', inFlight);
     expect(closeConnectionsOf([survivor.child.pid!])).toBe(1);
     // Submitted and cancelled while the worker is disconnected (it waits a second before it reconnects).
     const cancelled = await submit(lifeGateway.url, { processor: 'echo', item_a: 'cancelled while away' });
@@ -224,6 +227,9 @@ describe.skipIf(!pythonSdkAvailable)('Python workers coming and going', () => {
     const after = await submit(lifeGateway.url, { processor: 'echo', item_a: 'after reconnect' });
     expect((await waitForTerminal(lifeGateway.url, after)).status).toBe('SUCCESS');
     expect(survivor.logs.some((line) => line.msg === 'task started' && line.taskId === cancelled)).toBe(false);
+    // The run whose channel went was asked to stop and published nothing; the broker's redelivery ran it again.
+    expect(await logged(survivor, 'run saw the cancel', inFlight)).toMatchObject({ reason: 'connection_lost' });
+    expect(await waitForTerminal(lifeGateway.url, inFlight, 15_000)).toMatchObject({ status: 'SUCCESS', attempts: 2 });
   }, 30_000);
 
   it('drains on SIGTERM: a run that ends within SHUTDOWN_GRACE_MS is published, a longer one goes back to the queue, exit 0', async () => {
