@@ -34,6 +34,12 @@ class Processor:
     timeout_ms: int | None = None
     #: Runs before a transient failure is final (default TASK_MAX_ATTEMPTS); 1: never retry.
     max_attempts: int | None = None
+    #: Batched inference: ``{"max_size": 16, "max_wait_ms": 20}`` and a ``run_batch(inputs, ctxs)``
+    #: method. Up to max_size tasks that arrive within max_wait_ms of the first share one call, which
+    #: returns one result per input, in order; an exception *in a slot* fails that task alone, one
+    #: raised fails every task of the call. Each task keeps its own events, timeout, cancel, retries
+    #: and ack; the queue's prefetch is at least max_size. ``run`` is not needed then.
+    batch: dict[str, int] | None = None
 
     def setup(self) -> None:
         """Once per process, before the first task: load weights here, not per run."""
@@ -78,8 +84,18 @@ def check(definition: Processor, where: str) -> None:
         raise ValueError(f"{where}: version must be a non-empty string")
     for option, low in (("concurrency", 1), ("timeout_ms", 1), ("max_attempts", 1)):
         value = getattr(definition, option)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        if value is not None and not _whole(value, low):
             raise ValueError(f"{where}: {option} must be a whole number >= {low}")
+    batch = definition.batch
+    if batch is not None:
+        if not isinstance(batch, dict) or set(batch) != {"max_size", "max_wait_ms"} or not _whole(batch["max_size"], 1) or not _whole(batch["max_wait_ms"], 0):
+            raise ValueError(f'{where}: batch must be {{"max_size": n >= 1, "max_wait_ms": n >= 0}}')
+        if not callable(getattr(definition, "run_batch", None)):
+            raise ValueError(f"{where}: a processor with batch needs a run_batch(inputs, ctxs) method")
+
+
+def _whole(value: Any, low: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= low
 
 
 def found_in(module: ModuleType) -> list[Processor]:

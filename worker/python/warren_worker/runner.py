@@ -14,7 +14,7 @@ from .context import Context, ProgressThrottle
 from .contracts import decode_task
 from .errors import ContractError, PublishError, WarrenError, describe, is_permanent
 from .events import Events
-from .execution import Outcome, execute
+from .execution import Outcome, execute, execute_batch
 from .inputs import InputFetcher
 from .artifacts import ArtifactWriter
 from .consumers import Consumers
@@ -144,8 +144,32 @@ class Runner:
         throttle = ProgressThrottle(PROGRESS_INTERVAL_S, lambda delay, flush: self._link.call_threadsafe(lambda: self._link.call_later(delay, flush)), partial(self._send_progress, run))
         run.ctx = Context(run.task_id, run.attempt, self._max_result_bytes, run.log, ArtifactWriter(self._data_dir, run.task_id), throttle)
         run.state = "queued"
-        future = run.served.executor.submit(execute, run.served.processor, run.task, run.ctx, self._fetcher, lambda: self._link.call_threadsafe(lambda: self._thread_started(run)))
-        future.add_done_callback(lambda f: self._link.call_threadsafe(lambda: self._for(run, self._thread_finished, f)))
+        if run.served.batcher is not None:
+            run.served.batcher.add(run)
+        else:
+            self.submit([run])
+
+    def submit(self, runs: list[TaskRun]) -> None:
+        """Hand runs to their processor's threads: one ``run`` call, or one ``run_batch`` call for a
+        batching processor; each run's outcome comes back to this thread on its own."""
+        served = runs[0].served
+        contexts = [run.ctx for run in runs]
+
+        def on_start() -> None:
+            self._link.call_threadsafe(lambda: [self._thread_started(run) for run in runs])
+
+        if served.batcher is not None:
+            future = served.executor.submit(execute_batch, served.processor, [r.task for r in runs], contexts, self._fetcher, on_start)
+        else:
+            future = served.executor.submit(lambda: [execute(served.processor, runs[0].task, contexts[0], self._fetcher, on_start)])
+
+        def finished(f: Any) -> None:
+            error = f.exception()
+            outcomes = [Outcome(error=error)] * len(runs) if error is not None else f.result()
+            for run, outcome in zip(runs, outcomes):
+                self._for(run, self._thread_finished, outcome)
+
+        future.add_done_callback(lambda f: self._link.call_threadsafe(lambda: finished(f)))
 
     def _send_progress(self, run: TaskRun, fraction: float, message: str | None) -> None:
         if not run.active:
@@ -171,12 +195,10 @@ class Runner:
             run.log.warning("run outlived its timeout; its thread is held until the processor returns (check ctx.cancelled)")
         self._fail(run, "timed_out", f"timed out after {run.served.timeout_ms} ms", permanent=True)
 
-    def _thread_finished(self, run: TaskRun, future: Any) -> None:
+    def _thread_finished(self, run: TaskRun, outcome: Outcome) -> None:
         run.thread_done = True
         if not run.active:
             return  # decided already: cancelled, timed out, shut down or given up
-        error = future.exception()
-        outcome: Outcome = Outcome(error=error) if error is not None else future.result()
         if outcome.error is None:
             self._succeed(run, outcome)
         else:

@@ -33,6 +33,8 @@ class Served:
     max_attempts: int
     channel: Any = None
     consumer_tag: str | None = None
+    #: A batching processor's Batcher (batching.py); None: each run is a call of its own.
+    batcher: Any = None
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .batching import Batcher
 from .config import Config
 from .events import Events
 from .inputs import InputFetcher, boto3_available
@@ -38,8 +39,10 @@ class Worker:
         for p in processors:
             # Heavy processors take fewer tasks at once than light ones, so their waiting tasks stay
             # in the queue for other workers rather than in this one's memory.
-            prefetch = min(config.worker_concurrency, config.processor_concurrency.get(p.name) or p.concurrency or config.worker_concurrency)
-            executor = ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix=f"warren-{p.name}")
+            threads = min(config.worker_concurrency, config.processor_concurrency.get(p.name) or p.concurrency or config.worker_concurrency)
+            # A batching processor takes at least a batch's worth, or no batch could ever fill.
+            prefetch = max(p.batch["max_size"] if p.batch else 1, threads)
+            executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"warren-{p.name}")
             served.append(Served(p, topology.task_queues[p.name], prefetch, executor, p.timeout_ms or config.task_timeout_ms, p.max_attempts or config.task_max_attempts))
         if config.upload_store is not None:
             log.info("uploads live in S3", extra={"uploadStore": config.upload_store.describe()})
@@ -48,6 +51,9 @@ class Worker:
         events = Events(self.link.publisher, topology, self.worker_id)
         fetcher = InputFetcher(config.data_dir, config.upload_store)
         self.runner = Runner(self.link, self.revocations, events, served, fetcher, config.data_dir, config.max_result_bytes, config.worker_concurrency, log, self.worker_id)
+        for s in served:
+            if s.processor.batch:
+                s.batcher = Batcher(self.link, s.processor.batch["max_size"], s.processor.batch["max_wait_ms"], self.runner.submit)
         self._thread = threading.Thread(target=self.link.run, name="warren-io", daemon=True)
         self._stopped = threading.Event()
 
