@@ -21,7 +21,8 @@ import { testStack, type TestStack } from '../support/stack.js';
 const FIXTURES = ['test/fixtures/python'];
 const GATEWAY_ENV = { PROCESSORS_DIR: 'test/fixtures/processors' };
 const EXTRA = { extraProcessors: ['flaky', 'crash', 'big-result'] };
-const main = testStack('python-worker', { ...GATEWAY_ENV, RETRY_DELAYS_MS: '200' }, EXTRA);
+// `batched` is served only here and known to no gateway: its tasks are published to its queue directly.
+const main = testStack('python-worker', { ...GATEWAY_ENV, RETRY_DELAYS_MS: '200' }, { extraProcessors: [...EXTRA.extraProcessors, 'batched'] });
 const life = testStack('python-lifecycle', GATEWAY_ENV, EXTRA);
 const workers: WarrenProcess[] = [];
 let gateway: Gateway;
@@ -79,9 +80,9 @@ beforeAll(async () => {
   const lifeEnv = { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '800' };
   let first: WarrenProcess, second: WarrenProcess;
   [steady, first, second] = await Promise.all([
-    pythonWorker(main, ['echo', 'flaky', 'big_result'], {
+    pythonWorker(main, ['echo', 'flaky', 'big_result', 'batched'], {
       AMQP_URL: `${TEST_AMQP_URL}/?heartbeat=2`,
-      WORKER_PROCESSORS: 'echo,flaky,big-result',
+      WORKER_PROCESSORS: 'echo,flaky,big-result,batched',
       WORKER_CONCURRENCY: '4',
       MAX_RESULT_BYTES: '65536',
       SHUTDOWN_GRACE_MS: '1000',
@@ -194,6 +195,56 @@ describe.skipIf(!pythonSdkAvailable)('a Python processor behind a gateway', () =
     expect(success.result).toMatchObject({ files: [{ ...file, read_bytes: 4, sha256: createHash('sha256').update('note').digest('hex') }] });
     expect(success.artifacts).toEqual([{ name: 'out.txt', content_type: 'text/plain', size: 3, location: `volume:artifacts/${taskId}/out.txt` }]);
     expect(fs.readFileSync(path.join(main.dataDir, 'artifacts', taskId, 'out.txt'), 'utf8')).toBe('out');
+  });
+});
+
+describe.skipIf(!pythonSdkAvailable)('batched inference in Python', () => {
+  /** Publish tasks for `batched` at once, on one confirm channel, as a gateway would. */
+  async function publishBatched(fields: Record<string, unknown>[]): Promise<string[]> {
+    const connection = await amqp.connect(TEST_AMQP_URL);
+    const channel = await connection.createConfirmChannel();
+    const ids = fields.map((f) => {
+      const task = { type: 'warren.task', version: 1, task_id: randomUUID(), processor: 'batched', submitted_at: new Date().toISOString(), attempt: 1, input: { fields: f, files: [] } };
+      channel.publish(`${main.prefix}.tasks`, 'batched', Buffer.from(JSON.stringify(task)), { persistent: true, messageId: task.task_id, type: 'warren.task' });
+      return task.task_id;
+    });
+    await channel.waitForConfirms();
+    await connection.close();
+    return ids;
+  }
+
+  async function finalEvent(id: string): Promise<Tapped['event']> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const final = eventsOf(id).find((t) => t.event.status === 'SUCCESS' || t.event.status === 'FAILURE');
+      if (final) return final.event;
+      if (Date.now() > deadline) throw new Error(`no final event for ${id}: ${JSON.stringify(eventsOf(id).map((t) => t.event.status))}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  it('answers tasks that arrive together in shared run_batch calls, each task with its own events and result', async () => {
+    const ids = await publishBatched(Array.from({ length: 8 }, (_, n) => ({ n })));
+    const results = [];
+    for (const id of ids) {
+      const event = await finalEvent(id);
+      expect(event).toMatchObject({ status: 'SUCCESS', attempt: 1 });
+      expect(eventsOf(id)[0]!.event.status).toBe('STARTED');
+      results.push(event.result as { n: number; call: string; size: number });
+    }
+    expect(results.map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const calls = new Map(results.map((r) => [r.call, r.size]));
+    expect(Math.max(...calls.values())).toBeLessThanOrEqual(4);
+    expect(calls.size).toBeLessThan(8);
+    for (const [call, size] of calls) expect(results.filter((r) => r.call === call)).toHaveLength(size);
+  });
+
+  it('fails one task of a batch alone, and retries another alone, while the rest succeed', async () => {
+    const [ok, bad, flaky] = await publishBatched([{ n: 1 }, { n: 2, fail: 'no good' }, { n: 3, flaky: true }]);
+    expect(await finalEvent(ok!)).toMatchObject({ status: 'SUCCESS', attempt: 1 });
+    expect(await finalEvent(bad!)).toMatchObject({ status: 'FAILURE', attempt: 1, error: { code: 'batched_failed', message: 'no good' } });
+    expect(await finalEvent(flaky!)).toMatchObject({ status: 'SUCCESS', attempt: 2 });
+    expect(eventsOf(flaky!).map((t) => t.event.status)).toEqual(['STARTED', 'RETRY', 'STARTED', 'SUCCESS']);
   });
 });
 
