@@ -2,8 +2,9 @@
 # Debian packages warren's tests need beyond npm: Chromium for the browser tests (driven by
 # playwright-core; never a downloaded browser), RabbitMQ for the tests that run their own broker
 # nodes (`npm start`, the 3-node cluster), and docker-compose, which validates docker-compose.yml
-# (`docker-compose config` needs no Docker engine), and PyTorch for the example PyTorch processor's
-# tests (worker/python/examples; Debian's python3 only, never pip). Idempotent: installs only what is missing. Needs root (or sudo).
+# (`docker-compose config` needs no Docker engine), and for Python workers (worker/python; Debian's
+# python3 only, never pip): pika for the SDK, PyTorch for the example PyTorch processor.
+# Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,8 @@ command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitm
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 # DejaVu fonts: the OCR test renders printed text with them.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# The Python worker SDK and its tests run on Debian's interpreter with Debian's pika.
+/usr/bin/python3 -c 'import pika' >/dev/null 2>&1 || missing+=(python3-pika)
 # PyTorch 1.13 (python3-torch, with numpy): the categorize-torch example model and its tests. It
 # pulls about 160 packages (32 s here with a near mirror); later runs only check the import.
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
