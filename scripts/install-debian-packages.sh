@@ -2,7 +2,8 @@
 # Debian packages warren's tests need beyond npm: Chromium for the browser tests (driven by
 # playwright-core; never a downloaded browser), RabbitMQ for the tests that run their own broker
 # nodes (`npm start`, the 3-node cluster), and docker-compose, which validates docker-compose.yml
-# (`docker-compose config` needs no Docker engine). Idempotent: installs only what is missing. Needs root (or sudo).
+# (`docker-compose config` needs no Docker engine), and Celery for the Celery bridge's tests, which
+# run a stock Celery worker against warren (Debian's, never pip). Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,9 @@ command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitm
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 # DejaVu fonts: the OCR test renders printed text with them.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# Celery 5.2 (python3-celery) and its `celery` command (package celery): the Celery bridge's tests.
+/usr/bin/python3 -c 'import celery' >/dev/null 2>&1 || missing+=(python3-celery)
+[ -x /usr/bin/celery ] || missing+=(celery)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "debian packages: all present"
