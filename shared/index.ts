@@ -35,6 +35,7 @@ export {
   type DeliveryState,
   type WebhookEvent,
 } from './delivery-contracts.js';
+export { CeleryTaskHeaders, CeleryTaskBody, CeleryReply, CeleryRevoke } from './celery-contracts.js';
 export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, CELERY_EXCHANGE, CELERY_PIDBOX_EXCHANGE, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';

@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib';
-import type { Broker } from '../../shared/index.js';
+import type { Broker, CeleryRevoke } from '../../shared/index.js';
 
 /**
  * Cancel a task at the Celery workers, exactly as `app.control.revoke(task_id, terminate=True)`
@@ -23,7 +23,7 @@ let clock = 0;
 
 export function revokeBroadcast(taskId: string, { terminate = true, signal = 'SIGTERM' }: { terminate?: boolean; signal?: string } = {}): RevokeBroadcast {
   clock += 1;
-  const command = { method: 'revoke', arguments: { task_id: taskId, terminate, signal }, destination: null, pattern: null, matcher: null };
+  const command: CeleryRevoke = { method: 'revoke', arguments: { task_id: taskId, terminate, signal }, destination: null, pattern: null, matcher: null };
   return {
     body: Buffer.from(JSON.stringify(command)),
     properties: {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Options } from 'amqplib';
-import { parseS3Location, resolveLocation, type FileRef, type TaskInput } from '../../shared/index.js';
+import { parseS3Location, resolveLocation, type CeleryTaskBody, type CeleryTaskHeaders, type FileRef, type TaskInput } from '../../shared/index.js';
 import { pythonRepr } from './python-repr.js';
 
 /**
@@ -51,9 +51,8 @@ const REPR_MAX = 1024;
 const ORIGIN = `warren-gateway-${process.pid}@${os.hostname()}`;
 
 export function celeryTaskMessage(spec: CeleryTaskSpec): CeleryTaskMessage {
-  const args: unknown[] = [];
   const kwargs = celeryKwargs(spec.input, spec.takesFiles, spec.dataDir);
-  const headers = {
+  const headers: CeleryTaskHeaders = {
     lang: 'py',
     task: spec.target.task,
     id: spec.taskId,
@@ -74,9 +73,9 @@ export function celeryTaskMessage(spec: CeleryTaskSpec): CeleryTaskMessage {
     origin: ORIGIN,
     ignore_result: false,
   };
-  const embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+  const body: CeleryTaskBody = [[], kwargs, { callbacks: null, errbacks: null, chain: null, chord: null }];
   return {
-    body: Buffer.from(JSON.stringify([args, kwargs, embed])),
+    body: Buffer.from(JSON.stringify(body)),
     properties: {
       headers,
       correlationId: spec.taskId,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TaskInput } from '../../shared/index.js';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { CeleryRevoke, CeleryTaskBody, CeleryTaskHeaders, type TaskInput } from '../../shared/index.js';
 import { celeryTaskMessage, type CeleryTaskSpec } from '../../gateway/celery/task-message.js';
 import { pythonRepr } from '../../gateway/celery/python-repr.js';
 import { revokeBroadcast } from '../../gateway/celery/revoke.js';
@@ -70,6 +71,12 @@ describe('a Celery task message', () => {
     expect((JSON.parse(body.toString('utf8')) as unknown[])[1]).not.toHaveProperty('files');
   });
 
+  it('fits the schemas the AsyncAPI document publishes for it', () => {
+    const { body, properties } = celeryTaskMessage(spec({ expiresAt: Date.now(), timeLimitSeconds: 5, takesFiles: true }));
+    expect(TypeCompiler.Compile(CeleryTaskHeaders).Check(properties.headers)).toBe(true);
+    expect(TypeCompiler.Compile(CeleryTaskBody).Check(JSON.parse(body.toString('utf8')))).toBe(true);
+  });
+
   it('refuses an input file whose location leaves DATA_DIR', () => {
     const files = [{ name: 'x', content_type: 'text/plain', size: 1, location: 'volume:../etc/passwd' }];
     expect(() => celeryTaskMessage(spec({ takesFiles: true, input: { fields: {}, files } }))).toThrow(/leaves the data directory/);
@@ -93,6 +100,7 @@ describe('a revoke broadcast', () => {
     const { body, properties } = revokeBroadcast(taskId);
     expect(JSON.parse(body.toString('utf8'))).toEqual({ method: 'revoke', arguments: { task_id: taskId, terminate: true, signal: 'SIGTERM' }, destination: null, pattern: null, matcher: null });
     expect(properties).toMatchObject({ contentType: 'application/json', contentEncoding: 'utf-8', persistent: false, headers: { expires: 0 } });
+    expect(TypeCompiler.Compile(CeleryRevoke).Check(JSON.parse(body.toString('utf8')))).toBe(true);
   });
 
   it('moves the Lamport clock header forward on each broadcast', () => {

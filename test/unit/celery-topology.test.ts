@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Channel } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertTopology, buildTopology, ConfigError, deleteTopology, loadProcessorDescriptors } from '../../shared/index.js';
+import { buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
+import { assertTopology, buildTopology, CeleryReply, CeleryTaskHeaders, ConfigError, deleteTopology, loadProcessorDescriptors } from '../../shared/index.js';
 
 /**
  * What warren declares for processors Celery workers serve: their Celery queues as Celery declares
@@ -77,5 +78,26 @@ describe('a Celery descriptor that takes files', () => {
     fs.writeFileSync(path.join(dir, 'scan.json'), JSON.stringify(descriptor));
     await expect(loadProcessorDescriptors(dir)).rejects.toThrow(ConfigError);
     await expect(loadProcessorDescriptors(dir)).rejects.toThrow(/"files", the keyword argument a Celery task gets its input files in/);
+  });
+});
+
+describe('the AsyncAPI document with a processor Celery workers serve', () => {
+  const elab = { name: 'elab', version: '1', description: 'On a Celery worker', celery: { task: 'tasks.elab_file', queue: 'ml-jobs' } };
+  const document = buildAsyncApi({ prefix: 'w', processors: [{ name: 'echo', version: '1', description: 'echo' }, elab], taskQueueMaxLength: 10, deliveryLimit: 5 }) as {
+    channels: Record<string, { address: string | null; messages: Record<string, { $ref: string }> }>;
+    components: { schemas: Record<string, unknown> };
+  };
+
+  it('describes its Celery queue and message, and no warren queue for it', () => {
+    expect(document.channels['celeryTasks.elab']).toMatchObject({ address: 'ml-jobs', messages: { CeleryTask: { $ref: '#/components/messages/CeleryTask' } } });
+    expect(document.channels).not.toHaveProperty('tasks.elab');
+    expect(document.channels).not.toHaveProperty('taskQueue.elab');
+    expect(document.channels).toHaveProperty('taskQueue.echo');
+  });
+
+  it('describes the reply queue as the gateways declare it, and publishes the Celery messages’ schemas', () => {
+    expect(document.channels.celeryReplies).toMatchObject({ address: 'w.celery-replies', 'x-queue-arguments': { 'x-queue-type': 'quorum' } });
+    expect(document.components.schemas.CeleryTaskHeaders).toEqual(toJsonSchema(CeleryTaskHeaders));
+    expect(document.components.schemas.CeleryReply).toEqual(toJsonSchema(CeleryReply));
   });
 });
