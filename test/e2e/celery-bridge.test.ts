@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import amqp from 'amqplib';
+import { openStore } from '../../shared/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AMQP_URL } from '../support/broker.js';
 import { celeryInstalled, FORCED_PY, spawnCeleryWorker, startCeleryWorker, writeCeleryApp, type CeleryWorker } from '../support/celery-worker.js';
@@ -18,7 +19,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
  * webhooks and cancel work as for warren's own workers.
  */
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-const stack = testStack('celery-bridge', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1' });
+// A short outbox grace: the sweeper publishes an orphaned PENDING row within seconds.
+const stack = testStack('celery-bridge', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', TASK_SWEEP_GRACE_MS: '1000' });
 /** Unique per run: parallel test files and real deployments on this broker never share it. */
 const queue = `warren-test-celery-${randomUUID().slice(0, 8)}`;
 const processorsDir = path.join(stack.dataDir, 'processors');
@@ -122,6 +124,20 @@ describe('a processor served by an unchanged Celery worker', () => {
     expect(final).toMatchObject({ status: 'FAILURE', error: { code: 'celery_ValueError', message: 'cannot elaborate Toaster by Acme' } });
     const result = await fetch(`${gateway.url}/task_result/${taskId}`);
     expect(result.status).toBe(409);
+  });
+
+  it('publishes a PENDING row whose gateway died before the confirm to the Celery worker too (the task outbox)', async () => {
+    await celeryWorker();
+    // What a gateway that died mid-submit leaves: the row, no message, no confirm noted.
+    const store = await openStore(`sqlite:${path.join(stack.dataDir, 'warren.db')}`);
+    const taskId = randomUUID();
+    try {
+      await store.insertPending({ id: taskId, processor: 'elab', input: { fields: { item_a: 'Outbox', item_b: 'Sweeper' }, files: [] }, createdAt: Date.now() - 5000 });
+    } finally {
+      await store.close();
+    }
+    expect(await waitForTerminal(gateway.url, taskId, 20_000)).toMatchObject({ status: 'SUCCESS' });
+    expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('outbox sweeper');
   });
 
   it('cancels at the Celery worker: a queued task is never run, a running one is terminated', async () => {
