@@ -26,10 +26,12 @@ const queue = `warren-test-celery-${randomUUID().slice(0, 8)}`;
 const processorsDir = path.join(stack.dataDir, 'processors');
 const celeryDir = path.join(stack.dataDir, 'celery-app');
 const items = { type: 'object', properties: { item_a: { type: 'string', maxLength: 200 }, item_b: { type: 'string', maxLength: 200 } }, required: ['item_a', 'item_b'] };
+const seconds = { type: 'object', properties: { seconds: { type: 'integer', minimum: 1, maximum: 60 } }, required: ['seconds'] };
 const descriptors = [
   { name: 'elab', version: '1.0.0', description: 'The original system’s task, on its Celery worker.', fields: items, celery: { task: 'tasks.elab_file', queue } },
   { name: 'refuse', version: '1.0.0', description: 'A Celery task that raises.', fields: items, celery: { task: 'test_tasks.refuse', queue } },
-  { name: 'hold', version: '1.0.0', description: 'A Celery task that takes its time.', fields: { type: 'object', properties: { seconds: { type: 'integer', minimum: 1, maximum: 60 } }, required: ['seconds'] }, celery: { task: 'test_tasks.hold', queue } },
+  { name: 'hold', version: '1.0.0', description: 'A Celery task that takes its time.', fields: seconds, celery: { task: 'test_tasks.hold', queue } },
+  { name: 'hold-safely', version: '1.0.0', description: 'The same, acked late.', fields: seconds, celery: { task: 'test_tasks.hold_safely', queue } },
 ];
 
 let gateway: Gateway;
@@ -138,6 +140,19 @@ describe('a processor served by an unchanged Celery worker', () => {
     }
     expect(await waitForTerminal(gateway.url, taskId, 20_000)).toMatchObject({ status: 'SUCCESS' });
     expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('outbox sweeper');
+  });
+
+  it('runs a task again whose Celery worker died mid-run, with task_acks_late and task_reject_on_worker_lost', async () => {
+    const crashing = await celeryWorker();
+    const taskId = await submit({ processor: 'hold-safely', seconds: '2' });
+    await statusOnceIn(taskId, 'STARTED');
+    await crashing.kill();
+    celery = undefined;
+    // Unacked, the task went back to its queue: the next worker runs it.
+    const next = await celeryWorker();
+    expect(await waitForTerminal(gateway.url, taskId, 20_000)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('held safely');
+    await next.waitForLine(new RegExp(`Task test_tasks\\.hold_safely\\[${taskId}\\] received`));
   });
 
   it('cancels at the Celery worker: a queued task is never run, a running one is terminated', async () => {

@@ -42,7 +42,11 @@ pyamqp.Transport.qos_semantics_matches_spec = lambda self, connection: True
 app.conf.task_queues = [Queue('QUEUE', no_declare=True)]
 `;
 
-/** The tests' own tasks on the seed's app: one that raises, one that takes its time (and reports STARTED). */
+/**
+ * The tests' own tasks on the seed's app: one that raises; one that takes its time and reports
+ * STARTED; and the same with the settings the README recommends for at-least-once (late acks,
+ * rejected when its worker is lost).
+ */
 export const TEST_TASKS_PY = `import time
 
 from tasks import app
@@ -57,6 +61,12 @@ def refuse(item_a, item_b):
 def hold(seconds):
     time.sleep(seconds)
     return 'held'
+
+
+@app.task(track_started=True, acks_late=True, reject_on_worker_lost=True)
+def hold_safely(seconds):
+    time.sleep(seconds)
+    return 'held safely'
 `;
 
 export function writeCeleryApp(dir: string): void {
@@ -73,6 +83,8 @@ export interface CeleryWorker {
   lines: string[];
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
+  /** Kill the worker and its pool processes at once (SIGKILL to its process group), as a crash would. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -97,6 +109,8 @@ export function spawnCeleryWorker(dir: string, args: readonly string[], nodeName
     cwd: dir,
     env: { PATH: '/usr/bin:/bin', HOME: dir, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that a simulated crash takes its pool processes too.
+    detached: true,
   });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -136,5 +150,11 @@ export function spawnCeleryWorker(dir: string, args: readonly string[], nodeName
     await exited;
   };
 
-  return { child, exited, lines, waitForLine, stop };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  };
+
+  return { child, exited, lines, waitForLine, stop, kill };
 }
