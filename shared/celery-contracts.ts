@@ -21,7 +21,7 @@ export const CeleryTaskHeaders = Type.Object(
     shadow: Null,
     retries: Type.Integer({ minimum: 0 }),
     eta: Null,
-    expires: Type.Union([Type.String({ format: 'date-time' }), Null], { description: 'When a worker skips the task instead of starting it: TASK_QUEUE_TTL_MS after the submit' }),
+    expires: Type.Null({ description: "Never set: Celery 5.2.6 cannot retry a task that has it. TASK_QUEUE_TTL_MS is the message's AMQP expiration instead" }),
     timelimit: Type.Tuple([Type.Union([Type.Integer({ minimum: 1 }), Null]), Null], { description: '[hard, soft] seconds (the order Celery 5.2 writes and reads); the hard limit is the processor timeoutMs' }),
     argsrepr: Type.String(),
     kwargsrepr: Type.String({ maxLength: 1024 }),

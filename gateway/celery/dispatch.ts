@@ -15,7 +15,7 @@ export interface TaskDispatchOptions {
   processors: readonly Pick<ProcessorDescriptor, 'name' | 'celery' | 'files' | 'timeoutMs'>[];
   /** DATA_DIR: input files are passed to Celery tasks as absolute paths under it. */
   dataDir: string;
-  /** TASK_QUEUE_TTL_MS: a Celery task not started this long after its submit is skipped by the worker (`expires`); 0: never. */
+  /** TASK_QUEUE_TTL_MS: a Celery task no worker took this long after its submit leaves the queue unrun (the stall check fails it); 0: never. */
   queueTtlMs: number;
 }
 
@@ -32,7 +32,7 @@ export function taskDispatch({ broker, processors, dataDir, queueTtlMs }: TaskDi
       dataDir,
       replyTo: broker.topology.queues.celeryReplies,
       // From the submit time, so that a task the outbox republishes later expires when the first would have.
-      ...(queueTtlMs > 0 ? { expiresAt: Date.parse(message.submitted_at) + queueTtlMs } : {}),
+      ...(queueTtlMs > 0 ? { queueTtlMs: Date.parse(message.submitted_at) + queueTtlMs - Date.now() } : {}),
       ...(processor.timeoutMs !== undefined ? { timeLimitSeconds: Math.ceil(processor.timeoutMs / 1000) } : {}),
     });
     // The default exchange, routing key = the queue: how Celery's own producer sends to a queue

@@ -57,9 +57,10 @@ export function mapCeleryReply(reply: CeleryReply): ReplyMapping {
       return { kind: 'event', status: 'RETRY', error: celeryError(reply.result) };
     case 'REVOKED': {
       const reason = exceptionArgs(reply.result);
-      // A task whose `expires` passed before a worker started it (TASK_QUEUE_TTL_MS): nobody
-      // cancelled it, it failed to run in time — FAILURE, as warren records its own expired tasks.
-      if (reason === 'expired') return { kind: 'event', status: 'FAILURE', error: { code: 'celery_expired', message: 'no Celery worker started the task before it expired (TASK_QUEUE_TTL_MS)' } };
+      // A task whose `expires` passed before a worker started it (warren sets none, but a Celery
+      // app's own routing or signals may): nobody cancelled it, it failed to run in time — FAILURE,
+      // as warren records its own expired tasks.
+      if (reason === 'expired') return { kind: 'event', status: 'FAILURE', error: { code: 'celery_expired', message: 'no Celery worker started the task before it expired' } };
       return { kind: 'event', status: 'REVOKED', error: { code: 'revoked', message: `revoked at the Celery worker${reason ? ` (${reason})` : ''}` } };
     }
     default: {

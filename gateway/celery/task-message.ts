@@ -7,7 +7,7 @@ import { pythonRepr } from './python-repr.js';
  * A warren task as a Celery task message, protocol v2 — what `app.send_task(name, kwargs=…,
  * task_id=…)` of Celery 5.2 puts on the wire (celery/app/amqp.py `as_task_v2`, and
  * docs.celeryq.dev "Message Protocol"), so that an unchanged Celery worker runs it:
- *   headers    lang, task, id, root_id, parent_id, group, retries, eta, expires, timelimit,
+ *   headers    lang, task, id, root_id, parent_id, group, retries, eta, expires (null), timelimit,
  *              argsrepr, kwargsrepr, origin (and shadow, group_index, ignore_result, as Celery sends)
  *   properties correlation_id = the task id, reply_to = warren's reply queue (the rpc:// backend
  *              sends every state change there), content_type application/json, utf-8, persistent
@@ -30,8 +30,13 @@ export interface CeleryTaskSpec {
   dataDir: string;
   /** The queue the worker's rpc:// backend replies to. */
   replyTo: string;
-  /** When a worker should skip the task instead of starting it (warren's TASK_QUEUE_TTL_MS after the submit). */
-  expiresAt?: number;
+  /**
+   * How long the message may wait in the Celery queue (what is left of TASK_QUEUE_TTL_MS): an AMQP
+   * per-message TTL, as warren's own task queues have one. Not Celery's `expires` header: Celery
+   * 5.2.6 (Debian's) cannot retry a task that has one (`'<' not supported between 'str' and 'int'`
+   * in send_task), and a task would then fail on its first `self.retry()`.
+   */
+  queueTtlMs?: number;
   /** The processor's run timeout: Celery's hard time limit for it, in seconds (prefork pool only). */
   timeLimitSeconds?: number;
 }
@@ -58,7 +63,7 @@ export function celeryTaskMessage(spec: CeleryTaskSpec): CeleryTaskMessage {
     id: spec.taskId,
     shadow: null,
     eta: null,
-    expires: spec.expiresAt === undefined ? null : isoWithOffset(spec.expiresAt),
+    expires: null,
     group: null,
     group_index: null,
     retries: 0,
@@ -85,6 +90,7 @@ export function celeryTaskMessage(spec: CeleryTaskSpec): CeleryTaskMessage {
       persistent: true,
       // Set, unlike Celery's own messages, so the broker's tools show whose message it is.
       messageId: spec.taskId,
+      ...(spec.queueTtlMs === undefined ? {} : { expiration: String(Math.max(0, Math.round(spec.queueTtlMs))) }),
     },
   };
 }
@@ -103,9 +109,4 @@ export function celeryKwargs(input: TaskInput, takesFiles: boolean, dataDir: str
 function celeryFilePath(file: FileRef, dataDir: string): string {
   if (parseS3Location(file.location)) return file.location;
   return resolveLocation(dataDir, file.location);
-}
-
-/** `2026-01-02T03:04:05.678+00:00`: the offset spelled out, as Python's isoformat writes it. */
-function isoWithOffset(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/Z$/, '+00:00');
 }

@@ -31,6 +31,8 @@ const descriptors = [
   { name: 'elab', version: '1.0.0', description: 'The original system’s task, on its Celery worker.', fields: items, celery: { task: 'tasks.elab_file', queue } },
   { name: 'refuse', version: '1.0.0', description: 'A Celery task that raises.', fields: items, celery: { task: 'test_tasks.refuse', queue } },
   { name: 'hold', version: '1.0.0', description: 'A Celery task that takes its time.', fields: seconds, celery: { task: 'test_tasks.hold', queue } },
+  // A run timeout: Celery's time limit header must survive its retry too.
+  { name: 'flaky', version: '1.0.0', description: 'A Celery task that retries once.', fields: items, timeoutMs: 30_000, celery: { task: 'test_tasks.flaky', queue } },
   { name: 'hold-safely', version: '1.0.0', description: 'The same, acked late.', fields: seconds, celery: { task: 'test_tasks.hold_safely', queue } },
 ];
 
@@ -126,6 +128,16 @@ describe('a processor served by an unchanged Celery worker', () => {
     expect(final).toMatchObject({ status: 'FAILURE', error: { code: 'celery_ValueError', message: 'cannot elaborate Toaster by Acme' } });
     const result = await fetch(`${gateway.url}/task_result/${taskId}`);
     expect(result.status).toBe(409);
+  });
+
+  it('follows a Celery retry: STARTED, RETRY with the reason, then the next attempt to SUCCESS', async () => {
+    await celeryWorker();
+    const taskId = await submit({ processor: 'flaky', item_a: 'Oven', item_b: 'Miele' });
+    // Celery's retry republishes the task with the same id and reply_to: its replies keep coming here.
+    // Celery reports the exception the task retries for.
+    expect(await statusOnceIn(taskId, 'RETRY')).toMatchObject({ attempts: 1, error: { code: 'celery_ConnectionError', message: 'the model server is warming up' } });
+    expect(await waitForTerminal(gateway.url, taskId)).toMatchObject({ status: 'SUCCESS', attempts: 2, error: null });
+    expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('oven miele after 1 retry');
   });
 
   it('publishes a PENDING row whose gateway died before the confirm to the Celery worker too (the task outbox)', async () => {

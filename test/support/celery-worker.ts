@@ -44,8 +44,8 @@ app.conf.task_queues = [Queue('QUEUE', no_declare=True)]
 
 /**
  * The tests' own tasks on the seed's app: one that raises; one that takes its time and reports
- * STARTED; and the same with the settings the README recommends for at-least-once (late acks,
- * rejected when its worker is lost).
+ * STARTED; the same with the settings the README recommends for at-least-once (late acks,
+ * rejected when its worker is lost); one that retries once.
  */
 export const TEST_TASKS_PY = `import time
 
@@ -67,6 +67,13 @@ def hold(seconds):
 def hold_safely(seconds):
     time.sleep(seconds)
     return 'held safely'
+
+
+@app.task(bind=True, track_started=True, max_retries=2)
+def flaky(self, item_a, item_b):
+    if self.request.retries == 0:
+        raise self.retry(countdown=2, exc=ConnectionError('the model server is warming up'))
+    return f"{item_a.lower()} {item_b.lower()} after {self.request.retries} retry"
 `;
 
 export function writeCeleryApp(dir: string): void {

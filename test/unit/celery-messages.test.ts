@@ -52,9 +52,11 @@ describe('a Celery task message', () => {
     expect(properties).toMatchObject({ correlationId: taskId, replyTo: 'warren.celery-replies', contentType: 'application/json', contentEncoding: 'utf-8', persistent: true });
   });
 
-  it('expires when warren’s queue TTL would, and carries the run timeout as the hard time limit [hard, soft]', () => {
-    const { properties } = celeryTaskMessage(spec({ expiresAt: Date.UTC(2026, 11, 6, 10, 0, 0, 250), timeLimitSeconds: 90 }));
-    expect(properties.headers).toMatchObject({ expires: '2026-12-06T10:00:00.250+00:00', timelimit: [90, null] });
+  it('waits in the queue no longer than warren’s queue TTL (an AMQP expiration, never Celery’s `expires`), and carries the run timeout as the hard time limit [hard, soft]', () => {
+    const { properties } = celeryTaskMessage(spec({ queueTtlMs: 86_400_000, timeLimitSeconds: 90 }));
+    expect(properties).toMatchObject({ expiration: '86400000', headers: { expires: null, timelimit: [90, null] } });
+    expect(celeryTaskMessage(spec({ queueTtlMs: -5 })).properties.expiration).toBe('0');
+    expect(celeryTaskMessage(spec()).properties).not.toHaveProperty('expiration');
   });
 
   it('passes input files as a `files` kwarg: absolute paths on the shared volume, s3:// locations as they are', () => {
@@ -72,7 +74,7 @@ describe('a Celery task message', () => {
   });
 
   it('fits the schemas the AsyncAPI document publishes for it', () => {
-    const { body, properties } = celeryTaskMessage(spec({ expiresAt: Date.now(), timeLimitSeconds: 5, takesFiles: true }));
+    const { body, properties } = celeryTaskMessage(spec({ queueTtlMs: 1000, timeLimitSeconds: 5, takesFiles: true }));
     expect(TypeCompiler.Compile(CeleryTaskHeaders).Check(properties.headers)).toBe(true);
     expect(TypeCompiler.Compile(CeleryTaskBody).Check(JSON.parse(body.toString('utf8')))).toBe(true);
   });

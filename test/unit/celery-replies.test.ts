@@ -62,8 +62,12 @@ describe('mapCeleryReply', () => {
     expect(mapped.kind === 'event' && mapped.error?.message).toHaveLength(1000);
   });
 
-  it('maps RETRY to RETRY with the reason', () => {
-    expect(mapCeleryReply(reply('RETRY', { exc_type: 'Retry', exc_message: ['Retry in 5s: ConnectionError()'] }))).toEqual({ kind: 'event', status: 'RETRY', error: { code: 'celery_Retry', message: 'Retry in 5s: ConnectionError()' } });
+  it('maps RETRY to RETRY with the exception the task retries for', () => {
+    expect(mapCeleryReply(reply('RETRY', { exc_type: 'ConnectionError', exc_message: ['the model server is warming up'], exc_module: 'builtins' }))).toEqual({
+      kind: 'event',
+      status: 'RETRY',
+      error: { code: 'celery_ConnectionError', message: 'the model server is warming up' },
+    });
   });
 
   it('maps REVOKED to REVOKED, but a task that expired before any worker started it to FAILURE celery_expired', () => {
