@@ -33,6 +33,13 @@ const descriptors = [
   { name: 'hold', version: '1.0.0', description: 'A Celery task that takes its time.', fields: seconds, celery: { task: 'test_tasks.hold', queue } },
   // A run timeout: Celery's time limit header must survive its retry too.
   { name: 'flaky', version: '1.0.0', description: 'A Celery task that retries once.', fields: items, timeoutMs: 30_000, celery: { task: 'test_tasks.flaky', queue } },
+  {
+    name: 'first-lines',
+    version: '1.0.0',
+    description: 'Reads the files it is given, on the Celery worker.',
+    files: { accept: ['text/plain'], minCount: 1, maxCount: 2 },
+    celery: { task: 'test_tasks.first_lines', queue },
+  },
   { name: 'hold-safely', version: '1.0.0', description: 'The same, acked late.', fields: seconds, celery: { task: 'test_tasks.hold_safely', queue } },
 ];
 
@@ -138,6 +145,19 @@ describe('a processor served by an unchanged Celery worker', () => {
     expect(await statusOnceIn(taskId, 'RETRY')).toMatchObject({ attempts: 1, error: { code: 'celery_ConnectionError', message: 'the model server is warming up' } });
     expect(await waitForTerminal(gateway.url, taskId)).toMatchObject({ status: 'SUCCESS', attempts: 2, error: null });
     expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('oven miele after 1 retry');
+  });
+
+  it('gives a Celery task its input files as a `files` kwarg of paths on the shared volume', async () => {
+    await celeryWorker();
+    const form = new FormData();
+    form.append('processor', 'first-lines');
+    form.append('file', new Blob(['Invoice 42\nTotal: 10 EUR\n'], { type: 'text/plain' }), 'invoice.txt');
+    form.append('file', new Blob(['Delivery note\n'], { type: 'text/plain' }), 'note.txt');
+    const response = await fetch(`${gateway.url}/uploader`, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+    expect(response.status, await response.clone().text()).toBe(202);
+    const { task_id } = (await response.json()) as Submitted;
+    expect(await waitForTerminal(gateway.url, task_id)).toMatchObject({ status: 'SUCCESS' });
+    expect(await (await fetch(`${gateway.url}/task_result/${task_id}`)).json()).toEqual(['Invoice 42', 'Delivery note']);
   });
 
   it('publishes a PENDING row whose gateway died before the confirm to the Celery worker too (the task outbox)', async () => {
