@@ -40,7 +40,7 @@ await runService('gateway', async (config, logger) => {
   const onFinished = (taskId: string): void => live.finished(taskId);
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath, metrics, onFinished });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
-  const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger }) : undefined;
+  const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger, maxResultBytes: config.maxResultBytes }) : undefined;
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished });
   const stallCheck = startStallCheck({
     broker,

@@ -38,6 +38,8 @@ export interface CeleryBridgeDeps {
   logger: Logger;
   /** Replies in flight at once. */
   prefetch?: number;
+  /** MAX_RESULT_BYTES: a larger result fails its task as result_too_large. */
+  maxResultBytes: number;
 }
 
 /** How many tasks' last bridged state this gateway remembers (the store knows the rest, a little later). */
@@ -45,7 +47,7 @@ const REMEMBERED_TASKS = 10_000;
 
 const PHASE: Record<TaskStatus, number> = { PENDING: 0, STARTED: 1, RETRY: 2, SUCCESS: 3, FAILURE: 3, REVOKED: 3 };
 
-export function startCeleryBridge({ broker, store, logger, prefetch = 32 }: CeleryBridgeDeps): Consumer {
+export function startCeleryBridge({ broker, store, logger, prefetch = 32, maxResultBytes }: CeleryBridgeDeps): Consumer {
   let stopping = false;
   /**
    * The last state this gateway bridged per task. The store lags behind by the recorder's batch,
@@ -78,7 +80,7 @@ export function startCeleryBridge({ broker, store, logger, prefetch = 32 }: Cele
   };
 
   const bridge = async (reply: CeleryReply, channelClosed: AbortSignal): Promise<ConsumeOutcome> => {
-    const mapped = mapCeleryReply(reply);
+    const mapped = mapCeleryReply(reply, { maxResultBytes });
     if (mapped.kind === 'ignore') {
       logger.info({ taskId: reply.taskId, celeryStatus: reply.status, reason: mapped.reason }, 'Celery reply ignored');
       return ACK;
@@ -104,7 +106,7 @@ export function startCeleryBridge({ broker, store, logger, prefetch = 32 }: Cele
         await publishTaskEvent(broker, event);
       } catch (err) {
         if (!(err instanceof MessageTooLargeError)) throw err;
-        // The result cannot travel as an event: the task fails, as a warren worker's would.
+        // Within MAX_RESULT_BYTES, yet too large to travel with the rest of the event: the task fails all the same.
         await publishTaskEvent(broker, taskEvent(event, { status: 'FAILURE', attempt, error: { code: 'result_too_large', message: `the Celery task's result is larger than MAX_RESULT_BYTES: ${err.message}` } }));
       }
     }, channelClosed);

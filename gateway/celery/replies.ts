@@ -42,15 +42,21 @@ export function parseCeleryReply(content: Buffer, properties: { contentType?: st
   return { taskId: taskId.toLowerCase(), status, result, traceback: typeof traceback === 'string' ? traceback : null };
 }
 
-/** The warren event a Celery state change stands for. */
-export function mapCeleryReply(reply: CeleryReply): ReplyMapping {
+/**
+ * The warren event a Celery state change stands for. A result over `maxResultBytes` of JSON
+ * (MAX_RESULT_BYTES) fails the task as result_too_large, as it would from a warren worker.
+ */
+export function mapCeleryReply(reply: CeleryReply, { maxResultBytes = Infinity }: { maxResultBytes?: number } = {}): ReplyMapping {
   switch (reply.status) {
     case 'STARTED': {
       const hostname = (reply.result as { hostname?: unknown } | null)?.hostname;
       return { kind: 'event', status: 'STARTED', ...(typeof hostname === 'string' ? { worker: hostname.slice(0, 200) } : {}) };
     }
-    case 'SUCCESS':
+    case 'SUCCESS': {
+      const bytes = Buffer.byteLength(JSON.stringify(reply.result ?? null));
+      if (bytes > maxResultBytes) return { kind: 'event', status: 'FAILURE', error: { code: 'result_too_large', message: `the Celery task's result is ${bytes} bytes of JSON, more than MAX_RESULT_BYTES (${maxResultBytes})` } };
       return { kind: 'event', status: 'SUCCESS', result: reply.result ?? null };
+    }
     case 'FAILURE':
       return { kind: 'event', status: 'FAILURE', error: celeryError(reply.result) };
     case 'RETRY':

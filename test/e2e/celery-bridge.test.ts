@@ -19,8 +19,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
  * webhooks and cancel work as for warren's own workers.
  */
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-// A short outbox grace: the sweeper publishes an orphaned PENDING row within seconds.
-const stack = testStack('celery-bridge', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', TASK_SWEEP_GRACE_MS: '1000' });
+// A short outbox grace: the sweeper publishes an orphaned PENDING row within seconds. Results up to 64 KiB.
+const stack = testStack('celery-bridge', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', TASK_SWEEP_GRACE_MS: '1000', MAX_RESULT_BYTES: '65536' });
 /** Unique per run: parallel test files and real deployments on this broker never share it. */
 const queue = `warren-test-celery-${randomUUID().slice(0, 8)}`;
 const processorsDir = path.join(stack.dataDir, 'processors');
@@ -40,6 +40,7 @@ const descriptors = [
     files: { accept: ['text/plain'], minCount: 1, maxCount: 2 },
     celery: { task: 'test_tasks.first_lines', queue },
   },
+  { name: 'text-of', version: '1.0.0', description: 'Returns `size` bytes.', fields: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } }, required: ['size'] }, celery: { task: 'test_tasks.text_of', queue } },
   { name: 'hold-safely', version: '1.0.0', description: 'The same, acked late.', fields: seconds, celery: { task: 'test_tasks.hold_safely', queue } },
 ];
 
@@ -108,6 +109,19 @@ describe('a processor served by an unchanged Celery worker', () => {
     expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('radio grundig');
   });
 
+  it('revokes a cancelled task again at a worker that started after the cancel, once it reports the task STARTED', async () => {
+    // No Celery worker runs when the cancel is broadcast: none hears it.
+    await celery?.stop();
+    celery = undefined;
+    const taskId = await submit({ processor: 'hold', seconds: '30' });
+    expect((await fetch(`${gateway.url}/task_cancel/${taskId}`, { method: 'POST', headers: { accept: 'application/json' } })).status).toBe(202);
+    expect(await statusOnceIn(taskId, 'REVOKED')).toMatchObject({ error: { code: 'revoked' } });
+
+    const late = await celeryWorker();
+    await late.waitForLine(new RegExp(`Terminating ${taskId}`));
+    expect(await status(taskId)).toMatchObject({ status: 'REVOKED' });
+  });
+
   it('curl -d processor=elab -d item_a=TV -d item_b=Samsung: 202, SUCCESS, and the task result is "tv samsung"', async () => {
     await celeryWorker();
     const taskId = await submit({ processor: 'elab', item_a: 'TV', item_b: 'Samsung' });
@@ -158,6 +172,13 @@ describe('a processor served by an unchanged Celery worker', () => {
     const { task_id } = (await response.json()) as Submitted;
     expect(await waitForTerminal(gateway.url, task_id)).toMatchObject({ status: 'SUCCESS' });
     expect(await (await fetch(`${gateway.url}/task_result/${task_id}`)).json()).toEqual(['Invoice 42', 'Delivery note']);
+  });
+
+  it('fails a task whose Celery result is over MAX_RESULT_BYTES as result_too_large', async () => {
+    await celeryWorker();
+    const [small, large] = await Promise.all([submit({ processor: 'text-of', size: '60000' }), submit({ processor: 'text-of', size: '70000' })]);
+    expect(await waitForTerminal(gateway.url, small)).toMatchObject({ status: 'SUCCESS' });
+    expect(await waitForTerminal(gateway.url, large)).toMatchObject({ status: 'FAILURE', error: { code: 'result_too_large' } });
   });
 
   it('publishes a PENDING row whose gateway died before the confirm to the Celery worker too (the task outbox)', async () => {

@@ -45,7 +45,8 @@ app.conf.task_queues = [Queue('QUEUE', no_declare=True)]
 /**
  * The tests' own tasks on the seed's app: one that raises; one that takes its time and reports
  * STARTED; the same with the settings the README recommends for at-least-once (late acks,
- * rejected when its worker is lost); one that retries once; one that reads its input files.
+ * rejected when its worker is lost); one that retries once; one that returns `size` bytes; one
+ * that reads its input files.
  */
 export const TEST_TASKS_PY = `import time
 
@@ -74,6 +75,11 @@ def flaky(self, item_a, item_b):
     if self.request.retries == 0:
         raise self.retry(countdown=2, exc=ConnectionError('the model server is warming up'))
     return f"{item_a.lower()} {item_b.lower()} after {self.request.retries} retry"
+
+
+@app.task
+def text_of(size):
+    return 'x' * size
 
 
 @app.task

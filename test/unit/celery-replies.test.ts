@@ -42,6 +42,11 @@ describe('mapCeleryReply', () => {
     expect(mapCeleryReply(reply('SUCCESS', null))).toEqual({ kind: 'event', status: 'SUCCESS', result: null });
   });
 
+  it('fails a task whose result is over MAX_RESULT_BYTES of JSON as result_too_large, as from a warren worker', () => {
+    expect(mapCeleryReply(reply('SUCCESS', 'x'.repeat(100)), { maxResultBytes: 102 })).toMatchObject({ status: 'SUCCESS' });
+    expect(mapCeleryReply(reply('SUCCESS', 'x'.repeat(101)), { maxResultBytes: 102 })).toMatchObject({ status: 'FAILURE', error: { code: 'result_too_large' } });
+  });
+
   it('maps FAILURE to FAILURE with code celery_<ExcType> and the exception’s message', () => {
     const failure = { exc_type: 'ValueError', exc_message: ['cannot elaborate Toaster by Acme'], exc_module: 'builtins' };
     expect(mapCeleryReply(reply('FAILURE', failure, 'Traceback (most recent call last): …'))).toEqual({ kind: 'event', status: 'FAILURE', error: { code: 'celery_ValueError', message: 'cannot elaborate Toaster by Acme' } });
