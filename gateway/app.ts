@@ -22,6 +22,7 @@ import type { ConfirmationLog } from './task-outbox.js';
 import type { UploadStore } from './uploads/store.js';
 import { createUrlGuard } from '../shared/url-guard.js';
 import { workerCensus, type WorkerCensus } from './worker-census.js';
+import { taskDispatch, type TaskDispatch } from './celery/dispatch.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -40,12 +41,14 @@ export interface GatewayDeps {
   confirmations?: ConfirmationLog;
   /** Who serves each processor now (default: counted from the broker). */
   workers?: WorkerCensus;
+  /** How accepted tasks are published (default: to each processor's warren or Celery queue); main.ts shares one with the task outbox. */
+  dispatch?: TaskDispatch;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Express app. No side effects: it neither listens nor connects (main.ts does). */
-export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations, workers }: GatewayDeps): Express {
+export function createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations, workers, dispatch }: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -132,6 +135,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
       metrics,
       store,
       broker,
+      dispatch: dispatch ?? taskDispatch({ broker, processors, dataDir: config.dataDir, queueTtlMs: config.taskQueueTtlMs }),
       parser,
       logger,
       targets: {
@@ -153,7 +157,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   );
   api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
   api.use(deliveryRoutes({ basePath, store, broker, logger }));
-  api.use(cancelRoutes({ basePath, store, broker, live, logger }));
+  api.use(cancelRoutes({ basePath, store, broker, live, logger, celeryProcessors: new Set(processors.flatMap((p) => (p.celery ? [p.name] : []))) }));
   api.use(liveRoutes({ basePath, store, live }));
   if (config.dashboard) api.use(['/dashboard', '/dashboard.json'], requireAdmin);
   if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));

@@ -44,7 +44,8 @@ const BROKER_REASONS: Record<string, string> = {
   delivery_limit: 'the broker gave up after the delivery limit: the task kept crashing or stalling its workers',
   expired: 'the task expired in the queue before a worker took it',
   maxlen: 'the task was dropped from a full queue',
-  rejected: 'a worker rejected the task message',
+  // warren's own workers never reject; one that cannot read the task (a Celery worker pointed at a warren queue, say) does.
+  rejected: 'a worker rejected the task message (one that cannot read warren tasks, such as a Celery worker on a warren queue?)',
 };
 
 interface XDeath {

@@ -12,6 +12,8 @@ import { startJanitor } from './janitor.js';
 import { createConfirmationLog, startTaskSweeper } from './task-outbox.js';
 import { createNotifier } from './notifier.js';
 import { uploadStoreFor } from './uploads/store.js';
+import { startCeleryBridge } from './celery/bridge.js';
+import { taskDispatch } from './celery/dispatch.js';
 
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
@@ -30,12 +32,15 @@ await runService('gateway', async (config, logger) => {
     process.exit(1);
   });
   logger.info({ store: redactUrl(config.storeUrl) }, 'store ready');
-  const broker = brokerFromConfig(config, 'gateway', processors.map((p) => p.name), logger);
+  // A processor Celery workers serve has its Celery queue instead of a warren queue of its own.
+  const celeryQueues = processors.flatMap((p) => (p.celery ? [p.celery.queue] : []));
+  const broker = brokerFromConfig(config, 'gateway', processors.filter((p) => !p.celery).map((p) => p.name), logger, celeryQueues);
   const live = new LiveEvents(store, logger);
   live.start(broker);
   const onFinished = (taskId: string): void => live.finished(taskId);
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath, metrics, onFinished });
   const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
+  const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger, maxResultBytes: config.maxResultBytes }) : undefined;
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished });
   const stallCheck = startStallCheck({
     broker,
@@ -55,8 +60,9 @@ await runService('gateway', async (config, logger) => {
   const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
   const confirmations = createConfirmationLog(store, logger);
-  const taskSweeper = startTaskSweeper({ broker, store, logger, graceMs: config.taskSweepGraceMs });
-  const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations });
+  const dispatch = taskDispatch({ broker, processors, dataDir: config.dataDir, queueTtlMs: config.taskQueueTtlMs });
+  const taskSweeper = startTaskSweeper({ broker, store, logger, graceMs: config.taskSweepGraceMs, dispatch });
+  const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations, dispatch });
 
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
@@ -78,6 +84,7 @@ await runService('gateway', async (config, logger) => {
     server.closeIdleConnections();
     await live.stop();
     await closed;
+    await celeryBridge?.stop();
     await recorder.stop();
     await sweeper.stop();
     await janitor.stop();

@@ -1,5 +1,6 @@
 import { every } from './periodic.js';
-import { coerceError, publishTask, taskMessage, type Broker, type Logger, type TaskStore, type TaskWithInput } from '../shared/index.js';
+import type { TaskDispatch } from './celery/dispatch.js';
+import { coerceError, taskMessage, type Broker, type Logger, type TaskStore, type TaskWithInput } from '../shared/index.js';
 
 /**
  * The outbox for tasks. The gateway inserts a PENDING row, then publishes with a confirm; if it
@@ -35,9 +36,18 @@ export function createConfirmationLog(store: TaskStore, logger: Logger, flushMs 
   };
 }
 
-export function startTaskSweeper({ broker, store, logger, graceMs }: { broker: Broker; store: TaskStore; logger: Logger; graceMs: number }): { stop(): Promise<void> } {
+export interface TaskSweeperDeps {
+  broker: Broker;
+  store: TaskStore;
+  logger: Logger;
+  graceMs: number;
+  /** The submit route's way to publish: a Celery processor's task goes to its Celery queue as a Celery message. */
+  dispatch: TaskDispatch;
+}
+
+export function startTaskSweeper({ broker, store, logger, graceMs, dispatch }: TaskSweeperDeps): { stop(): Promise<void> } {
   const republish = async (record: TaskWithInput): Promise<void> => {
-    await publishTask(broker, taskMessage({ task_id: record.id, processor: record.processor, submitted_at: new Date(record.createdAt).toISOString(), attempt: 1, input: record.input }));
+    await dispatch(taskMessage({ task_id: record.id, processor: record.processor, submitted_at: new Date(record.createdAt).toISOString(), attempt: 1, input: record.input }));
     logger.warn({ taskId: record.id, processor: record.processor }, 'task found PENDING without a confirmed message (its gateway stopped mid-submit); published it');
   };
   const sweep = async (): Promise<void> => {

@@ -3,8 +3,8 @@
 # playwright-core; never a downloaded browser), RabbitMQ for the tests that run their own broker
 # nodes (`npm start`, the 3-node cluster), and docker-compose, which validates docker-compose.yml
 # (`docker-compose config` needs no Docker engine), and for Python workers (worker/python; Debian's
-# python3 only, never pip): pika for the SDK, PyTorch for the example PyTorch processor.
-# Idempotent: installs only what is missing. Needs root (or sudo).
+# python3 only, never pip): pika for the SDK, PyTorch for the example PyTorch processor, and a stock
+# Celery worker for the Celery bridge's tests. Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
 missing=()
@@ -18,6 +18,9 @@ command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2
 # PyTorch 1.13 (python3-torch, with numpy): the categorize-torch example model and its tests. It
 # pulls about 160 packages (32 s here with a near mirror); later runs only check the import.
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
+# Celery 5.2 (python3-celery) and its `celery` command (package celery): the Celery bridge's tests.
+/usr/bin/python3 -c 'import celery' >/dev/null 2>&1 || missing+=(python3-celery)
+[ -x /usr/bin/celery ] || missing+=(celery)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "debian packages: all present"

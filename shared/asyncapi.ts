@@ -1,9 +1,12 @@
-import type { TSchema } from '@sinclair/typebox';
 import type { Config } from './config.js';
+import { BINDING_VERSION, PERSISTENT, exchangeBinding, find, jsonMessage, queueChannel, toJsonSchema, type Json } from './asyncapi-bindings.js';
+import { celeryAsyncApi } from './asyncapi-celery.js';
 import { EVENT_STATUSES, REVOCATION_SYNC_TYPE, RevocationSync, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage } from './contracts.js';
 import { DELIVERY_EVENT_TYPE, DELIVERY_JOB_TYPE, DeliveryEvent, DeliveryJob } from './delivery-contracts.js';
 import type { ProcessorDescriptor } from './processor.js';
 import { buildTopology, eventRoutingKey, type ExchangeSpec, type QueueSpec } from './topology.js';
+
+export { toJsonSchema };
 
 /**
  * The AsyncAPI 3.0 document of the broker side: what a worker in another language needs to serve a
@@ -13,7 +16,7 @@ import { buildTopology, eventRoutingKey, type ExchangeSpec, type QueueSpec } fro
  */
 export interface AsyncApiOptions {
   prefix: string;
-  processors: readonly Pick<ProcessorDescriptor, 'name' | 'version' | 'description'>[];
+  processors: readonly Pick<ProcessorDescriptor, 'name' | 'version' | 'description' | 'celery'>[];
   taskQueueMaxLength: number;
   deliveryLimit: number;
   retryDelaysMs?: readonly number[];
@@ -21,24 +24,17 @@ export interface AsyncApiOptions {
   taskQueueTtlMs?: number;
 }
 
-type Json = Record<string, unknown>;
-
-const BINDING_VERSION = '0.3.0';
-const VHOST = '/';
-/** AMQP delivery mode of everything warren publishes: persistent. */
-const PERSISTENT = 2;
-
-/** A TypeBox schema as plain JSON Schema: the JSON round trip drops TypeBox's symbol keys. */
-export function toJsonSchema(schema: TSchema): Json {
-  return JSON.parse(JSON.stringify(schema)) as Json;
-}
 
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
   return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs, deliveryRetryDelaysMs: config.deliveryRetryDelaysMs, taskQueueTtlMs: config.taskQueueTtlMs };
 }
 
 export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0 }: AsyncApiOptions): Json {
-  const topology = buildTopology({ prefix, processors: processors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs, taskQueueTtlMs });
+  // Processors Celery workers serve have their Celery queues (shared/asyncapi-celery.ts), not warren's.
+  const warrenProcessors = processors.filter((p) => !p.celery);
+  const celeryQueues = processors.flatMap((p) => (p.celery ? [p.celery.queue] : []));
+  const topology = buildTopology({ prefix, processors: warrenProcessors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs, taskQueueTtlMs, celeryQueues });
+  const celery = celeryAsyncApi(topology, processors, { prefix, taskQueueMaxLength, deliveryLimit });
   const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
   const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
   const message = (name: string): Json => ({ $ref: `#/components/messages/${name}` });
@@ -71,7 +67,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
       bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
     };
   }
-  for (const processor of processors) {
+  for (const processor of warrenProcessors) {
     const queueName = topology.taskQueues.get(processor.name)!;
     channels[`tasks.${processor.name}`] = {
       address: processor.name,
@@ -249,6 +245,9 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     },
   });
 
+  Object.assign(channels, celery.channels);
+  Object.assign(operations, celery.operations);
+
   return {
     asyncapi: '3.0.0',
     info: {
@@ -266,7 +265,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     channels,
     operations,
     components: {
-      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent), RevocationSync: toJsonSchema(RevocationSync) },
+      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent), RevocationSync: toJsonSchema(RevocationSync), ...celery.schemas },
       messages: {
         DeliveryJob: jsonMessage('DeliveryJob', 'A delivery attempt to make', DELIVERY_JOB_TYPE),
         DeliveryEvent: jsonMessage('DeliveryEvent', 'The outcome of a delivery attempt', DELIVERY_EVENT_TYPE),
@@ -277,6 +276,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
           correlationId: { description: 'The task id; also in the AMQP correlation_id property', location: '$message.payload#/task_id' },
         },
         RevocationSync: jsonMessage('RevocationSync', "Where a worker's replay of the revocations stream ends", REVOCATION_SYNC_TYPE),
+        ...celery.messages,
         DeadLetter: {
           name: 'DeadLetter',
           title: 'A dead-lettered message',
@@ -295,42 +295,4 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
       },
     },
   };
-}
-
-/** A message component whose payload is the contract schema of the same name. */
-function jsonMessage(name: string, title: string, messageType: string): Json {
-  return { name, title, contentType: 'application/json', payload: { $ref: `#/components/schemas/${name}` }, bindings: { amqp: { messageType, bindingVersion: BINDING_VERSION } } };
-}
-
-function exchangeBinding(spec: ExchangeSpec): Json {
-  return {
-    is: 'routingKey',
-    exchange: { name: spec.name, type: spec.type, durable: spec.options.durable ?? true, autoDelete: spec.options.autoDelete ?? false, vhost: VHOST },
-    bindingVersion: BINDING_VERSION,
-  };
-}
-
-/**
- * A queue as a channel. The AMQP binding has no place for queue arguments (quorum type, delivery
- * limit, overflow...), so they travel as an extension, with the queue's exchange bindings.
- */
-function queueChannel(spec: QueueSpec): Json {
-  return {
-    address: spec.name,
-    bindings: {
-      amqp: {
-        is: 'queue',
-        queue: { name: spec.name, durable: spec.options.durable ?? true, exclusive: spec.options.exclusive ?? false, autoDelete: spec.options.autoDelete ?? false, vhost: VHOST },
-        bindingVersion: BINDING_VERSION,
-      },
-    },
-    'x-queue-arguments': spec.options.arguments ?? {},
-    'x-bound-to': spec.bindings.map(({ exchange, pattern }) => ({ exchange, routingKey: pattern })),
-  };
-}
-
-function find<T extends { name: string }>(specs: readonly T[], name: string): T {
-  const spec = specs.find((candidate) => candidate.name === name);
-  if (!spec) throw new Error(`topology has no ${name}`);
-  return spec;
 }

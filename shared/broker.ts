@@ -341,14 +341,18 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
-/** The broker connection a gateway or worker needs, from its configuration and the processors it deals with. */
-export function brokerFromConfig(config: Config, role: string, processors: readonly string[], logger: Logger): Broker {
+/**
+ * The broker connection a gateway or worker needs, from its configuration and the processors it
+ * deals with: warren's own (`processors`, a queue each) and, for a gateway, the queues of those
+ * Celery workers serve (`celeryQueues`).
+ */
+export function brokerFromConfig(config: Config, role: string, processors: readonly string[], logger: Logger, celeryQueues: readonly string[] = []): Broker {
   return new Broker({
     urls: config.amqpUrls,
     role,
     logger,
     publishTimeoutMs: config.publishTimeoutMs,
     maxMessageBytes: config.maxResultBytes + 1024 * 1024,
-    topology: topologyFromConfig(config, processors),
+    topology: topologyFromConfig(config, processors, celeryQueues),
   });
 }

@@ -1,6 +1,6 @@
 // The public face of shared/: what the gateway and the worker agree on.
 export { loadConfig, type Config, type LogFormat, type LogLevel, type UploadStoreSetting } from './config.js';
-export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, coerceError } from './errors.js';
+export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, MessageTooLargeError, coerceError } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction, type TaskProgressState } from './states.js';
 export {
@@ -35,7 +35,8 @@ export {
   type DeliveryState,
   type WebhookEvent,
 } from './delivery-contracts.js';
-export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, type Topology, type TopologyOptions } from './topology.js';
+export { CeleryTaskHeaders, CeleryTaskBody, CeleryReply, CeleryRevoke } from './celery-contracts.js';
+export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, CELERY_EXCHANGE, CELERY_PIDBOX_EXCHANGE, type Topology, type TopologyOptions } from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter, BatchSpec } from './processor.js';

@@ -34,8 +34,18 @@ export interface Topology {
    * deadLetterWatch: a second copy of every dead letter, for the recorder to mark given-up tasks FAILURE.
    * revocations: a stream of every REVOKED event, which each worker replays on (re)connect.
    */
-  queues: { results: string; deadLetters: string; deadLetterWatch: string; deliveries: string; revocations: string };
+  queues: { results: string; deadLetters: string; deadLetterWatch: string; deliveries: string; revocations: string; celeryReplies: string };
   declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] };
+  /**
+   * What Celery workers serving warren processors need to exist before any of them starts (empty
+   * without Celery processors): each Celery queue as Celery itself declares it — classic, durable,
+   * bound on its `celery` direct exchange with the queue's name as routing key — so a task
+   * published before the first worker started is kept, not dropped as unroutable; and the
+   * `celery.pidbox` fanout exchange that cancels are broadcast on (gateway/celery/revoke.ts).
+   * Declared with everything else, but never deleted by `deleteTopology`: they are Celery's,
+   * shared with every Celery application on the broker.
+   */
+  celery: { exchange: string; pidbox: string; queues: readonly string[]; declare: { exchanges: ExchangeSpec[]; queues: QueueSpec[] } };
 }
 
 export interface TopologyOptions {
@@ -49,7 +59,16 @@ export interface TopologyOptions {
   deliveryRetryDelaysMs?: readonly number[];
   /** How long a task may wait in its processor's queue before it expires, unstarted (TASK_QUEUE_TTL_MS); 0 or absent: forever. */
   taskQueueTtlMs?: number;
+  /**
+   * The queues of processors served by Celery workers (descriptors with `celery`). Such processors
+   * are not in `processors`: warren declares no quorum queue of its own for them.
+   */
+  celeryQueues?: readonly string[];
 }
+
+/** Celery's defaults: `task_default_exchange` and its control (`celery control`) mailbox, kombu's `<control_exchange>.pidbox`. */
+export const CELERY_EXCHANGE = 'celery';
+export const CELERY_PIDBOX_EXCHANGE = 'celery.pidbox';
 
 /**
  * How long the revocations stream keeps a cancel, and so how long a worker (re)started later still
@@ -58,9 +77,16 @@ export interface TopologyOptions {
  */
 export const REVOCATION_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0 }: TopologyOptions): Topology {
+export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0, celeryQueues = [] }: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx`, deliveries: `${prefix}.deliveries` };
-  const queues = { results: `${prefix}.results`, deadLetters: `${prefix}.dead-letters`, deadLetterWatch: `${prefix}.dead-letter-watch`, deliveries: `${prefix}.deliveries`, revocations: `${prefix}.revocations` };
+  const queues = {
+    results: `${prefix}.results`,
+    deadLetters: `${prefix}.dead-letters`,
+    deadLetterWatch: `${prefix}.dead-letter-watch`,
+    deliveries: `${prefix}.deliveries`,
+    revocations: `${prefix}.revocations`,
+    celeryReplies: `${prefix}.celery-replies`,
+  };
 
   const quorum = (args: Record<string, unknown>): Options.AssertQueue => ({
     durable: true,
@@ -115,12 +141,44 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
   const { exchanges: retryExchanges, queues: retryQueues } = tierSpecs(retryTiers, exchanges.tasks);
   const deliveryTiers = tierSpecs(deliveryRetryTiers, exchanges.deliveries);
 
+  const uniqueCeleryQueues = [...new Set(celeryQueues)];
+  // Where Celery workers' rpc:// result backend sends each state change of a warren task (the
+  // task message's reply_to); the gateways' Celery bridge consumes it. Quorum, like the results
+  // queue it feeds, and only there when some processor is Celery's.
+  const celeryReplySpecs: QueueSpec[] =
+    uniqueCeleryQueues.length === 0
+      ? []
+      : [
+          {
+            name: queues.celeryReplies,
+            options: quorum({ 'x-delivery-limit': deliveryLimit, 'x-dead-letter-exchange': exchanges.deadLetter, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' }),
+            bindings: [],
+          },
+        ];
+  const celery = {
+    exchange: CELERY_EXCHANGE,
+    pidbox: CELERY_PIDBOX_EXCHANGE,
+    queues: uniqueCeleryQueues,
+    declare:
+      uniqueCeleryQueues.length === 0
+        ? { exchanges: [], queues: [] }
+        : {
+            // kombu's own declarations, argument for argument: a worker declaring the same later must not be refused as inequivalent.
+            exchanges: [
+              { name: CELERY_EXCHANGE, type: 'direct', options: { durable: true } } satisfies ExchangeSpec,
+              { name: CELERY_PIDBOX_EXCHANGE, type: 'fanout', options: { durable: false } } satisfies ExchangeSpec,
+            ],
+            queues: uniqueCeleryQueues.map((name): QueueSpec => ({ name, options: { durable: true }, bindings: [{ exchange: CELERY_EXCHANGE, pattern: name }] })),
+          },
+  };
+
   return {
     taskQueues,
     retryTiers,
     deliveryRetryTiers,
     exchanges,
     queues,
+    celery,
     declare: {
       exchanges: [
         ...retryExchanges,
@@ -134,6 +192,7 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
         ...taskQueueSpecs,
         ...retryQueues,
         ...deliveryTiers.queues,
+        ...celeryReplySpecs,
         {
           // Delivery jobs (webhook, S3, FTP, volume), consumed by workers' deliverers — apart from
           // the processors' queues, so a dead endpoint never blocks model work.
@@ -182,10 +241,11 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
   };
 }
 
-/** The topology a process with this configuration declares, for these processors. */
+/** The topology a process with this configuration declares, for these processors (and these Celery queues). */
 export function topologyFromConfig(
   config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[]; deliveryRetryDelaysMs: readonly number[]; taskQueueTtlMs: number },
   processors: readonly string[],
+  celeryQueues: readonly string[] = [],
 ): Topology {
   return buildTopology({
     prefix: config.amqpPrefix,
@@ -195,6 +255,7 @@ export function topologyFromConfig(
     retryDelaysMs: config.retryDelaysMs,
     deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
     taskQueueTtlMs: config.taskQueueTtlMs,
+    celeryQueues,
   });
 }
 
@@ -204,10 +265,10 @@ export function eventRoutingKey(status: string, processor: string): string {
 }
 
 export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
-  for (const exchange of topology.declare.exchanges) {
+  for (const exchange of [...topology.declare.exchanges, ...topology.celery.declare.exchanges]) {
     await channel.assertExchange(exchange.name, exchange.type, exchange.options);
   }
-  for (const queue of topology.declare.queues) {
+  for (const queue of [...topology.declare.queues, ...topology.celery.declare.queues]) {
     await channel.assertQueue(queue.name, queue.options);
     for (const binding of queue.bindings) await channel.bindQueue(queue.name, binding.exchange, binding.pattern);
   }
@@ -226,7 +287,7 @@ export async function assertQueueTopology(channel: Channel, topology: Topology, 
   for (const binding of queue.bindings) await channel.bindQueue(queue.name, binding.exchange, binding.pattern);
 }
 
-/** Remove everything a topology declared (tests; tearing down a prefix). */
+/** Remove everything a topology declared under its prefix (tests; tearing down a prefix) — not Celery's queues and exchanges. */
 export async function deleteTopology(channel: Channel, topology: Topology): Promise<void> {
   for (const queue of topology.declare.queues) await channel.deleteQueue(queue.name);
   for (const exchange of topology.declare.exchanges) await channel.deleteExchange(exchange.name);

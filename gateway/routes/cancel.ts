@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
-import { isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { coerceError, isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { broadcastRevoke } from '../celery/revoke.js';
 import { HttpError } from '../http-errors.js';
 import type { LiveEvents } from '../live-events.js';
 import { deliveriesOf, toStatusDocument } from '../task-document.js';
@@ -13,7 +14,8 @@ import { clientOf } from '../auth.js';
  * lands both in the results queue — the recorder applies it, so the store keeps its one writer —
  * and in the revocations stream, which workers read to skip the task or abort its run. Once the
  * broker confirmed it, the cancel survives any restart. The answer waits briefly for the recorder
- * so that it usually shows REVOKED already.
+ * so that it usually shows REVOKED already. A task of a processor Celery workers serve is also
+ * revoked at them, as `celery control revoke --terminate` does (gateway/celery/revoke.ts).
  *
  * 202: cancelled now. 200: it was cancelled before (cancelling twice is harmless). 409
  * task_finished: it ended SUCCESS or FAILURE first.
@@ -24,13 +26,15 @@ export interface CancelRouteDeps {
   broker: Broker;
   live: LiveEvents;
   logger: Logger;
+  /** Processors served by Celery workers: their cancels are broadcast to those workers too. */
+  celeryProcessors?: ReadonlySet<string>;
 }
 
 export const CANCELLED = { code: 'revoked', message: 'cancelled by request' } as const;
 /** How long the answer waits for the recorder to commit REVOKED. */
 const COMMIT_WAIT_MS = 5_000;
 
-export function cancelRoutes({ basePath, store, broker, live, logger }: CancelRouteDeps): Router {
+export function cancelRoutes({ basePath, store, broker, live, logger, celeryProcessors = new Set() }: CancelRouteDeps): Router {
   const router = Router();
 
   router.post('/task_cancel/:id', async (req: Request<{ id: string }>, res) => {
@@ -39,6 +43,11 @@ export function cancelRoutes({ basePath, store, broker, live, logger }: CancelRo
     if (!isTerminal(record.status)) {
       await publishTaskEvent(broker, taskEvent({ task_id: record.id, processor: record.processor }, { status: 'REVOKED', attempt: Math.max(1, record.attempt), error: CANCELLED }));
       logger.info({ taskId: record.id, processor: record.processor, was: record.status }, 'task cancelled by request');
+      if (celeryProcessors.has(record.processor)) {
+        // The cancel is recorded whatever comes of this: a Celery worker that runs the task anyway
+        // changes nothing (terminal wins), and the bridge revokes it again when it hears of it.
+        await broadcastRevoke(broker, record.id).catch((err: unknown) => logger.warn({ taskId: record.id, err: coerceError(err).message }, 'revoke not broadcast to the Celery workers'));
+      }
       record = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS)) ?? record;
       status = 202;
     }

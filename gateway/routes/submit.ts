@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
-import { coerceError, isTerminal, publishTask, storeFaultOf, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
+import { coerceError, isTerminal, storeFaultOf, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
 import { retryDelayMs } from '../store-retry.js';
 import { HttpError } from '../http-errors.js';
 import type { SubmissionParser } from '../submission.js';
@@ -18,6 +18,7 @@ import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 import { diskBudget } from '../uploads/disk-budget.js';
 import type { UploadStore } from '../uploads/store.js';
+import type { TaskDispatch } from '../celery/dispatch.js';
 
 export interface SubmitDeps {
   basePath: string;
@@ -31,6 +32,8 @@ export interface SubmitDeps {
   uploads: UploadStore;
   store: TaskStore;
   broker: Broker;
+  /** Publishes an accepted task, with a confirm, to what serves its processor: its warren queue or its Celery queue. */
+  dispatch: TaskDispatch;
   parser: SubmissionParser;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
@@ -49,7 +52,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
+export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, dispatch, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes, minFreeBytes: limits.minFreeDiskBytes }),
@@ -132,7 +135,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     }
     let knownStatus: string | undefined = 'PENDING';
     try {
-      await publishTask(broker, taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
+      await dispatch(taskMessage({ task_id: id, processor: processor.name, submitted_at: new Date(createdAt).toISOString(), attempt: 1, input }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const refused = await markNotAccepted(id, message);

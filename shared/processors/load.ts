@@ -128,6 +128,8 @@ function checkDescriptor(value: unknown, file: string): ProcessorDescriptor {
     if (typeof celery !== 'object' || celery === null || Object.keys(celery).some((key) => key !== 'task' && key !== 'queue')) problem('"celery" must be {"task": …, "queue": …}');
     if (typeof target.task !== 'string' || !TASK_NAME.test(target.task)) problem('"celery.task" must name a Celery task, e.g. "tasks.elab_file"');
     if (target.queue !== undefined && (typeof target.queue !== 'string' || !QUEUE_NAME.test(target.queue))) problem('"celery.queue" must be a queue name');
+    // A Celery task gets its input files as the `files` kwarg (gateway/celery/task-message.ts): a field of that name would be overwritten.
+    if (files !== undefined && 'files' in fields.properties) problem('"fields" has "files", the keyword argument a Celery task gets its input files in: rename the field');
   }
   return {
     name: name as string,
