@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { runHttpBench } from './http.js';
 import { runHttpCompare } from './http-compare.js';
 import { runLatencyBench } from './latency.js';
+import { runBatchBench } from './batch.js';
 import { runDeliveryBench } from './delivery.js';
 import { runLargeResultBench } from './large-result.js';
 import { runOcrBench } from './ocr.js';
@@ -23,6 +24,7 @@ import { runUploadBench } from './upload.js';
  *   ocr-scaling   --pages 80 --in-flight 16
  *   upload        --mib 1024
  *   large-result  --result-mib 7 --clients 8 --seconds 5
+ *   batch         --tasks 2000
  */
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -73,6 +75,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   upload: () => runUploadBench({ mib: Number(values.mib) }),
   latency: () => runLatencyBench({ tasks: tasks(500) }),
   delivery: () => runDeliveryBench({ tasks: tasks(300) }),
+  batch: () => runBatchBench({ tasks: tasks(2000) }),
   'large-result': () => runLargeResultBench({ mib: Number(values['result-mib']), clients: Number(process.argv.includes('--clients') ? values.clients : 8), seconds: Number(values.seconds) }),
 };
 const bench = benches[which];
