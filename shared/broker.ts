@@ -163,8 +163,11 @@ export class Broker {
 
   /** Copy a message into the dead-letter exchange with the reason in its headers. */
   async deadLetter(message: ConsumeMessage, queue: string, reason: string): Promise<void> {
+    // Not the user_id: RabbitMQ refuses a publish whose user_id is not the connection's own user
+    // (a message from another producer), and that refusal closes the publisher channel.
+    const { userId: _userId, ...properties } = message.properties;
     await this.publish(this.topology.exchanges.deadLetter, queue, message.content, {
-      ...message.properties,
+      ...properties,
       headers: {
         ...message.properties.headers,
         'x-warren-reason': reason.slice(0, 1000),

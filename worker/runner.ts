@@ -120,7 +120,7 @@ export async function startRunner({ broker, processors, concurrency, processorCo
   const count = (processor: Processor, outcome: WorkerOutcome): void => metrics?.tasks.labels(processor.name, outcome).inc();
   const secondsSince = (began: bigint): number => Number(process.hrtime.bigint() - began) / 1e9;
 
-  const handle = async (processor: Processor, message: ConsumeMessage): Promise<ConsumeOutcome> => {
+  const handle = async (processor: Processor, message: ConsumeMessage, channelClosed: AbortSignal): Promise<ConsumeOutcome> => {
     let task: TaskMessage;
     try {
       task = taskMessages.decode(message.content);
@@ -225,6 +225,9 @@ export async function startRunner({ broker, processors, concurrency, processorCo
         // Transient: RETRY now, and the next attempt waits in a backoff tier (the broker's TTL)
         // before it returns to the processor's queue. Both confirmed before this one is acked.
         const tier = tiers[Math.min(attempt - 1, tiers.length - 1)]!;
+        // The channel that delivered the task is gone: the broker hands the task out again, so a
+        // retry published now would put a second copy of it in the queue.
+        if (channelClosed.aborted) return { kind: 'requeue', reason: 'connection lost mid-task; the broker redelivers it' };
         log.info({ code: error.code, err: error.message, retryInMs: tier.delayMs }, 'task failed; retrying');
         await send({ status: 'RETRY', error: taskError });
         await publishTask(broker, { ...task, attempt: attempt + 1 }, tier.exchange);
@@ -243,10 +246,10 @@ export async function startRunner({ broker, processors, concurrency, processorCo
 
   // success and failure are counted inside handle, once published; the rest by the outcome, and a
   // handler that throws (e.g. an event the broker never confirmed) is requeued by the broker.
-  const serve = async (processor: Processor, message: ConsumeMessage): Promise<ConsumeOutcome> => {
+  const serve = async (processor: Processor, message: ConsumeMessage, channelClosed: AbortSignal): Promise<ConsumeOutcome> => {
     metrics?.inFlight.labels(processor.name).inc();
     try {
-      const outcome = await handle(processor, message);
+      const outcome = await handle(processor, message, channelClosed);
       if (outcome.kind === 'dead-letter') count(processor, 'dead_lettered');
       else if (outcome.kind === 'requeue') count(processor, 'requeued');
       return outcome;
@@ -275,7 +278,7 @@ export async function startRunner({ broker, processors, concurrency, processorCo
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
     if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);
-    return broker.consume(queue, prefetch.get(processor.name)!, (message) => serve(processor, message));
+    return broker.consume(queue, prefetch.get(processor.name)!, (message, { channelClosed }) => serve(processor, message, channelClosed));
   });
   logger.info({ processors: processors.map((p) => p.name), concurrency, prefetch: Object.fromEntries(prefetch), workerId }, 'worker consuming');
 

@@ -72,7 +72,7 @@ describe.skipIf(!compose && !process.env.CI)('docker-compose.yml', () => {
 
   it('is accepted with every profile and override: PostgreSQL store, S3, and a 3-node cluster the apps fail over in', () => {
     const services = config(['compose/postgres.yml', 'compose/cluster.yml'], ['postgres', 's3', 'cluster']);
-    expect(Object.keys(services).sort()).toEqual(['gateway', 'postgres', 'rabbitmq', 'rabbitmq-2', 'rabbitmq-3', 's3', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['gateway', 'postgres', 'rabbitmq', 'rabbitmq-2', 'rabbitmq-3', 's3', 'worker', 'worker-python']);
     expect(services.gateway!.environment!.STORE_URL).toBe('postgres://warren:warren@postgres:5432/warren');
     expect(healthyDependencies(services.gateway!)).toEqual(['postgres', 'rabbitmq', 'rabbitmq-2', 'rabbitmq-3']);
     for (const name of ['gateway', 'worker']) {
@@ -86,6 +86,19 @@ describe.skipIf(!compose && !process.env.CI)('docker-compose.yml', () => {
     expect(new Set(nodes.map((node) => node.environment!.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)).size).toBe(1);
     for (const node of nodes) expect(JSON.stringify(node.volumes)).toContain('/etc/rabbitmq/conf.d/20-cluster.conf');
     for (const name of ['postgres', 's3']) expect(services[name]!.healthcheck?.test.length, name).toBeGreaterThan(0);
+  });
+
+  it('runs a Python worker under the python profile, on the shared volume, and lets the gateway read its descriptor', () => {
+    const services = config([], ['python']);
+    const python = services['worker-python']!;
+    expect(python.profiles).toEqual(['python']);
+    expect(healthyDependencies(python)).toEqual(['rabbitmq']);
+    expect(JSON.stringify(python.volumes)).toContain('/data');
+    expect(JSON.stringify(services.gateway!.volumes)).toContain('/processors/python-examples');
+    const dockerfile = fs.readFileSync(path.join(root, 'worker/python/Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/python3-pika python3-torch/);
+    expect(dockerfile).toMatch(/^USER warren$/m);
+    expect(dockerfile).toContain('"-m", "warren_worker", "categorize_torch.processor"');
   });
 
   it('runs gateway and worker images as a user other than root', () => {
