@@ -68,6 +68,8 @@ afterAll(async () => {
   const channel = await connection.createChannel();
   await channel.deleteQueue(queue);
   await channel.deleteExchange(queue);
+  // A Celery worker pointed at warren's ical queue declares an exchange named after it as well.
+  await channel.deleteExchange(`${stack.prefix}.tasks.ical`);
   await channel.deleteQueue(`${stack.prefix}.celery-replies`);
   await connection.close();
 });
