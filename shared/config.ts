@@ -316,7 +316,11 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
 function intList(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  return raw.split(',').map((part) => int({ [name]: part }, name, 0, min, max));
+  return raw.split(',').map((part) => {
+    // A stray comma would otherwise read as a 0 (a retry tier with no delay at all).
+    if (part.trim() === '') throw new ConfigError(name, `"${raw}" has an empty entry`);
+    return int({ [name]: part }, name, 0, min, max);
+  });
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

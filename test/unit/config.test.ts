@@ -54,6 +54,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ STALL_GRACE_MS: 'soon' })).toThrow(/^STALL_GRACE_MS:/);
   });
 
+  it('reads retry delays as comma-separated whole numbers, and refuses a stray comma rather than read it as a 0 ms tier', () => {
+    expect(loadConfig({ RETRY_DELAYS_MS: '500, 2000' }).retryDelaysMs).toEqual([500, 2000]);
+    expect(() => loadConfig({ RETRY_DELAYS_MS: '1000,' })).toThrow(/^RETRY_DELAYS_MS: "1000," has an empty entry$/);
+    expect(() => loadConfig({ DELIVERY_RETRY_DELAYS_MS: '5000,,30000' })).toThrow(/^DELIVERY_RETRY_DELAYS_MS: .* has an empty entry$/);
+  });
+
   it('waits at most 10 s for a PostgreSQL connection or answer unless STORE_TIMEOUT_MS says otherwise', () => {
     expect(loadConfig({}).storeTimeoutMs).toBe(10_000);
     expect(loadConfig({ STORE_TIMEOUT_MS: '2500' }).storeTimeoutMs).toBe(2500);

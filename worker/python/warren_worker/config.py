@@ -130,12 +130,17 @@ def parse_int(env: Mapping[str, str], name: str, fallback: int, low: int, high: 
 
 
 def parse_int_list(env: Mapping[str, str], name: str, fallback: list[int], low: int, high: int) -> list[int]:
-    """Comma-separated whole numbers. An empty entry counts as 0, exactly as config.ts's ``intList``
-    reads it: both sides must derive the same retry tiers from the same value."""
+    """Comma-separated whole numbers, as config.ts's ``intList`` reads them (both sides must derive
+    the same retry tiers from the same value): an empty entry, a stray comma, stops the process."""
     raw = (env.get(name) or "").strip()
     if raw == "":
         return list(fallback)
-    return [parse_int({name: part}, name, 0, low, high) for part in raw.split(",")]
+    values = []
+    for part in raw.split(","):
+        if part.strip() == "":
+            raise ConfigError(name, f'"{raw}" has an empty entry')
+        values.append(parse_int({name: part}, name, 0, low, high))
+    return values
 
 
 def parse_processor_concurrency(raw: str | None) -> dict[str, int]:
