@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRecorder } from '../gateway/recorder.js';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, createLogger, loadConfig, openStore, publishTask, taskMessage, type Consumer } from '../shared/index.js';
+import { startRecorder } from '../gateway/background/recorder.js';
+import { BUILTIN_DESCRIPTORS, brokerFromConfig, createLogger, loadConfig, publishTask, taskMessage, type Consumer } from '../shared/index.js';
+import { openStore } from '../gateway/store/index.js';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
 import { brokerPid, cpuMeter, drive } from './stats.js';
@@ -31,7 +32,7 @@ export const ROUND_TRIP_TIMEOUT_MS = 30_000;
 
 /**
  * warren's pipeline without HTTP: this process plays the gateway's part — insertPending and
- * publishTask (confirmed) through a shared/ Broker, and the recorder (gateway/recorder.ts)
+ * publishTask (confirmed) through a shared/ Broker, and the recorder (gateway/background/recorder.ts)
  * committing events to SQLite — against a real worker process serving echo. A task is done when
  * the recorder has committed its SUCCESS (its `onFinished`), which is when a poll would first see it.
  * Configuration comes from loadConfig, so queue arguments, prefetches and the store are warren's defaults.

@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
-import type { Broker, Config, Logger, ProcessorDescriptor, StoreHealth, TaskStore } from '../shared/index.js';
-import { accessLog } from './access-log.js';
-import { authenticate, rateLimiter, requireAdmin } from './auth.js';
-import { refuseCrossSite } from './cross-site.js';
-import { errorHandler, HttpError, notFound } from './http-errors.js';
+import { createUrlGuard, type Broker, type Config, type Logger, type ProcessorDescriptor } from '../shared/index.js';
+import type { StoreHealth, TaskStore } from './store/index.js';
+import { accessLog } from './http/access-log.js';
+import { authenticate, rateLimiter, requireAdmin } from './http/auth.js';
+import { refuseCrossSite } from './http/cross-site.js';
+import { errorHandler, HttpError, notFound } from './http/http-errors.js';
 import { httpMetrics, labelRoute, metricsEndpoint, type GatewayMetrics } from './metrics.js';
-import { apiDocumentRoutes } from './openapi.js';
+import { apiDocumentRoutes } from './docs/openapi.js';
 import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
 import { renderProcessorFields, renderUploadPage } from './pages/upload-page.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -16,12 +17,11 @@ import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { cancelRoutes } from './routes/cancel.js';
-import type { LiveEvents } from './live-events.js';
-import { SubmissionParser } from './submission.js';
-import type { ConfirmationLog } from './task-outbox.js';
+import type { LiveEvents } from './tasks/live-events.js';
+import { SubmissionParser } from './tasks/submission.js';
+import type { ConfirmationLog } from './background/task-outbox.js';
 import type { UploadStore } from './uploads/store.js';
-import { createUrlGuard } from '../shared/url-guard.js';
-import { workerCensus, type WorkerCensus } from './worker-census.js';
+import { workerCensus, type WorkerCensus } from './tasks/worker-census.js';
 import { taskDispatch, type TaskDispatch } from './celery/dispatch.js';
 
 export interface GatewayDeps {
@@ -77,7 +77,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   const basePath = config.basePath;
 
   const api = Router();
-  // First: every change on every route, open or not, signed in or anonymous (gateway/cross-site.ts).
+  // First: every change on every route, open or not, signed in or anonymous (gateway/http/cross-site.ts).
   api.use(refuseCrossSite({ publicUrl: config.publicUrl }));
   api.get('/echo', (_req, res) => {
     res.json({ status: 'ok', service: 'warren' });

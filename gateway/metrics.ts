@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isTerminal, type TaskRecord } from '../shared/index.js';
-import { TASK_SECONDS_BUCKETS } from '../shared/metrics.js';
+import { isTerminal, TASK_SECONDS_BUCKETS } from '../shared/index.js';
+import type { TaskRecord } from './store/index.js';
 
 /**
  * The gateway's Prometheus metrics. Each gateway gets its own registry rather than prom-client's

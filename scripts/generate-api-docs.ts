@@ -9,9 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { apiDocuments } from '../gateway/openapi.js';
-import { loadConfig } from '../shared/config.js';
-import { BUILTIN_DESCRIPTORS } from '../shared/processors/catalog.js';
+import { apiDocuments } from '../gateway/docs/openapi.js';
+import { BUILTIN_DESCRIPTORS, loadConfig } from '../shared/index.js';
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
 export const ASYNCAPI_PATH = fileURLToPath(new URL('../docs/asyncapi.json', import.meta.url));

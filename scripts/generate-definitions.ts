@@ -9,9 +9,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig } from '../shared/config.js';
-import { BUILTIN_DESCRIPTORS } from '../shared/processors/catalog.js';
-import { topologyFromConfig } from '../shared/topology.js';
+import { BUILTIN_DESCRIPTORS, loadConfig, topologyFromConfig } from '../shared/index.js';
 
 export const DEFINITIONS_PATH = fileURLToPath(new URL('../rabbitmq/definitions.json', import.meta.url));
 

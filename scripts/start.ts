@@ -5,9 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../shared/config.js';
-import { ConfigError } from '../shared/errors.js';
 import { ensureBroker, type BrokerHandle } from './ensure-broker.js';
+import { ConfigError, loadConfig, type Config } from '../shared/index.js';
 
 const log = (msg: string) => console.log(`[warren] ${msg}`);
 

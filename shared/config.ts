@@ -4,7 +4,7 @@ import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3
 import { ConfigError } from './errors.js';
 import { parseProcessorConcurrency } from './processor-concurrency.js';
 import { parsePublicUrl } from './public-url.js';
-import { storeKind } from './store/url.js';
+import { storeKind } from './store-url.js';
 import { userinfoProblem } from './url-secrets.js';
 
 /**

@@ -42,7 +42,7 @@ export async function publishTaskEvent(broker: Broker, event: TaskEvent): Promis
   await broker.publish(broker.topology.exchanges.events, eventRoutingKey(event.status, event.processor), taskEvents.encode(event), {
     messageId: event.event_id,
     // The task's id outside the body: a gateway's live-event consumer drops events nobody in it
-    // is waiting for without parsing them (gateway/live-events.ts).
+    // is waiting for without parsing them (gateway/tasks/live-events.ts).
     correlationId: event.task_id,
     type: TASK_EVENT_TYPE,
   });

@@ -19,6 +19,10 @@ export {
   REVOCATION_SYNC_TYPE,
   revocationSyncs,
   isTaskId,
+  contract,
+  TaskId,
+  ProcessorName,
+  Timestamp,
   type Contract,
   type EventStatus,
 } from './contracts.js';
@@ -35,38 +39,36 @@ export {
   type DeliveryState,
   type WebhookEvent,
 } from './delivery-contracts.js';
-export { CeleryTaskHeaders, CeleryTaskBody, CeleryReply, CeleryRevoke } from './celery-contracts.js';
-export { buildTopology, assertTopology, deleteTopology, eventRoutingKey, REVOCATION_RETENTION_MS, CELERY_EXCHANGE, CELERY_PIDBOX_EXCHANGE, type Topology, type TopologyOptions } from './topology.js';
+export {
+  buildTopology,
+  topologyFromConfig,
+  assertTopology,
+  deleteTopology,
+  eventRoutingKey,
+  REVOCATION_RETENTION_MS,
+  CELERY_EXCHANGE,
+  CELERY_PIDBOX_EXCHANGE,
+  type Topology,
+  type TopologyOptions,
+  type ExchangeSpec,
+  type QueueSpec,
+} from './topology.js';
 export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter, BatchSpec } from './processor.js';
 export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';
 export { VOLUME_SCHEME, uploadDir, uploadFileName, artifactDir, toLocation, resolveLocation, safeFileName } from './volume.js';
 export { BUILTIN_DESCRIPTORS, echoDescriptor } from './processors/catalog.js';
+export { categorizeDescriptor } from './processors/categorize.js';
+export { documentDescriptor, DOCUMENT_DEFAULT_PAGES, DOCUMENT_MAX_PAGES } from './processors/document.js';
+export { icalDescriptor, ICAL_MAX_FILE_BYTES, ICAL_MAX_TODOS } from './processors/ical.js';
+export { thumbnailDescriptor, THUMBNAIL_FITS, THUMBNAIL_FORMATS, THUMBNAIL_MAX_SIDE, type ThumbnailFit, type ThumbnailFormat } from './processors/thumbnail.js';
+export { createUrlGuard, UrlRefused, type UrlGuard } from './url-guard.js';
+export type { ApiKey } from './api-keys.js';
+export { TASK_SECONDS_BUCKETS } from './metrics.js';
 export { loadProcessorDescriptors, loadProcessorDir, mergeProcessors } from './processors/load.js';
-export {
-  openStore,
-  redactUrl,
-  StoreUnavailableError,
-  StorageFullError,
-  storeFaultOf,
-  type StoreFault,
-  type GuardedStore,
-  type StoreHealth,
-  type OpenStoreOptions,
-  type DeliveryAttempt,
-  type DeliveryRecord,
-  type DeliveryStore,
-  type RedeliverOutcome,
-  type TaskStore,
-  type TaskRecord,
-  type TaskWithInput,
-  type FinishedTask,
-  type NewTask,
-  type ApplyOutcome,
-  type TaskQuery,
-  type TaskCounts,
-} from './store/index.js';
+export { redactUrl } from './url-secrets.js';
+export { storeKind, type StoreKind } from './store-url.js';
 export { runService } from './service.js';
 export {
   parseS3Destinations,

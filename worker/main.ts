@@ -1,11 +1,10 @@
 import os from 'node:os';
-import { brokerFromConfig, describeDestination, runService } from '../shared/index.js';
+import { brokerFromConfig, createUrlGuard, describeDestination, runService } from '../shared/index.js';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { selectProcessors } from './processors/registry.js';
 import { startRunner } from './runner.js';
 import { startRevocationWatch } from './revocations.js';
 import { createInputFetcher } from './inputs.js';
-import { createUrlGuard } from '../shared/url-guard.js';
 import { startDeliveryRunner } from './delivery-runner.js';
 import { fileDeliverers } from './deliverers/index.js';
 import { createWebhookDeliverer } from './deliverers/webhook.js';

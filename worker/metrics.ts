@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { TASK_SECONDS_BUCKETS } from '../shared/metrics.js';
+import { TASK_SECONDS_BUCKETS } from '../shared/index.js';
 
 /**
  * A worker's Prometheus metrics, on their own registry (not prom-client's global one, so tests

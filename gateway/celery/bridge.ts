@@ -1,22 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
-import {
-  ACK,
-  MessageTooLargeError,
-  PublishError,
-  coerceError,
-  isTerminal,
-  publishTaskEvent,
-  storeFaultOf,
-  taskEvent,
-  type Broker,
-  type ConsumeOutcome,
-  type Consumer,
-  type Logger,
-  type TaskRecord,
-  type TaskStatus,
-  type TaskStore,
-} from '../../shared/index.js';
-import { retryDelayMs } from '../store-retry.js';
+import { ACK, MessageTooLargeError, PublishError, coerceError, isTerminal, publishTaskEvent, taskEvent, type Broker, type ConsumeOutcome, type Consumer, type Logger, type TaskStatus } from '../../shared/index.js';
+import { storeFaultOf, type TaskRecord, type TaskStore } from '../store/index.js';
+import { retryDelayMs } from '../background/store-retry.js';
 import { attemptOfReply, mapCeleryReply, parseCeleryReply, type CeleryReply } from './replies.js';
 import { broadcastRevoke } from './revoke.js';
 

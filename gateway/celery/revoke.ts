@@ -1,5 +1,6 @@
 import type { Options } from 'amqplib';
-import type { Broker, CeleryRevoke } from '../../shared/index.js';
+import type { Broker } from '../../shared/index.js';
+import type { CeleryRevoke } from './contracts.js';
 
 /**
  * Cancel a task at the Celery workers, exactly as `app.control.revoke(task_id, terminate=True)`

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Options } from 'amqplib';
-import { parseS3Location, resolveLocation, type CeleryTaskBody, type CeleryTaskHeaders, type FileRef, type TaskInput } from '../../shared/index.js';
+import { parseS3Location, resolveLocation, type FileRef, type TaskInput } from '../../shared/index.js';
+import type { CeleryTaskBody, CeleryTaskHeaders } from './contracts.js';
 import { pythonRepr } from './python-repr.js';
 
 /**

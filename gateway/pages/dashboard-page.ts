@@ -1,7 +1,7 @@
-import { TASK_STATUSES, type TaskStatus } from '../../shared/states.js';
-import type { DashboardData, DashboardFilters, DashboardTask } from '../routes/dashboard.js';
+import type { DashboardData, DashboardFilters, DashboardTask } from '../routes/dashboard-data.js';
 import { escapeHtml, renderLayout, withBasePath } from './layout.js';
 import { formatBytes } from './schema-fields.js';
+import { TASK_STATUSES, type TaskStatus } from '../../shared/index.js';
 
 export interface DashboardPageOptions {
   basePath: string;

@@ -1,7 +1,7 @@
-import { isTerminal, type TaskStatus } from '../../shared/states.js';
-import type { StatusDocument } from '../task-document.js';
+import type { StatusDocument } from '../tasks/task-document.js';
 import { escapeHtml, renderLayout, withBasePath } from './layout.js';
 import { formatBytes } from './schema-fields.js';
+import { isTerminal, type TaskStatus } from '../../shared/index.js';
 
 export interface TaskPageOptions {
   basePath: string;

@@ -1,11 +1,12 @@
 import { Router, type Request } from 'express';
-import { coerceError, isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
+import { coerceError, isTerminal, publishTaskEvent, taskEvent, type Broker, type Logger } from '../../shared/index.js';
+import type { TaskStore } from '../store/index.js';
 import { broadcastRevoke } from '../celery/revoke.js';
-import { HttpError } from '../http-errors.js';
-import type { LiveEvents } from '../live-events.js';
-import { deliveriesOf, toStatusDocument } from '../task-document.js';
-import { loadTask } from '../task-lookup.js';
-import { clientOf } from '../auth.js';
+import { HttpError } from '../http/http-errors.js';
+import type { LiveEvents } from '../tasks/live-events.js';
+import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
+import { loadTask } from '../tasks/task-lookup.js';
+import { clientOf } from '../http/auth.js';
 
 /**
  * POST {base}/task_cancel/:id — cancel an unfinished task.

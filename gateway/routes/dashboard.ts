@@ -1,20 +1,21 @@
 import express, { Router, type Request } from 'express';
-import { coerceError, isTerminal, TASK_STATUSES, type Broker, type Logger, type TaskRecord, type TaskStatus, type TaskStore } from '../../shared/index.js';
-import { HttpError } from '../http-errors.js';
+import { coerceError, isTerminal, TASK_STATUSES, type Broker, type Logger, type TaskStatus } from '../../shared/index.js';
+import type { TaskRecord, TaskStore } from '../store/index.js';
+import { HttpError } from '../http/http-errors.js';
 import { withBasePath } from '../pages/layout.js';
 import { renderDashboardPage } from '../pages/dashboard-page.js';
-import { peekDeadLetters, queueStats, redriveDeadLetters, type DeadLetter, type QueueStat, type RedriveResult } from '../operations.js';
-import { taskUrls } from '../task-document.js';
+import { peekDeadLetters, queueStats, redriveDeadLetters, type RedriveResult } from './dashboard-operations.js';
+import type { BrokerSection, DashboardData, DashboardFilters, DashboardTask } from './dashboard-data.js';
+import { taskUrls } from '../tasks/task-document.js';
 
 /**
  * The operator's dashboard: task counts and recent tasks from the store, queue depths and the
  * dead-letter queue from the broker. Every replica answers the same, because nothing here lives in
  * a process's memory.
  *
- * SECURITY: these are operator tools with no authentication yet (that comes with API keys). The
- * redrive POST moves messages between queues. Until then, keep the gateway off the public
- * internet or set DASHBOARD=off. Cross-site form posts from a browser are refused; anyone who can
- * reach the gateway directly can still use them.
+ * SECURITY: with API_KEYS set only ADMIN_KEYS open it (app.ts mounts requireAdmin before it);
+ * without keys anyone who can reach the gateway can, redrive included — keep it private then, or
+ * set DASHBOARD=off. Browsers may not post a redrive from another site (http/cross-site.ts).
  */
 export interface DashboardDeps {
   basePath: string;
@@ -23,62 +24,6 @@ export interface DashboardDeps {
   /** Known processor names, for the filter's choices. */
   processors: readonly string[];
   logger: Logger;
-}
-
-export interface DashboardFilters {
-  status: TaskStatus | null;
-  processor: string | null;
-  /** Epoch ms: only tasks created before it (the next page). */
-  before: number | null;
-  limit: number;
-}
-
-export interface DashboardTask {
-  task_id: string;
-  processor: string;
-  status: TaskStatus;
-  attempts: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  /** Run time, started → finished. */
-  duration_ms: number | null;
-  error: { code: string; message: string } | null;
-  page_url: string;
-}
-
-export interface DashboardDelivery {
-  task_id: string;
-  target: string;
-  state: string;
-  attempts: number;
-  last_error: { code: string; message: string } | null;
-  last_http_status: number | null;
-  next_attempt_at: string | null;
-  updated_at: string;
-  page_url: string;
-}
-
-export type BrokerSection =
-  | { reachable: true; queues: QueueStat[]; dead_letters: { queue: string; count: number | null; messages: DeadLetter[] } }
-  | { reachable: false; problem: string };
-
-export interface DashboardData {
-  generated_at: string;
-  filters: DashboardFilters;
-  counts: {
-    by_status: Record<TaskStatus, number>;
-    finished_last_minute: Record<TaskStatus, number>;
-    finished_last_hour: Record<TaskStatus, number>;
-  };
-  /** Tasks that reached a terminal state in the last five minutes, per minute. */
-  rate: { window_seconds: number; finished: number; per_minute: number };
-  broker: BrokerSection;
-  /** Delivery targets that failed for good or are retrying after a failure, newest first. */
-  delivery_problems: DashboardDelivery[];
-  tasks: DashboardTask[];
-  /** `before` for the next (older) page; null on the last page. */
-  next_before: number | null;
 }
 
 const DEFAULT_LIMIT = 50;

@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { isTerminal, publishDeliveryJob, type Broker, type Logger, type TaskStore } from '../../shared/index.js';
-import { deliveryJob, withResult } from '../delivery-jobs.js';
-import { HttpError } from '../http-errors.js';
-import { deliveriesOf, toStatusDocument } from '../task-document.js';
-import { loadTask } from '../task-lookup.js';
-import { clientOf } from '../auth.js';
+import { isTerminal, publishDeliveryJob, type Broker, type Logger } from '../../shared/index.js';
+import type { TaskStore } from '../store/index.js';
+import { deliveryJob, withResult } from '../background/delivery-jobs.js';
+import { HttpError } from '../http/http-errors.js';
+import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
+import { loadTask } from '../tasks/task-lookup.js';
+import { clientOf } from '../http/auth.js';
 
 /**
  * A task's delivery targets:

@@ -1,9 +1,10 @@
 import { Router, type Response } from 'express';
-import { isTerminal, reduceTask, type TaskEvent, type TaskProgressState, type TaskStore } from '../../shared/index.js';
-import type { LiveEvents } from '../live-events.js';
-import { deliveriesOf, toStatusDocument } from '../task-document.js';
-import { loadTask } from '../task-lookup.js';
-import { clientOf } from '../auth.js';
+import { isTerminal, reduceTask, type TaskEvent, type TaskProgressState } from '../../shared/index.js';
+import type { TaskStore } from '../store/index.js';
+import type { LiveEvents } from '../tasks/live-events.js';
+import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
+import { loadTask } from '../tasks/task-lookup.js';
+import { clientOf } from '../http/auth.js';
 
 /**
  * GET {base}/task_events/:id — Server-Sent Events for one task. The stream opens with the task's

@@ -3,17 +3,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import multer from 'multer';
-import { coerceError, isTerminal, storeFaultOf, taskMessage, type Broker, type FileRef, type Logger, type TaskStore } from '../../shared/index.js';
-import { retryDelayMs } from '../store-retry.js';
-import { HttpError } from '../http-errors.js';
-import type { SubmissionParser } from '../submission.js';
-import type { LiveEvents } from '../live-events.js';
+import { coerceError, isTerminal, taskMessage, type Broker, type FileRef, type Logger } from '../../shared/index.js';
+import { storeFaultOf, type TaskStore } from '../store/index.js';
+import { retryDelayMs } from '../background/store-retry.js';
+import { HttpError } from '../http/http-errors.js';
+import type { SubmissionParser } from '../tasks/submission.js';
+import type { LiveEvents } from '../tasks/live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { deliveriesOf, taskUrls, toStatusDocument } from '../task-document.js';
-import { parseTargets, type TargetOptions } from '../delivery-targets.js';
-import type { ConfirmationLog } from '../task-outbox.js';
-import { preferredWaitSeconds } from '../task-lookup.js';
-import { clientOf } from '../auth.js';
+import { deliveriesOf, taskUrls, toStatusDocument } from '../tasks/task-document.js';
+import { parseTargets, type TargetOptions } from '../tasks/delivery-targets.js';
+import type { ConfirmationLog } from '../background/task-outbox.js';
+import { preferredWaitSeconds } from '../tasks/task-lookup.js';
+import { clientOf } from '../http/auth.js';
 import { checkUploads, type UploadedFile } from '../uploads/accept.js';
 import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 import { diskBudget } from '../uploads/disk-budget.js';
@@ -37,7 +38,7 @@ export interface SubmitDeps {
   parser: SubmissionParser;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'tasksSubmitted' | 'tasksRejected'>;
-  /** Notes each confirmed publish for the task outbox (gateway/task-outbox.ts). */
+  /** Notes each confirmed publish for the task outbox (gateway/background/task-outbox.ts). */
   confirmations?: ConfirmationLog;
   /** How long a task whose publish failed may take to be marked not accepted while the store is down (TASK_SWEEP_GRACE_MS: the outbox publishes it after that). */
   markRetryMs?: number;
@@ -105,7 +106,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     }
 
     const id = randomUUID();
-    // The access log line of this request carries the new task's id (gateway/access-log.ts).
+    // The access log line of this request carries the new task's id (gateway/http/access-log.ts).
     res.locals.taskId = id;
     const createdAt = Date.now();
     const { owner } = clientOf(res);

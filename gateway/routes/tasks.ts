@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { Router, type Request, type Response } from 'express';
-import { isTerminal, resolveLocation, type FileRef, type TaskRecord, type TaskStore } from '../../shared/index.js';
-import type { WorkerCensus } from '../worker-census.js';
-import { HttpError } from '../http-errors.js';
+import { isTerminal, resolveLocation, type FileRef } from '../../shared/index.js';
+import type { TaskRecord, TaskStore } from '../store/index.js';
+import type { WorkerCensus } from '../tasks/worker-census.js';
+import { HttpError } from '../http/http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
-import type { LiveEvents } from '../live-events.js';
-import { artifactUrl, deliveriesOf, toStatusDocument } from '../task-document.js';
-import { loadTask, preferredWaitSeconds } from '../task-lookup.js';
-import { clientOf } from '../auth.js';
+import type { LiveEvents } from '../tasks/live-events.js';
+import { artifactUrl, deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
+import { loadTask, preferredWaitSeconds } from '../tasks/task-lookup.js';
+import { clientOf } from '../http/auth.js';
 
 /**
  * Reading tasks: status (JSON), result (JSON or the output file), single artifacts, and the HTML

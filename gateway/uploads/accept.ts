@@ -1,5 +1,5 @@
 import { safeFileName, type ProcessorDescriptor } from '../../shared/index.js';
-import { HttpError } from '../http-errors.js';
+import { HttpError } from '../http/http-errors.js';
 import { sniffContentType } from './sniff.js';
 import type { StagedFile } from './storage.js';
 

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeDestination, parseS3Location, s3ClientFor, s3Location, safeFileName, uploadFileName, uploadKeyPrefix, type FileRef, type Logger, type S3Destination } from '../../shared/index.js';
-import { HttpError } from '../http-errors.js';
-import type { UploadStore } from './store.js';
+import { HttpError } from '../http/http-errors.js';
+import type { UploadStore } from './upload-store.js';
 
 /**
  * Uploads in an S3 destination (UPLOAD_STORE=s3:<name>), under `<prefix>/uploads/<task id>/`.

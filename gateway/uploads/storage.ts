@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
-import { HttpError } from '../http-errors.js';
+import { HttpError } from '../http/http-errors.js';
 import { SNIFF_BYTES } from './sniff.js';
 
 /**

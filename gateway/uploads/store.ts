@@ -1,20 +1,11 @@
-import type { FileRef, Logger, UploadStoreSetting } from '../../shared/index.js';
-import type { UploadedFile } from './accept.js';
+import type { Logger, UploadStoreSetting } from '../../shared/index.js';
+import type { UploadStore } from './upload-store.js';
 import { s3UploadStore } from './s3-store.js';
 import { volumeUploadStore } from './volume-store.js';
 
-/**
- * Where accepted uploads go once they are checked (UPLOAD_STORE): the shared volume or an S3
- * destination. Staging, limits and sniffing happen before, the same for both.
- */
-export interface UploadStore {
-  /** Moves a task's checked, staged files to where workers read them, and describes them. */
-  commit(files: readonly UploadedFile[], types: readonly string[], taskId: string): Promise<FileRef[]>;
-  /** Removes what `commit` stored for a task that was not accepted. */
-  discard(taskId: string, files: readonly FileRef[]): Promise<void>;
-  close(): void;
-}
+export type { UploadStore } from './upload-store.js';
 
+/** The upload store UPLOAD_STORE names: the shared volume, or an S3 destination. */
 export function uploadStoreFor(setting: UploadStoreSetting, dataDir: string, logger: Logger): UploadStore {
   return setting.kind === 's3' ? s3UploadStore(setting.destination, logger) : volumeUploadStore(dataDir);
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { safeFileName, toLocation, uploadDir, uploadFileName } from '../../shared/index.js';
-import type { UploadStore } from './store.js';
+import type { UploadStore } from './upload-store.js';
 
 /** Uploads on the shared volume, DATA_DIR/uploads/<task id>/: a rename from staging, no copy. */
 export function volumeUploadStore(dataDir: string): UploadStore {

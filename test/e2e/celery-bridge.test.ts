@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import amqp from 'amqplib';
-import { openStore } from '../../shared/index.js';
+import { openStore } from '../../gateway/store/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AMQP_URL } from '../support/broker.js';
 import { celeryInstalled, FORCED_PY, spawnCeleryWorker, startCeleryWorker, writeCeleryApp, type CeleryWorker } from '../support/celery-worker.js';

@@ -3,7 +3,7 @@ import type { Gateway } from '../support/processes.js';
 import { testStack, type TestStack } from '../support/stack.js';
 
 /**
- * Where a gateway takes its own origin from, for the cross-site check (gateway/cross-site.ts):
+ * Where a gateway takes its own origin from, for the cross-site check (gateway/http/cross-site.ts):
  * the Host a request was addressed to (or what a proxy in front says), or PUBLIC_URL when set.
  * The browser itself is in test/browser/cross-site.test.ts; here the headers are ours to choose.
  */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DashboardData } from '../../gateway/routes/dashboard.js';
+import type { DashboardData } from '../../gateway/routes/dashboard-data.js';
 import { deletePrefix, publishRaw, takeMessage, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
 import { startGateway, startProcess, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';

@@ -82,7 +82,7 @@ beforeAll(async () => {
   if (!binaries) return;
   [port] = (await freeBrokerPorts(1)) as [number];
   node = await boot();
-  // A row the killed gateway inserted but never published is the task sweeper's (gateway/task-outbox.ts): past
+  // A row the killed gateway inserted but never published is the task sweeper's (gateway/background/task-outbox.ts): past
   // PUBLISH_TIMEOUT_MS, so it never races a submit still waiting for its confirm, and well within the load.
   stack = testStack(
     'faults',

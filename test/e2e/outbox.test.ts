@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../shared/index.js';
+import { openStore } from '../../gateway/store/index.js';
 import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
 import type { Gateway } from '../support/processes.js';
 import { testStack } from '../support/stack.js';

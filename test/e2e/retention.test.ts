@@ -59,7 +59,7 @@ describe('retention', () => {
     expect(gone.status).toBe(410);
     expect(await gone.json()).toMatchObject({ error: { code: 'result_expired', expired_at: expired.expired_at } });
     expect((await fetch(`${gateway.url}/task_result/${id}/artifacts/${artifact!.name}`)).status).toBe(410);
-    // The store says expired first, then the janitor removes the files (gateway/janitor.ts): on a loaded machine
+    // The store says expired first, then the janitor removes the files (gateway/background/janitor.ts): on a loaded machine
     // the status may be read in between.
     await filesGone([path.join(stack.dataDir, 'artifacts', id), path.join(stack.dataDir, 'uploads', id)]);
     expect(await (await fetch(`${gateway.url}/tasks/${id}`)).text()).toContain('expired');

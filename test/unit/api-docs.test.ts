@@ -4,27 +4,16 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { Express } from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../../gateway/app.js';
-import { API_SCHEMAS } from '../../gateway/api-schemas.js';
-import { LiveEvents } from '../../gateway/live-events.js';
+import { API_SCHEMAS } from '../../gateway/docs/api-schemas.js';
+import { LiveEvents } from '../../gateway/tasks/live-events.js';
 import { createGatewayMetrics } from '../../gateway/metrics.js';
-import { buildOpenApi } from '../../gateway/openapi.js';
-import { toStatusDocument } from '../../gateway/task-document.js';
+import { buildOpenApi } from '../../gateway/docs/openapi.js';
+import { toStatusDocument } from '../../gateway/tasks/task-document.js';
 import { volumeUploadStore } from '../../gateway/uploads/volume-store.js';
 import { ASYNCAPI_PATH, OPENAPI_PATH, renderApiDocs } from '../../scripts/generate-api-docs.js';
-import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
-import {
-  BUILTIN_DESCRIPTORS,
-  Broker,
-  buildTopology,
-  createLogger,
-  eventRoutingKey,
-  loadConfig,
-  TaskEvent,
-  TaskMessage,
-  type Config,
-  type TaskRecord,
-  type TaskStore,
-} from '../../shared/index.js';
+import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../../gateway/docs/asyncapi.js';
+import { BUILTIN_DESCRIPTORS, Broker, buildTopology, createLogger, eventRoutingKey, loadConfig, TaskEvent, TaskMessage, type Config } from '../../shared/index.js';
+import type { TaskRecord, TaskStore } from '../../gateway/store/index.js';
 import { documentedRoutes, OpenApiValidator, resolveRef, servedRoutes } from '../support/api-docs.js';
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProcessorDescriptors } from '../../shared/index.js';
-import { HttpError } from '../../gateway/http-errors.js';
-import { SubmissionParser } from '../../gateway/submission.js';
+import { HttpError } from '../../gateway/http/http-errors.js';
+import { SubmissionParser } from '../../gateway/tasks/submission.js';
 
 /**
  * The PyTorch example's descriptor, worker/python/examples/processors/categorize-torch.json: what

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { CeleryRevoke, CeleryTaskBody, CeleryTaskHeaders, type TaskInput } from '../../shared/index.js';
+import type { TaskInput } from '../../shared/index.js';
+import { CeleryRevoke, CeleryTaskBody, CeleryTaskHeaders } from '../../gateway/celery/contracts.js';
 import { celeryTaskMessage, type CeleryTaskSpec } from '../../gateway/celery/task-message.js';
 import { pythonRepr } from '../../gateway/celery/python-repr.js';
 import { revokeBroadcast } from '../../gateway/celery/revoke.js';

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Channel } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildAsyncApi, toJsonSchema } from '../../shared/asyncapi.js';
-import { assertTopology, buildTopology, CeleryReply, CeleryTaskHeaders, ConfigError, deleteTopology, loadProcessorDescriptors } from '../../shared/index.js';
+import { buildAsyncApi, toJsonSchema } from '../../gateway/docs/asyncapi.js';
+import { assertTopology, buildTopology, ConfigError, deleteTopology, loadProcessorDescriptors } from '../../shared/index.js';
+import { CeleryReply, CeleryTaskHeaders } from '../../gateway/celery/contracts.js';
 
 /**
  * What warren declares for processors Celery workers serve: their Celery queues as Celery declares

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerClientError } from '../../gateway/client-errors.js';
+import { answerClientError } from '../../gateway/http/client-errors.js';
 
 /** Requests Node's parser refuses never reach Express; they still get the error envelope. */
 let server: http.Server;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossSiteProblem, ownOrigin, type RequestSource } from '../../gateway/cross-site.js';
+import { crossSiteProblem, ownOrigin, type RequestSource } from '../../gateway/http/cross-site.js';
 
 const OWN = 'http://gateway.test:5000';
 const post = (headers: Partial<Omit<RequestSource, 'method'>>, method = 'POST'): RequestSource => ({

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_BACKENDS } from '../support/store-backends.js';
-import { DELIVERY_EVENT_TYPE, openStore, taskEvent, type DeliveryEvent, type TaskStore } from '../../shared/index.js';
+import { DELIVERY_EVENT_TYPE, taskEvent, type DeliveryEvent } from '../../shared/index.js';
+import { openStore, type TaskStore } from '../../gateway/store/index.js';
 
 /**
  * The delivery half of the store, one specification for SQLite and PostgreSQL: targets wait for

@@ -4,7 +4,7 @@ import type { CatalogEntry, JsonSchemaObject } from '../../gateway/pages/catalog
 import { fileHint, formatBytes, renderSchemaFields } from '../../gateway/pages/schema-fields.js';
 import { renderTaskPage } from '../../gateway/pages/task-page.js';
 import { renderUploadPage } from '../../gateway/pages/upload-page.js';
-import type { StatusDocument } from '../../gateway/task-document.js';
+import type { StatusDocument } from '../../gateway/tasks/task-document.js';
 import { echoDescriptor } from '../../shared/processors/catalog.js';
 
 /** What /processors serves: the TypeBox schema after a JSON round trip. */

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadProcessorDescriptors, loadProcessorDir } from '../../shared/index.js';
-import { HttpError } from '../../gateway/http-errors.js';
-import { SubmissionParser } from '../../gateway/submission.js';
+import { HttpError } from '../../gateway/http/http-errors.js';
+import { SubmissionParser } from '../../gateway/tasks/submission.js';
 
 /**
  * Processors described by data: `<name>.json` in PROCESSORS_DIR, for models served by a Python or

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { STORE_BACKENDS, type StoreLocation } from '../support/store-backends.js';
-import { openStore, taskEvent, type NewTask, type TaskStore } from '../../shared/index.js';
+import { taskEvent } from '../../shared/index.js';
+import { openStore, type NewTask, type TaskStore } from '../../gateway/store/index.js';
 import { admin, createTestSchema } from '../support/postgres.js';
-import { MIGRATIONS } from '../../shared/store/postgres-schema.js';
+import { MIGRATIONS } from '../../gateway/store/postgres-schema.js';
 
 /**
  * One specification of a task store, run against every implementation: what the gateway and the

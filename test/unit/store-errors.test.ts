@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StorageFullError, StoreUnavailableError, storeFaultOf } from '../../shared/index.js';
-import { asStoreError } from '../../shared/store/errors.js';
-import { guardStore } from '../../shared/store/guard.js';
-import type { TaskStore } from '../../shared/index.js';
+import { StorageFullError, StoreUnavailableError, storeFaultOf } from '../../gateway/store/index.js';
+import { asStoreError } from '../../gateway/store/errors.js';
+import { guardStore } from '../../gateway/store/guard.js';
+import type { TaskStore } from '../../gateway/store/index.js';
 
 /** A driver error as pg or better-sqlite3 shapes it: a message and a code. */
 const driverError = (message: string, code?: string): Error => Object.assign(new Error(message), code === undefined ? {} : { code });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_DESCRIPTORS } from '../../shared/index.js';
-import { HttpError } from '../../gateway/http-errors.js';
-import { SubmissionParser } from '../../gateway/submission.js';
+import { HttpError } from '../../gateway/http/http-errors.js';
+import { SubmissionParser } from '../../gateway/tasks/submission.js';
 
 const parser = new SubmissionParser(BUILTIN_DESCRIPTORS, { defaultProcessor: 'echo', maxFieldBytes: 100, maxFields: 5 });
 

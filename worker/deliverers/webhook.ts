@@ -1,7 +1,6 @@
 import axios from 'axios';
 import { Webhook } from 'standardwebhooks';
-import type { DeliveryJob } from '../../shared/index.js';
-import { UrlRefused, type UrlGuard } from '../../shared/url-guard.js';
+import { UrlRefused, type DeliveryJob, type UrlGuard } from '../../shared/index.js';
 import { connectLimitedAgents, isConnectTimeout } from './connect-timeout.js';
 import { DeliveryError } from './errors.js';
 

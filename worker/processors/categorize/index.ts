@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { PermanentError, type Processor } from '../../../shared/index.js';
-import { categorizeDescriptor } from '../../../shared/processors/categorize.js';
+import { categorizeDescriptor, PermanentError, type Processor } from '../../../shared/index.js';
 import { parseModel, predict, type CategorizeModel } from './model.js';
 
 const MODEL_URL = new URL('./model.json', import.meta.url);

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
-import type { FileRef, Processor, ProcessorContext, TaskInput } from '../../../shared/index.js';
-import { ICAL_MAX_FILE_BYTES, icalDescriptor } from '../../../shared/processors/ical.js';
+import { ICAL_MAX_FILE_BYTES, icalDescriptor, type FileRef, type Processor, type ProcessorContext, type TaskInput } from '../../../shared/index.js';
 import { renderCalendar } from './calendar.js';
 import { canonicalTimeZone } from './dates.js';
 import { invalidInput, todosFromCsv, todosFromJson, todosFromValue, type Todo } from './todos.js';

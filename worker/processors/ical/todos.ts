@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PermanentError } from '../../../shared/errors.js';
-import { ICAL_MAX_TODOS } from '../../../shared/processors/ical.js';
 import { CsvSyntaxError, isBlankRecord, parseCsv } from './csv.js';
 import { parseDeadline, type Deadline } from './dates.js';
+import { ICAL_MAX_TODOS, PermanentError } from '../../../shared/index.js';
 
 /**
  * Todos from JSON or CSV, validated. Pure: text in, todos out, or a PermanentError (code

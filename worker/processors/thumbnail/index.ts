@@ -1,15 +1,7 @@
 import fs from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
-import { PermanentError, type Processor } from '../../../shared/index.js';
+import { PermanentError, THUMBNAIL_FITS, THUMBNAIL_FORMATS, THUMBNAIL_MAX_SIDE, thumbnailDescriptor, type Processor, type ThumbnailFit, type ThumbnailFormat } from '../../../shared/index.js';
 import { DECODER_CONCURRENCY, checkImagePixels, decoderLimits, imageTooLarge } from '../decoder-limits.js';
-import {
-  THUMBNAIL_FITS,
-  THUMBNAIL_FORMATS,
-  THUMBNAIL_MAX_SIDE,
-  thumbnailDescriptor,
-  type ThumbnailFit,
-  type ThumbnailFormat,
-} from '../../../shared/processors/thumbnail.js';
 
 export const DEFAULT_WIDTH = 256;
 /** What sharp calls the formats the descriptor accepts; sharp reads more (SVG, HEIF...) that we do not take. */

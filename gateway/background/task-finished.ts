@@ -1,0 +1,27 @@
+import { coerceError, type Broker, type Logger } from '../../shared/index.js';
+import type { FinishedTask, TaskStore } from '../store/index.js';
+import { enqueueFinalDeliveries } from './delivery-jobs.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/**
+ * What follows a task's terminal state once it is committed, whoever committed it — the recorder,
+ * the dead-letter watch, the stall check: count and time it, wake this replica's waiters, and
+ * enqueue its deliveries (the delivery sweeper sends them if that fails).
+ */
+export interface FinishedDeps {
+  broker: Broker;
+  store: TaskStore;
+  logger: Logger;
+  basePath: string;
+  metrics?: Pick<GatewayMetrics, 'taskFinished'> | undefined;
+  onFinished?: ((taskId: string) => void) | undefined;
+}
+
+export function taskFinished({ broker, store, logger, basePath, metrics, onFinished }: FinishedDeps, record: FinishedTask): void {
+  metrics?.taskFinished(record);
+  onFinished?.(record.id);
+  logger.debug({ taskId: record.id, processor: record.processor, status: record.status }, 'task finished');
+  enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
+    logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
+  );
+}
