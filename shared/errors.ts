@@ -50,6 +50,16 @@ export class MessageTooLargeError extends PermanentError {
   }
 }
 
+/**
+ * The reason a worker aborts the work in flight when it stops: the runner and the deliverers
+ * requeue what it interrupts, rather than count it as a failure.
+ */
+export class ShutdownAbort extends WarrenError {
+  constructor() {
+    super('shutting_down', 'worker shutting down');
+  }
+}
+
 /** Wrap anything thrown into a WarrenError exactly once, at a boundary. */
 export function coerceError(thrown: unknown): WarrenError {
   if (thrown instanceof WarrenError) return thrown;

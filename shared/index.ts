@@ -1,6 +1,6 @@
 // The public face of shared/: what the gateway and the worker agree on.
 export { loadConfig, type Config, type LogFormat, type LogLevel, type UploadStoreSetting } from './config.js';
-export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, MessageTooLargeError, coerceError } from './errors.js';
+export { WarrenError, PermanentError, ConfigError, ContractError, PublishError, MessageTooLargeError, ShutdownAbort, coerceError } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { TASK_STATUSES, TERMINAL_STATUSES, isTerminal, reduceTask, type TaskStatus, type Reduction, type TaskProgressState } from './states.js';
 export {

@@ -10,6 +10,7 @@ import {
   type ConsumeOutcome,
   type DeliveryJob,
   type Logger,
+  ShutdownAbort,
 } from '../shared/index.js';
 import { DeliveryError } from './deliverers/errors.js';
 import type { FileDeliverer } from './deliverers/types.js';
@@ -42,7 +43,6 @@ export interface DeliveryRunnerDeps {
   fileTimeoutMs?: number;
 }
 
-class ShutdownAbort extends Error {}
 
 /**
  * The backoff tier after a failed `attempt`: the schedule's (the last repeats), or a longer one if

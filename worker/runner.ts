@@ -4,6 +4,7 @@ import {
   ACK,
   coerceError,
   PermanentError,
+  ShutdownAbort,
   publishTask,
   publishTaskEvent,
   taskEvent,
@@ -55,12 +56,6 @@ export interface RunnerDeps {
 export interface Runner {
   /** Stop taking tasks; in-flight ones get `graceMs` to finish, then are aborted and requeued. */
   stop(graceMs: number): Promise<void>;
-}
-
-class ShutdownAbort extends Error {
-  constructor() {
-    super('worker shutting down');
-  }
 }
 
 /** The task was cancelled: its record is REVOKED already; nothing more is published. */

@@ -3,6 +3,8 @@
  * answer. Paths are relative to the server URL (BASE_PATH). test/unit/api-docs.test.ts walks the
  * Express app and fails when a route is served but not listed here, or listed but not served.
  */
+import type { ErrorCode } from '../http/error-codes.js';
+
 type Json = Record<string, unknown>;
 
 const schema = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -14,8 +16,8 @@ function json(description: string, name: string, headers?: Json): Json {
   return { description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: schema(name) } } };
 }
 
-/** An error answer: the envelope, with the codes this route gives under this status. */
-function fail(codes: readonly string[], note = '', headers?: Json): Json {
+/** An error answer: the envelope, with the codes this route gives under this status (from the registry, http/error-codes.ts). */
+function fail(codes: readonly ErrorCode[], note = '', headers?: Json): Json {
   return json(`error.code: ${codes.map((code) => `\`${code}\``).join(', ')}${note ? `. ${note}` : ''}`, 'ErrorEnvelope', headers);
 }
 
@@ -123,6 +125,7 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
             ['invalid_body', 'invalid_processor', 'unknown_processor', 'invalid_field_name', 'invalid_fields', 'repeated_field', 'invalid_multipart', 'unexpected_file', 'wrong_file_count', 'request_aborted', 'bad_request', 'invalid_idempotency_key', 'invalid_delivery', 'unknown_destination', 'webhooks_disabled', 'invalid_webhook_url', 'webhook_url_not_public', 'webhook_url_unresolvable'],
             'invalid_fields adds `problems`; webhook_url_not_public: the URL resolves to a loopback, private, link-local or otherwise non-public address (WEBHOOK_ALLOWLIST lets operators allow some)',
           ),
+          '409': fail(['idempotency_key_reused'], 'The Idempotency-Key was used before for a different request (another processor, fields, targets or files)'),
           '413': fail(['body_too_large', 'too_many_fields', 'field_too_large', 'too_large', 'file_too_large', 'too_many_files', 'upload_too_large']),
           '507': fail(['insufficient_storage'], 'The upload volume has less free space than MIN_FREE_DISK_BYTES plus the request; comes with Retry-After', { 'Retry-After': header('RetryAfter') }),
           '415': fail(['unsupported_media_type', 'unsupported_encoding', 'unsupported_file_type'], 'unsupported_file_type adds `accepted`'),
@@ -327,7 +330,7 @@ const STORELESS_PATHS = new Set(['/upload']);
  * full; both come with Retry-After. Added to what each route already answers under those statuses.
  */
 export function withStoreFaults(paths: Record<string, Json>): Record<string, Json> {
-  const addCode = (existing: Json | undefined, code: string, note: string): Json => {
+  const addCode = (existing: Json | undefined, code: ErrorCode, note: string): Json => {
     if (!existing) return fail([code], note, { 'Retry-After': header('RetryAfter') });
     const listed = String(existing.description);
     const description = listed.includes(`\`${code}\``) ? listed : listed.replace(/^(error\.code: [^.]*)/, `$1, \`${code}\``);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { ErrorCode } from './error-codes.js';
 import { HttpError } from './http-errors.js';
 import type { ApiKey } from '../../shared/index.js';
 
@@ -116,7 +117,7 @@ function credentialOf(req: Request): Credential | undefined {
  * 401 with the challenge the caller can answer: a browser navigating (it accepts HTML) gets Basic,
  * so it shows its own sign-in prompt; an API client gets Bearer (RFC 6750).
  */
-function challenge(req: Request, code: string, message: string, bearerError?: string): HttpError {
+function challenge(req: Request, code: ErrorCode, message: string, bearerError?: string): HttpError {
   const browser = req.accepts(['json', 'html']) === 'html';
   const header = browser ? 'Basic realm="warren", charset="UTF-8"' : `Bearer realm="warren"${bearerError ? `, error="${bearerError}"` : ''}`;
   return new HttpError(401, code, message, {}, { 'WWW-Authenticate': header });

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ErrorCode } from './error-codes.js';
 import { errorBody } from './http-errors.js';
 
 /**
@@ -7,11 +8,11 @@ import { errorBody } from './http-errors.js';
  * broken request line, a header timeout). Left to Node, they get a bare status line with no body;
  * answered here, they get the same error envelope as every other refusal.
  */
-const ANSWERS: Record<string, [number, string, string]> = {
+const ANSWERS: Record<string, [number, ErrorCode, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'request headers are larger than the limit'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request did not arrive in time'],
 };
-const MALFORMED: [number, string, string] = [400, 'bad_request', 'malformed HTTP request'];
+const MALFORMED: [number, ErrorCode, string] = [400, 'bad_request', 'malformed HTTP request'];
 
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A response already under way on this connection cannot be followed by another one.

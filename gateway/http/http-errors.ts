@@ -1,25 +1,28 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { coerceError, PublishError, type Logger } from '../../shared/index.js';
+import { coerceError, PublishError, WarrenError, type Logger } from '../../shared/index.js';
+import type { ErrorCode } from './error-codes.js';
 import { storeFaultOf } from '../store/index.js';
 
 /**
  * One error envelope for every failure: `{ "error": { "code", "message", ... } }`. Anything that is
  * not an HttpError is logged with its stack and answered as a generic 500; internals never reach
- * the client.
+ * the client. Codes come from one registry (error-codes.ts), which the OpenAPI document reads too.
  */
-export class HttpError extends Error {
+export class HttpError extends WarrenError {
+  declare readonly code: ErrorCode;
+
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
-export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): { error: Record<string, unknown> } {
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}): { error: Record<string, unknown> } {
   return { error: { code, message, ...details } };
 }
 

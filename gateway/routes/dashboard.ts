@@ -1,6 +1,7 @@
 import express, { Router, type Request } from 'express';
 import { coerceError, isTerminal, TASK_STATUSES, type Broker, type Logger, type TaskStatus } from '../../shared/index.js';
 import type { TaskRecord, TaskStore } from '../store/index.js';
+import type { ErrorCode } from '../http/error-codes.js';
 import { HttpError } from '../http/http-errors.js';
 import { withBasePath } from '../pages/layout.js';
 import { renderDashboardPage } from '../pages/dashboard-page.js';
@@ -182,14 +183,14 @@ function parseNotice(req: Request): { redriven: number; skipped: number } | unde
 }
 
 /** An empty value counts as absent: a GET form sends `status=` for "all". */
-function stringParam(value: unknown, name: string, code = 'invalid_query'): string | undefined {
+function stringParam(value: unknown, name: string, code: ErrorCode = 'invalid_query'): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError(400, code, `${name} must be given once`);
   const trimmed = value.trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
-function intParam(value: unknown, name: string, min: number, max: number, code = 'invalid_query'): number | undefined {
+function intParam(value: unknown, name: string, min: number, max: number, code: ErrorCode = 'invalid_query'): number | undefined {
   const raw = typeof value === 'number' ? String(value) : stringParam(value, name, code);
   if (raw === undefined) return undefined;
   if (!/^\d{1,16}$/.test(raw)) throw new HttpError(400, code, `${name} must be a whole number`);

@@ -1,4 +1,5 @@
 import { UrlRefused, WEBHOOK_EVENTS, type DeliveryTarget, type UrlGuard, type WebhookEvent } from '../../shared/index.js';
+import { isErrorCode } from '../http/error-codes.js';
 import { HttpError } from '../http/http-errors.js';
 
 /**
@@ -40,7 +41,8 @@ export async function parseTargets(body: Record<string, unknown>, options: Targe
     try {
       await options.guard.check(url);
     } catch (err) {
-      if (err instanceof UrlRefused) throw new HttpError(400, err.code, err.message);
+      // The guard's codes are part of the API (error-codes.ts); one it might add later stays a 400.
+      if (err instanceof UrlRefused) throw new HttpError(400, isErrorCode(err.code) ? err.code : 'invalid_webhook_url', err.message);
       throw err;
     }
     targets.push({ targetId: 'webhook', target: { kind: 'webhook', url, events: webhookEvents(body.webhook_events) } });
