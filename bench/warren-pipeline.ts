@@ -8,6 +8,7 @@ import { openStore } from '../gateway/store/index.js';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
 import { startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
 import { brokerPid, cpuMeter, drive } from './stats.js';
+import { linksFor } from '../gateway/links.js';
 
 export interface PipelineOptions {
   tasks: number;
@@ -56,6 +57,7 @@ export async function runWarrenPipeline({ tasks, inFlight, latencyTasks, warmup,
       store,
       logger,
       prefetch: config.recorderPrefetch,
+      links: linksFor(config.basePath),
       onFinished: (taskId) => {
         waiting.get(taskId)?.();
         waiting.delete(taskId);

@@ -23,6 +23,7 @@ import type { ConfirmationLog } from './background/task-outbox.js';
 import type { UploadStore } from './uploads/store.js';
 import { workerCensus, type WorkerCensus } from './tasks/worker-census.js';
 import { taskDispatch, type TaskDispatch } from './celery/dispatch.js';
+import { linksFor } from './links.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -53,7 +54,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // First, so their clocks include everything after them and they see every answer, errors too.
-  app.use(accessLog(logger, config.basePath));
+  app.use(accessLog(logger, linksFor(config.basePath)));
   app.use(httpMetrics(metrics));
   // No upgrade-insecure-requests: warren is often served over plain HTTP on a private network, and
   // upgrading the form's POST to https would break it there.
@@ -74,7 +75,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
     maxFieldBytes: config.maxFieldBytes,
     maxFields: config.maxFields,
   });
-  const basePath = config.basePath;
+  const links = linksFor(config.basePath);
 
   const api = Router();
   // First: every change on every route, open or not, signed in or anonymous (gateway/http/cross-site.ts).
@@ -120,11 +121,11 @@ export function createGateway({ config, store, broker, processors, logger, live,
   if (limiter) api.use(limiter);
   api.get('/upload', (req, res) => {
     const selected = typeof req.query.processor === 'string' ? req.query.processor : config.defaultProcessor;
-    res.type('html').send(renderUploadPage({ basePath, processors: catalog, selected }));
+    res.type('html').send(renderUploadPage({ links, processors: catalog, selected }));
   });
   api.use(
     submitRoutes({
-      basePath,
+      links,
       ...(confirmations ? { confirmations } : {}),
       idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
       markRetryMs: config.taskSweepGraceMs,
@@ -155,16 +156,16 @@ export function createGateway({ config, store, broker, processors, logger, live,
       },
     }),
   );
-  api.use(taskRoutes({ basePath, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
-  api.use(deliveryRoutes({ basePath, store, broker, logger }));
-  api.use(cancelRoutes({ basePath, store, broker, live, logger, celeryProcessors: new Set(processors.flatMap((p) => (p.celery ? [p.name] : []))) }));
-  api.use(liveRoutes({ basePath, store, live }));
+  api.use(taskRoutes({ links, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
+  api.use(deliveryRoutes({ links, store, broker, logger }));
+  api.use(cancelRoutes({ links, store, broker, live, logger, celeryProcessors: new Set(processors.flatMap((p) => (p.celery ? [p.name] : []))) }));
+  api.use(liveRoutes({ links, store, live }));
   if (config.dashboard) api.use(['/dashboard', '/dashboard.json'], requireAdmin);
-  if (config.dashboard) api.use(dashboardRoutes({ basePath, store, broker, processors: processors.map((p) => p.name), logger }));
+  if (config.dashboard) api.use(dashboardRoutes({ links, store, broker, processors: processors.map((p) => p.name), logger }));
 
   // At the root, not under BASE_PATH: where Prometheus looks by convention.
   app.get('/metrics', metricsEndpoint(metrics.registry));
-  app.use(basePath || '/', api);
+  app.use(config.basePath || '/', api);
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -15,6 +15,7 @@ import { createNotifier } from './background/notifier.js';
 import { uploadStoreFor } from './uploads/store.js';
 import { startCeleryBridge } from './celery/bridge.js';
 import { taskDispatch } from './celery/dispatch.js';
+import { linksFor } from './links.js';
 
 /** The gateway process: the only place that listens and connects. */
 await runService('gateway', async (config, logger) => {
@@ -38,16 +39,17 @@ await runService('gateway', async (config, logger) => {
   const broker = brokerFromConfig(config, 'gateway', processors.filter((p) => !p.celery).map((p) => p.name), logger, celeryQueues);
   const live = new LiveEvents(store, logger);
   live.start(broker);
+  const links = linksFor(config.basePath);
   const onFinished = (taskId: string): void => live.finished(taskId);
-  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, basePath: config.basePath, metrics, onFinished });
-  const notifier = createNotifier({ broker, store, logger, basePath: config.basePath, progressIntervalMs: config.webhookProgressIntervalMs });
+  const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, links, metrics, onFinished });
+  const notifier = createNotifier({ broker, store, logger, links, progressIntervalMs: config.webhookProgressIntervalMs });
   const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger, maxResultBytes: config.maxResultBytes }) : undefined;
-  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, basePath: config.basePath, notifier, onFinished });
+  const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, links, notifier, onFinished });
   const stallCheck = startStallCheck({
     broker,
     store,
     logger,
-    basePath: config.basePath,
+    links,
     processors,
     defaultTimeoutMs: config.taskTimeoutMs,
     queueTtlMs: config.taskQueueTtlMs,
@@ -56,7 +58,7 @@ await runService('gateway', async (config, logger) => {
     metrics,
     onFinished,
   });
-  const sweeper = startDeliverySweeper({ broker, store, logger, basePath: config.basePath, graceMs: config.deliverySweepGraceMs });
+  const sweeper = startDeliverySweeper({ broker, store, logger, links, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
   const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');

@@ -4,6 +4,7 @@ import { storeFaultOf, type TaskStore } from '../store/index.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { retryDelayMs } from './store-retry.js';
 import { taskFinished } from './task-finished.js';
+import type { Links } from '../links.js';
 
 /**
  * Part of the recorder's role: whatever reaches the dead letters and concerns a task is settled
@@ -40,7 +41,7 @@ export interface DeadLetterWatchDeps {
   broker: Broker;
   store: TaskStore;
   logger: Logger;
-  basePath?: string;
+  links: Links;
   metrics?: Pick<GatewayMetrics, 'taskFinished'>;
   onFinished?: (taskId: string) => void;
 }
@@ -55,9 +56,9 @@ function reasonOf(message: ConsumeMessage): { code: string; why: string; warren:
   return undefined;
 }
 
-export function startDeadLetterWatch({ broker, store, logger, basePath = '', metrics, onFinished }: DeadLetterWatchDeps): Consumer {
+export function startDeadLetterWatch({ broker, store, logger, links, metrics, onFinished }: DeadLetterWatchDeps): Consumer {
   let stopping = false;
-  const finished = { broker, store, logger, basePath, metrics, onFinished };
+  const finished = { broker, store, logger, links, metrics, onFinished };
 
   /** Record `taskId` FAILURE with `error`, if the store knows it and it is unfinished. */
   const fail = async (taskId: string, error: TaskError, attempt?: number): Promise<boolean> => {

@@ -1,15 +1,16 @@
 import { DELIVERY_JOB_TYPE, publishDeliveryJob, type Broker, type DeliveryJob, type Logger, type WebhookEvent } from '../../shared/index.js';
 import type { DeliveryRecord, FinishedTask, TaskRecord, TaskStore } from '../store/index.js';
 import { toStatusDocument } from '../tasks/task-document.js';
+import type { Links } from '../links.js';
 
 /**
  * Delivery jobs, made by the gateway side (the recorder when a task finishes, the sweeper, a
  * redeliver on demand) and consumed by workers' deliverers. A job carries everything a deliverer
  * needs — the status document, the result, artifact references — so workers never read the store.
  */
-export function deliveryJob(record: FinishedTask, delivery: DeliveryRecord, event: WebhookEvent, basePath: string): DeliveryJob {
+export function deliveryJob(record: FinishedTask, delivery: DeliveryRecord, event: WebhookEvent, links: Links): DeliveryJob {
   // The document as task_status shows it, minus the delivery list (it describes this very job).
-  const { deliveries: _omitted, ...document } = toStatusDocument(record, basePath, []);
+  const { deliveries: _omitted, ...document } = toStatusDocument(record, links, []);
   return {
     type: DELIVERY_JOB_TYPE,
     version: 1,
@@ -45,12 +46,12 @@ export async function withResult(store: Pick<TaskStore, 'result'>, record: TaskR
   return text === undefined ? record : { ...record, result: JSON.parse(text) as unknown };
 }
 
-export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; basePath: string; logger: Logger }, record: FinishedTask): Promise<number> {
+export async function enqueueFinalDeliveries(deps: { broker: Broker; store: TaskStore; links: Links; logger: Logger }, record: FinishedTask): Promise<number> {
   // Most tasks name no target: nothing to read or write for them.
   if (record.deliveryTargets === 0) return 0;
   const waiting = await deps.store.deliveries.begin(record.id, record.status, Date.now());
   if (waiting.length === 0) return 0;
-  await Promise.all(waiting.map((delivery) => publishDeliveryJob(deps.broker, deliveryJob(record, delivery, 'completed', deps.basePath))));
+  await Promise.all(waiting.map((delivery) => publishDeliveryJob(deps.broker, deliveryJob(record, delivery, 'completed', deps.links))));
   await deps.store.deliveries.markEnqueued(waiting, Date.now());
   deps.logger.debug({ taskId: record.id, targets: waiting.map((d) => d.targetId) }, 'deliveries enqueued');
   return waiting.length;

@@ -2,6 +2,7 @@ import { coerceError, type Broker, type Logger } from '../../shared/index.js';
 import type { TaskStore } from '../store/index.js';
 import { enqueueFinalDeliveries, withResult } from './delivery-jobs.js';
 import { every } from './periodic.js';
+import type { Links } from '../links.js';
 
 /**
  * The outbox sweep for deliveries: a finished task whose jobs were never confirmed by the broker
@@ -12,20 +13,20 @@ export interface SweeperOptions {
   broker: Broker;
   store: TaskStore;
   logger: Logger;
-  basePath: string;
+  links: Links;
   /** How often to look (default: every 10 s, or every grace period if that is shorter). */
   intervalMs?: number;
   /** A target younger than this is the recorder's business still (default 30 s). */
   graceMs?: number;
 }
 
-export function startDeliverySweeper({ broker, store, logger, basePath, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): { stop(): Promise<void> } {
+export function startDeliverySweeper({ broker, store, logger, links, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): { stop(): Promise<void> } {
   const sweep = async (): Promise<void> => {
     if (!broker.isConnected()) return;
     for (const taskId of await store.deliveries.stranded(Date.now() - graceMs, 100)) {
       const record = await store.get(taskId);
       if (!record) continue;
-      const sent = await enqueueFinalDeliveries({ broker, store, basePath, logger }, await withResult(store, record));
+      const sent = await enqueueFinalDeliveries({ broker, store, links, logger }, await withResult(store, record));
       if (sent > 0) logger.info({ taskId, sent }, 'stranded deliveries enqueued');
     }
   };

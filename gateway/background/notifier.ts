@@ -1,6 +1,7 @@
 import { coerceError, publishDeliveryJob, type Broker, type Logger, type TaskEvent } from '../../shared/index.js';
 import type { TaskStore } from '../store/index.js';
 import { deliveryJob, withResult } from './delivery-jobs.js';
+import type { Links } from '../links.js';
 
 /**
  * `started` and `progress` webhooks, for submissions that asked for them (webhook_events). They
@@ -11,7 +12,7 @@ export interface Notifier {
   started(event: TaskEvent): void;
 }
 
-export function createNotifier({ broker, store, logger, basePath, progressIntervalMs }: { broker: Broker; store: TaskStore; logger: Logger; basePath: string; progressIntervalMs: number }): Notifier {
+export function createNotifier({ broker, store, logger, links, progressIntervalMs }: { broker: Broker; store: TaskStore; logger: Logger; links: Links; progressIntervalMs: number }): Notifier {
   const lastProgress = new Map<string, number>();
 
   const send = async (event: TaskEvent): Promise<void> => {
@@ -28,7 +29,7 @@ export function createNotifier({ broker, store, logger, basePath, progressInterv
     const record = await store.get(event.task_id);
     if (!record) return;
     // The event's own id names this notification: the same on every copy of it.
-    await publishDeliveryJob(broker, { ...deliveryJob(await withResult(store, record), webhook, kind, basePath), delivery_id: event.event_id });
+    await publishDeliveryJob(broker, { ...deliveryJob(await withResult(store, record), webhook, kind, links), delivery_id: event.event_id });
   };
 
   return {

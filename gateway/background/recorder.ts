@@ -5,6 +5,7 @@ import { taskFinished } from './task-finished.js';
 import type { Notifier } from './notifier.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { retryDelayMs } from './store-retry.js';
+import type { Links } from '../links.js';
 
 /**
  * The recorder: the only writer of task state after the PENDING insert. It consumes the results
@@ -35,7 +36,7 @@ export interface RecorderDeps {
   /** Told of each task this recorder made terminal, right after the commit (wakes local waiters). */
   onFinished?: (taskId: string) => void;
   /** For delivery jobs' status documents. */
-  basePath?: string;
+  links: Links;
   /** Sends started/progress webhooks for tasks that asked for them. */
   notifier?: Notifier;
 }
@@ -164,7 +165,7 @@ function eventLane<E extends { task_id: string }>(name: string, apply: (pendings
   };
 }
 
-export function startRecorder({ broker, store, logger, prefetch, metrics, onFinished, basePath = '', notifier }: RecorderDeps): Consumer {
+export function startRecorder({ broker, store, logger, prefetch, metrics, onFinished, links, notifier }: RecorderDeps): Consumer {
 
   const applyTaskEvents = async (pendings: Pending<TaskEvent>[]): Promise<void> => {
     const outcomes = await store.applyEvents(pendings.map((p) => p.event));
@@ -175,7 +176,7 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
       // Only the applied event counts: a redelivered or duplicate terminal event changes nothing.
       const { event } = pendings[index]!;
       if (outcome.record) {
-        taskFinished({ broker, store, logger, basePath, metrics, onFinished }, outcome.record);
+        taskFinished({ broker, store, logger, links, metrics, onFinished }, outcome.record);
       } else if (event.status === 'STARTED' && outcome.deliveryTargets !== 0 && (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))) {
         // Replicas' recorders compete for events, so another may have committed the task's end
         // first: it did start all the same, and a client that asked to hear it should.

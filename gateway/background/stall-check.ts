@@ -3,6 +3,7 @@ import type { TaskRecord, TaskStore } from '../store/index.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { every } from './periodic.js';
 import { taskFinished } from './task-finished.js';
+import type { Links } from '../links.js';
 
 /**
  * The last line of "every accepted task finishes": a task that has been PENDING, STARTED or RETRY
@@ -22,7 +23,7 @@ export interface StallCheckOptions {
   broker: Broker;
   store: TaskStore;
   logger: Logger;
-  basePath: string;
+  links: Links;
   processors: readonly Pick<ProcessorDescriptor, 'name' | 'timeoutMs'>[];
   /** TASK_TIMEOUT_MS: the run timeout of processors that set none. */
   defaultTimeoutMs: number;

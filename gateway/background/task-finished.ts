@@ -2,6 +2,7 @@ import { coerceError, type Broker, type Logger } from '../../shared/index.js';
 import type { FinishedTask, TaskStore } from '../store/index.js';
 import { enqueueFinalDeliveries } from './delivery-jobs.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { Links } from '../links.js';
 
 /**
  * What follows a task's terminal state once it is committed, whoever committed it — the recorder,
@@ -12,16 +13,16 @@ export interface FinishedDeps {
   broker: Broker;
   store: TaskStore;
   logger: Logger;
-  basePath: string;
+  links: Links;
   metrics?: Pick<GatewayMetrics, 'taskFinished'> | undefined;
   onFinished?: ((taskId: string) => void) | undefined;
 }
 
-export function taskFinished({ broker, store, logger, basePath, metrics, onFinished }: FinishedDeps, record: FinishedTask): void {
+export function taskFinished({ broker, store, logger, links, metrics, onFinished }: FinishedDeps, record: FinishedTask): void {
   metrics?.taskFinished(record);
   onFinished?.(record.id);
   logger.debug({ taskId: record.id, processor: record.processor, status: record.status }, 'task finished');
-  enqueueFinalDeliveries({ broker, store, basePath, logger }, record).catch((err: unknown) =>
+  enqueueFinalDeliveries({ broker, store, links, logger }, record).catch((err: unknown) =>
     logger.warn({ taskId: record.id, err: coerceError(err).message }, 'deliveries not enqueued yet; the sweeper will send them'),
   );
 }

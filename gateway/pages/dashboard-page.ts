@@ -1,10 +1,11 @@
 import type { DashboardData, DashboardFilters, DashboardTask } from '../routes/dashboard-data.js';
-import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { escapeHtml, renderLayout } from './layout.js';
 import { formatBytes } from './schema-fields.js';
 import { TASK_STATUSES, type TaskStatus } from '../../shared/index.js';
+import type { Links } from '../links.js';
 
 export interface DashboardPageOptions {
-  basePath: string;
+  links: Links;
   data: DashboardData;
   processors: readonly string[];
   notice?: { redriven: number; skipped: number } | undefined;
@@ -18,8 +19,8 @@ const ERROR_CHARS = 160;
  * allows no inline script anyway). Every value from the store or the broker goes through
  * escapeHtml: task errors and dead-letter bodies are whatever a processor or producer wrote.
  */
-export function renderDashboardPage({ basePath, data, processors, notice }: DashboardPageOptions): string {
-  const dashboardUrl = withBasePath(basePath, '/dashboard');
+export function renderDashboardPage({ links, data, processors, notice }: DashboardPageOptions): string {
+  const dashboardUrl = links.to('/dashboard');
   // The refresh goes to the page without the redrive notice, so the notice shows once.
   const refreshUrl = pageUrl(dashboardUrl, data.filters);
   const head = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}; url=${escapeHtml(refreshUrl)}">`;
@@ -28,15 +29,15 @@ export function renderDashboardPage({ basePath, data, processors, notice }: Dash
 <div class="dashboard">
 <div class="dashboard-title">
   <h1>Dashboard</h1>
-  <p class="hint">Refreshes every ${REFRESH_SECONDS} seconds · as of ${renderTime(data.generated_at)} UTC · <a href="${escapeHtml(withBasePath(basePath, '/dashboard.json'))}">JSON</a></p>
+  <p class="hint">Refreshes every ${REFRESH_SECONDS} seconds · as of ${renderTime(data.generated_at)} UTC · <a href="${escapeHtml(links.to('/dashboard.json'))}">JSON</a></p>
 </div>
 ${notice ? renderNotice(notice) : ''}
 ${renderCounts(data)}
-${renderBroker(data, basePath)}
+${renderBroker(data, links)}
 ${renderDeliveryProblems(data)}
 ${renderTasks(data, dashboardUrl, processors)}
 </div>`;
-  return renderLayout({ title: 'Dashboard', body, basePath, head });
+  return renderLayout({ title: 'Dashboard', body, links, head });
 }
 
 function renderNotice({ redriven, skipped }: { redriven: number; skipped: number }): string {
@@ -67,7 +68,7 @@ function renderCounts({ counts, rate }: DashboardData): string {
 </section>`;
 }
 
-function renderBroker(data: DashboardData, basePath: string): string {
+function renderBroker(data: DashboardData, links: Links): string {
   const broker = data.broker;
   if (!broker.reachable) {
     return `<section class="card" aria-labelledby="queues-heading">
@@ -84,7 +85,7 @@ function renderBroker(data: DashboardData, basePath: string): string {
   );
   const deadLetters = broker.dead_letters;
   const count = deadLetters.count ?? deadLetters.messages.length;
-  const redriveUrl = withBasePath(basePath, '/dashboard/dead-letters/redrive');
+  const redriveUrl = links.to('/dashboard/dead-letters/redrive');
   const letters = deadLetters.messages.map(
     (letter) => `<tr>
       <td class="num">${letter.index + 1}</td>

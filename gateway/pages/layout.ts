@@ -1,3 +1,4 @@
+import type { Links } from '../links.js';
 /**
  * The HTML shell shared by the gateway's pages. Pages are plain template strings: there are two of
  * them, and a template engine would be one more dependency to audit. Every value that did not come
@@ -17,26 +18,18 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character] ?? character);
 }
 
-/**
- * Joins the configured base path and a route. A trailing slash in the configuration ("/api/")
- * would otherwise produce "//" URLs, which browsers resolve as protocol-relative hosts.
- */
-export function withBasePath(basePath: string, path: string): string {
-  return `${basePath.replace(/\/+$/, '')}${path}`;
-}
-
 export interface LayoutOptions {
   title: string;
   /** Trusted HTML: the page's own markup, already escaped where it embeds data. */
   body: string;
-  basePath: string;
+  links: Links;
   /** Trusted extra markup for <head>, e.g. a refresh meta tag. */
   head?: string;
 }
 
-export function renderLayout({ title, body, basePath, head }: LayoutOptions): string {
-  const uploadUrl = escapeHtml(withBasePath(basePath, '/upload'));
-  const stylesheetUrl = escapeHtml(withBasePath(basePath, '/static/warren.css'));
+export function renderLayout({ title, body, links, head }: LayoutOptions): string {
+  const uploadUrl = escapeHtml(links.to('/upload'));
+  const stylesheetUrl = escapeHtml(links.to('/static/warren.css'));
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,10 +1,11 @@
 import type { StatusDocument } from '../tasks/task-document.js';
-import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { escapeHtml, renderLayout } from './layout.js';
 import { formatBytes } from './schema-fields.js';
 import { isTerminal, type TaskStatus } from '../../shared/index.js';
+import type { Links } from '../links.js';
 
 export interface TaskPageOptions {
-  basePath: string;
+  links: Links;
   task: StatusDocument;
   /** The JSON result, present only when the task succeeded and the result is JSON. */
   resultJson?: string;
@@ -23,12 +24,12 @@ const STATUS_SUMMARIES: Record<TaskStatus, string> = {
  * The no-JavaScript view of one task: the form's plain POST redirects here. Until the task is
  * terminal the page reloads itself every second, which is the only way to poll without a script.
  */
-export function renderTaskPage({ basePath, task, resultJson }: TaskPageOptions): string {
+export function renderTaskPage({ links, task, resultJson }: TaskPageOptions): string {
   const finished = isTerminal(task.status);
   const head = finished ? '' : '<meta http-equiv="refresh" content="1">';
 
   const body = `
-<p class="back-link"><a href="${escapeHtml(withBasePath(basePath, '/upload'))}">← New task</a></p>
+<p class="back-link"><a href="${escapeHtml(links.to('/upload'))}">← New task</a></p>
 <h1>Task <code class="task-id">${escapeHtml(task.task_id)}</code></h1>
 
 <section class="card task" aria-labelledby="status-heading">
@@ -54,7 +55,7 @@ export function renderTaskPage({ basePath, task, resultJson }: TaskPageOptions):
 </section>
 ${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
 
-  return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, basePath, head });
+  return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, links, head });
 }
 
 function renderBadge(status: TaskStatus): string {

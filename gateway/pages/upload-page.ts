@@ -1,9 +1,10 @@
 import type { CatalogEntry } from './catalog-entry.js';
-import { escapeHtml, renderLayout, withBasePath } from './layout.js';
+import { escapeHtml, renderLayout } from './layout.js';
 import { renderFileField, renderSchemaFields } from './schema-fields.js';
+import type { Links } from '../links.js';
 
 export interface UploadPageOptions {
-  basePath: string;
+  links: Links;
   /** What `GET {base}/processors` lists, in the same shape. */
   processors: readonly CatalogEntry[];
   /** The processor whose fields are shown (from `?processor=`, else the default); unknown → the first. */
@@ -20,7 +21,7 @@ export const FIELD_ID_PREFIX = 'f-';
  * rebuilds the fields in place instead, submits with live status, and fills the #task skeleton
  * below (rendered here so the script only sets text and attributes).
  */
-export function renderUploadPage({ basePath, processors, selected: requested }: UploadPageOptions): string {
+export function renderUploadPage({ links, processors, selected: requested }: UploadPageOptions): string {
   const selected = processors.find((processor) => processor.name === requested) ?? processors[0];
   const processorOptions = processors
     .map((processor) => {
@@ -36,7 +37,7 @@ export function renderUploadPage({ basePath, processors, selected: requested }: 
 <p class="lede">Hand in the items to process. You get a task id at once; the result appears here when a worker has finished.</p>
 
 <div class="card">
-  <form id="processor-form" class="processor-form" method="get" action="${escapeHtml(withBasePath(basePath, '/upload'))}">
+  <form id="processor-form" class="processor-form" method="get" action="${escapeHtml(links.to('/upload'))}">
     <label for="processor">Processor</label>
     <div class="inline-row">
       <select id="processor" name="processor" aria-describedby="processor-hint"${disabled}>
@@ -47,7 +48,7 @@ export function renderUploadPage({ basePath, processors, selected: requested }: 
     <p id="processor-hint" class="hint">${escapeHtml(hint)}${selected ? ` <span class="version">v${escapeHtml(selected.version)}</span>` : ''}</p>
   </form>
 
-  <form id="upload-form" method="post" action="${escapeHtml(withBasePath(basePath, '/uploader'))}" enctype="multipart/form-data" data-base-path="${escapeHtml(basePath)}">
+  <form id="upload-form" method="post" action="${escapeHtml(links.to('/uploader'))}" enctype="multipart/form-data" data-base-path="${escapeHtml(links.base)}">
     <input type="hidden" name="processor" value="${escapeHtml(selected?.name ?? '')}">
     <div id="processor-fields" class="processor-fields">
 ${selected ? renderProcessorFields(selected) : ''}
@@ -66,8 +67,8 @@ ${selected ? renderProcessorFields(selected) : ''}
 ${TASK_SECTION}`;
 
   // External (the gateway's CSP, script-src 'self', forbids inline scripts); a module, so deferred.
-  const head = `<script type="module" src="${escapeHtml(withBasePath(basePath, '/static/upload.js'))}"></script>`;
-  return renderLayout({ title: 'New task', body, basePath, head });
+  const head = `<script type="module" src="${escapeHtml(links.to('/static/upload.js'))}"></script>`;
+  return renderLayout({ title: 'New task', body, links, head });
 }
 
 /** The inputs of one processor: the page renders them, and upload.js swaps them in when the choice changes. */

@@ -7,6 +7,7 @@ import type { LiveEvents } from '../tasks/live-events.js';
 import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { loadTask } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
+import type { Links } from '../links.js';
 
 /**
  * POST {base}/task_cancel/:id — cancel an unfinished task.
@@ -22,7 +23,7 @@ import { clientOf } from '../http/auth.js';
  * task_finished: it ended SUCCESS or FAILURE first.
  */
 export interface CancelRouteDeps {
-  basePath: string;
+  links: Links;
   store: TaskStore;
   broker: Broker;
   live: LiveEvents;
@@ -35,7 +36,7 @@ export const CANCELLED = { code: 'revoked', message: 'cancelled by request' } as
 /** How long the answer waits for the recorder to commit REVOKED. */
 const COMMIT_WAIT_MS = 5_000;
 
-export function cancelRoutes({ basePath, store, broker, live, logger, celeryProcessors = new Set() }: CancelRouteDeps): Router {
+export function cancelRoutes({ links, store, broker, live, logger, celeryProcessors = new Set() }: CancelRouteDeps): Router {
   const router = Router();
 
   router.post('/task_cancel/:id', async (req: Request<{ id: string }>, res) => {
@@ -57,7 +58,7 @@ export function cancelRoutes({ basePath, store, broker, live, logger, celeryProc
       throw new HttpError(409, 'task_finished', `task already ended ${record.status}; it cannot be cancelled`, { status: record.status });
     }
     res.setHeader('Cache-Control', 'no-store');
-    res.status(status).json(toStatusDocument(record, basePath, await deliveriesOf(store, record)));
+    res.status(status).json(toStatusDocument(record, links, await deliveriesOf(store, record)));
   });
 
   return router;

@@ -3,11 +3,10 @@ import { coerceError, isTerminal, TASK_STATUSES, type Broker, type Logger, type 
 import type { TaskRecord, TaskStore } from '../store/index.js';
 import type { ErrorCode } from '../http/error-codes.js';
 import { HttpError } from '../http/http-errors.js';
-import { withBasePath } from '../pages/layout.js';
 import { renderDashboardPage } from '../pages/dashboard-page.js';
 import { peekDeadLetters, queueStats, redriveDeadLetters, type RedriveResult } from './dashboard-operations.js';
 import type { BrokerSection, DashboardData, DashboardFilters, DashboardTask } from './dashboard-data.js';
-import { taskUrls } from '../tasks/task-document.js';
+import type { Links } from '../links.js';
 
 /**
  * The operator's dashboard: task counts and recent tasks from the store, queue depths and the
@@ -19,7 +18,7 @@ import { taskUrls } from '../tasks/task-document.js';
  * set DASHBOARD=off. Browsers may not post a redrive from another site (http/cross-site.ts).
  */
 export interface DashboardDeps {
-  basePath: string;
+  links: Links;
   store: TaskStore;
   broker: Broker;
   /** Known processor names, for the filter's choices. */
@@ -38,9 +37,9 @@ const RATE_WINDOW_MS = 5 * 60_000;
 const BROKER_TIMEOUT_MS = 3000;
 const PROCESSOR_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 
-export function dashboardRoutes({ basePath, store, broker, processors, logger }: DashboardDeps): Router {
+export function dashboardRoutes({ links, store, broker, processors, logger }: DashboardDeps): Router {
   const router = Router();
-  const dashboardUrl = withBasePath(basePath, '/dashboard');
+  const dashboardUrl = links.to('/dashboard');
 
   const gather = async (filters: DashboardFilters): Promise<DashboardData> => {
     const now = Date.now();
@@ -67,9 +66,9 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
         last_http_status: d.lastHttpStatus,
         next_attempt_at: d.nextAttemptAt === null ? null : new Date(d.nextAttemptAt).toISOString(),
         updated_at: new Date(d.updatedAt).toISOString(),
-        page_url: taskUrls(basePath, d.taskId).page,
+        page_url: links.page(d.taskId),
       })),
-      tasks: records.map((record) => toDashboardTask(record, basePath)),
+      tasks: records.map((record) => toDashboardTask(record, links)),
       next_before: records.length === filters.limit ? records.at(-1)!.createdAt : null,
     };
   };
@@ -85,7 +84,7 @@ export function dashboardRoutes({ basePath, store, broker, processors, logger }:
     const notice = parseNotice(req);
     const data = await gather(filters);
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderDashboardPage({ basePath, data, processors, notice }));
+    res.type('html').send(renderDashboardPage({ links, data, processors, notice }));
   });
 
   router.post(
@@ -142,7 +141,7 @@ async function brokerState(broker: Broker, logger: Logger): Promise<BrokerSectio
   }
 }
 
-function toDashboardTask(record: TaskRecord, basePath: string): DashboardTask {
+function toDashboardTask(record: TaskRecord, links: Links): DashboardTask {
   const duration = record.startedAt !== null && record.finishedAt !== null ? record.finishedAt - record.startedAt : null;
   return {
     task_id: record.id,
@@ -154,7 +153,7 @@ function toDashboardTask(record: TaskRecord, basePath: string): DashboardTask {
     finished_at: record.finishedAt === null ? null : new Date(record.finishedAt).toISOString(),
     duration_ms: duration !== null && duration >= 0 ? duration : null,
     error: record.error,
-    page_url: taskUrls(basePath, record.id).page,
+    page_url: links.page(record.id),
   };
 }
 

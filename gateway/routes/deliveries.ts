@@ -6,6 +6,7 @@ import { HttpError } from '../http/http-errors.js';
 import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { loadTask } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
+import type { Links } from '../links.js';
 
 /**
  * A task's delivery targets:
@@ -13,7 +14,7 @@ import { clientOf } from '../http/auth.js';
  *   POST {base}/task_deliveries/:id/:target/redeliver  a new round for a finished target (202)
  */
 export interface DeliveryRouteDeps {
-  basePath: string;
+  links: Links;
   store: TaskStore;
   broker: Broker;
   logger: Logger;
@@ -21,7 +22,7 @@ export interface DeliveryRouteDeps {
 
 type TargetParams = { id: string; target: string };
 
-export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRouteDeps): Router {
+export function deliveryRoutes({ links, store, broker, logger }: DeliveryRouteDeps): Router {
   const router = Router();
 
   const loadTarget = async (req: Request<TargetParams>, res: Response) => {
@@ -60,10 +61,10 @@ export function deliveryRoutes({ basePath, store, broker, logger }: DeliveryRout
     const outcome = await store.deliveries.redeliver(record.id, delivery.targetId, Date.now());
     if (!outcome.ok) throw new HttpError(409, 'delivery_in_progress', `the ${delivery.targetId} delivery is still going on (${delivery.state}); wait for it to end`);
     // If this publish fails, the sweeper sends the new round later (it is not marked enqueued).
-    await publishDeliveryJob(broker, deliveryJob(await withResult(store, record), outcome.record, 'completed', basePath));
+    await publishDeliveryJob(broker, deliveryJob(await withResult(store, record), outcome.record, 'completed', links));
     await store.deliveries.markEnqueued([outcome.record], Date.now());
     logger.info({ taskId: record.id, target: delivery.targetId, round: outcome.record.round }, 'redelivery requested');
-    const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
+    const document = toStatusDocument(record, links, await deliveriesOf(store, record));
     res.status(202).json(document.deliveries.find((d) => d.target === delivery.targetId));
   });
 

@@ -5,6 +5,7 @@ import type { LiveEvents } from '../tasks/live-events.js';
 import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { loadTask } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
+import type { Links } from '../links.js';
 
 /**
  * GET {base}/task_events/:id — Server-Sent Events for one task. The stream opens with the task's
@@ -18,7 +19,7 @@ const HEARTBEAT_MS = 15_000;
 const COMMIT_WAIT_MS = 10_000;
 const RECHECK_MS = 1_000;
 
-export function liveRoutes({ basePath, store, live }: { basePath: string; store: TaskStore; live: LiveEvents }): Router {
+export function liveRoutes({ links, store, live }: { links: Links; store: TaskStore; live: LiveEvents }): Router {
   const router = Router();
 
   router.get('/task_events/:id', async (req, res) => {
@@ -43,7 +44,7 @@ export function liveRoutes({ basePath, store, live }: { basePath: string; store:
 
     const finish = async (): Promise<void> => {
       const final = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS, { terminalSeen: true })) ?? record;
-      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, basePath, await deliveriesOf(store, final)));
+      send(res, 'done', `${final.updatedAt}`, toStatusDocument(final, links, await deliveriesOf(store, final)));
       res.end();
     };
     // The store may be out of reach just then: end the stream, and the client's EventSource comes

@@ -10,7 +10,7 @@ import { HttpError } from '../http/http-errors.js';
 import type { SubmissionParser } from '../tasks/submission.js';
 import type { LiveEvents } from '../tasks/live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { deliveriesOf, taskUrls, toStatusDocument } from '../tasks/task-document.js';
+import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { parseTargets, type TargetOptions } from '../tasks/delivery-targets.js';
 import type { ConfirmationLog } from '../background/task-outbox.js';
 import { preferredWaitSeconds } from '../tasks/task-lookup.js';
@@ -20,9 +20,10 @@ import { stagingDirOf, stagingStorage } from '../uploads/storage.js';
 import { diskBudget } from '../uploads/disk-budget.js';
 import type { UploadStore } from '../uploads/store.js';
 import type { TaskDispatch } from '../celery/dispatch.js';
+import type { Links } from '../links.js';
 
 export interface SubmitDeps {
-  basePath: string;
+  links: Links;
   /** How long an Idempotency-Key keeps naming its task. */
   idempotencyTtlMs: number;
   live: LiveEvents;
@@ -53,7 +54,7 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, dispatch, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
+export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, dispatch, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
     storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes, minFreeBytes: limits.minFreeDiskBytes }),
@@ -189,7 +190,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
 
   /** 303 to the task page for a plain form post; else 202 — or 200 with the finished task under `Prefer: wait`. */
   const answer = async (req: Request, res: Response, id: string, processorName: string, knownStatus?: string): Promise<void> => {
-    const urls = taskUrls(basePath, id);
+    const urls = { status: links.status(id), result: links.result(id), page: links.page(id) };
     if (req.accepts(['json', 'html']) === 'html') {
       res.redirect(303, urls.page);
       return;
@@ -198,7 +199,7 @@ export function submitRoutes({ basePath, idempotencyTtlMs, live, maxWaitSeconds,
     if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
     const record = wait !== undefined ? await live.waitForTerminal(id, wait * 1000) : knownStatus ? undefined : await store.get(id);
     if (wait !== undefined && record && isTerminal(record.status)) {
-      const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
+      const document = toStatusDocument(record, links, await deliveriesOf(store, record));
       const result = record.status === 'SUCCESS' ? await store.result(record.id) : undefined;
       res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: result === undefined ? null : (JSON.parse(result) as unknown) } : document);
       return;

@@ -6,9 +6,10 @@ import type { WorkerCensus } from '../tasks/worker-census.js';
 import { HttpError } from '../http/http-errors.js';
 import { renderTaskPage } from '../pages/task-page.js';
 import type { LiveEvents } from '../tasks/live-events.js';
-import { artifactUrl, deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
+import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { loadTask, preferredWaitSeconds } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
+import type { Links } from '../links.js';
 
 /**
  * Reading tasks: status (JSON), result (JSON or the output file), single artifacts, and the HTML
@@ -19,7 +20,7 @@ import { clientOf } from '../http/auth.js';
  * latter shape.
  */
 export interface TaskRouteDeps {
-  basePath: string;
+  links: Links;
   store: TaskStore;
   dataDir: string;
   live: LiveEvents;
@@ -28,7 +29,7 @@ export interface TaskRouteDeps {
   workers?: WorkerCensus;
 }
 
-export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds, workers }: TaskRouteDeps): Router {
+export function taskRoutes({ links, store, dataDir, live, maxWaitSeconds, workers }: TaskRouteDeps): Router {
   const router = Router();
 
   const load = (req: Request<{ id: string }>, res: Response): Promise<TaskRecord> => loadTask(store, req.params.id, clientOf(res));
@@ -67,7 +68,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds, wor
       res.setHeader('Preference-Applied', `wait=${wait}`);
     }
     res.setHeader('Cache-Control', 'no-store');
-    const document = toStatusDocument(record, basePath, await deliveriesOf(store, record));
+    const document = toStatusDocument(record, links, await deliveriesOf(store, record));
     // Waiting on a processor no worker serves is worth saying: the task will not move until one starts.
     if (workers && !isTerminal(record.status)) document.workers = await workers.workers(record.processor);
     res.json(document);
@@ -86,7 +87,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds, wor
     const result = (await store.result(record.id)) ?? 'null';
     res.type('json');
     if (req.query.format === 'json' || artifacts.length > 1) {
-      const files = artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) }));
+      const files = artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: links.artifact(record.id, a.name) }));
       res.send(`{"result":${result},"artifacts":${JSON.stringify(files)}}`);
     } else {
       res.send(result);
@@ -106,7 +107,7 @@ export function taskRoutes({ basePath, store, dataDir, live, maxWaitSeconds, wor
     const record = await load(req, res);
     const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? ((await store.result(record.id)) ?? 'null') : undefined;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderTaskPage({ basePath, task: toStatusDocument(record, basePath, await deliveriesOf(store, record)), ...(resultJson === undefined ? {} : { resultJson }) }));
+    res.type('html').send(renderTaskPage({ links, task: toStatusDocument(record, links, await deliveriesOf(store, record)), ...(resultJson === undefined ? {} : { resultJson }) }));
   });
 
   return router;

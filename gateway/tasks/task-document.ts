@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { DeliveryRecord, TaskRecord, TaskStore } from '../store/index.js';
 import type { StatusDocument as StatusDocumentSchema } from '../docs/api-schemas.js';
+import type { Links } from '../links.js';
 
 /**
  * What task_status answers, and what the HTML task page shows. Derived from the schema the OpenAPI
@@ -8,35 +9,12 @@ import type { StatusDocument as StatusDocumentSchema } from '../docs/api-schemas
  */
 export type StatusDocument = Static<typeof StatusDocumentSchema>;
 
-export interface TaskUrls {
-  status: string;
-  result: string;
-  page: string;
-}
-
-export function taskUrls(basePath: string, id: string): TaskUrls {
-  return {
-    status: `${basePath}/task_status/${id}`,
-    result: `${basePath}/task_result/${id}`,
-    page: `${basePath}/tasks/${id}`,
-  };
-}
-
-export function artifactUrl(basePath: string, id: string, name: string): string {
-  return `${basePath}/task_result/${id}/artifacts/${encodeURIComponent(name)}`;
-}
-
-export function deliveryUrl(basePath: string, id: string, target: string): string {
-  return `${basePath}/task_deliveries/${id}/${target}`;
-}
-
 /** A task's deliveries, without a read for the many tasks that have none (TaskRecord.deliveryTargets). */
 export async function deliveriesOf(store: Pick<TaskStore, 'deliveries'>, record: TaskRecord): Promise<DeliveryRecord[]> {
   return record.deliveryTargets === 0 ? [] : store.deliveries.forTask(record.id);
 }
 
-export function toStatusDocument(record: TaskRecord, basePath: string, deliveries: readonly DeliveryRecord[]): StatusDocument {
-  const urls = taskUrls(basePath, record.id);
+export function toStatusDocument(record: TaskRecord, links: Links, deliveries: readonly DeliveryRecord[]): StatusDocument {
   return {
     task_id: record.id,
     status: record.status,
@@ -48,7 +26,7 @@ export function toStatusDocument(record: TaskRecord, basePath: string, deliverie
     started_at: record.startedAt === null ? null : iso(record.startedAt),
     finished_at: record.finishedAt === null ? null : iso(record.finishedAt),
     error: record.error,
-    artifacts: record.artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: artifactUrl(basePath, record.id, a.name) })),
+    artifacts: record.artifacts.map((a) => ({ name: a.name, content_type: a.content_type, size: a.size, url: links.artifact(record.id, a.name) })),
     deliveries: deliveries.map((d) => ({
       target: d.targetId,
       state: d.state,
@@ -60,12 +38,12 @@ export function toStatusDocument(record: TaskRecord, basePath: string, deliverie
       location: d.location,
       next_attempt_at: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt),
       delivered_at: d.deliveredAt === null ? null : iso(d.deliveredAt),
-      attempts_url: deliveryUrl(basePath, record.id, d.targetId),
+      attempts_url: links.delivery(record.id, d.targetId),
     })),
     expired: record.expiredAt !== null,
     expired_at: record.expiredAt === null ? null : iso(record.expiredAt),
-    status_url: urls.status,
-    result_url: urls.result,
+    status_url: links.status(record.id),
+    result_url: links.result(record.id),
   };
 }
 

@@ -1,3 +1,4 @@
+import { linksFor } from '../../gateway/links.js';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -120,7 +121,7 @@ describe('the OpenAPI document', () => {
       deliveredAt: 1_700_000_003_000,
       updatedAt: 1_700_000_003_000,
     };
-    expect(validate(toStatusDocument(record, '/prediction', [delivery])), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(toStatusDocument(record, linksFor('/prediction'), [delivery])), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('offers one submission branch per processor, with its fields and `processor`', () => {

@@ -1,3 +1,4 @@
+import { linksFor } from '../../gateway/links.js';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -37,7 +38,7 @@ async function miniGateway() {
   const logger = pino({ level: 'debug' }, sink);
   const metrics = createGatewayMetrics({ processors: ['echo'], defaultMetrics: false });
   const app = express();
-  app.use(accessLog(logger, '/prediction'));
+  app.use(accessLog(logger, linksFor('/prediction')));
   app.use(httpMetrics(metrics));
   const api = Router();
   api.get('/task_status/:id', (req) => {

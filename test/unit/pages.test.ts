@@ -1,3 +1,4 @@
+import { linksFor } from '../../gateway/links.js';
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import type { CatalogEntry, JsonSchemaObject } from '../../gateway/pages/catalog-entry.js';
@@ -121,7 +122,7 @@ describe('renderSchemaFields', () => {
 });
 
 describe('the upload page', () => {
-  const page = (processors: CatalogEntry[], selected: string) => renderUploadPage({ basePath: '/prediction', processors, selected });
+  const page = (processors: CatalogEntry[], selected: string) => renderUploadPage({ links: linksFor('/prediction'), processors, selected });
 
   it('posts multipart to the uploader, with the chosen processor', () => {
     const html = page([fieldsOnlyEntry, fileEntry], 'document');
@@ -214,7 +215,7 @@ describe('the task page', () => {
       { name: 'thumb<1>.webp', content_type: 'image/webp', size: 2048, url: '/p/task_result/x/artifacts/thumb%3C1%3E.webp' },
       { name: 'calendar.ics', content_type: 'text/calendar', size: 300, url: '/p/task_result/x/artifacts/calendar.ics' },
     ];
-    const html = renderTaskPage({ basePath: '/p', task: { ...task, artifacts }, resultJson: 'null' });
+    const html = renderTaskPage({ links: linksFor('/p'), task: { ...task, artifacts }, resultJson: 'null' });
     expect(html).toContain('<a href="/p/task_result/x/artifacts/thumb%3C1%3E.webp">thumb&lt;1&gt;.webp</a>');
     expect(html).toContain('<img class="artifact-preview" src="/p/task_result/x/artifacts/thumb%3C1%3E.webp"');
     expect(html).toContain('image/webp · 2 KB');
@@ -225,11 +226,11 @@ describe('the task page', () => {
   });
 
   it('shows a result’s text before its JSON', () => {
-    const html = renderTaskPage({ basePath: '/p', task, resultJson: JSON.stringify({ text: 'Hello <world>', pages: [1] }) });
+    const html = renderTaskPage({ links: linksFor('/p'), task, resultJson: JSON.stringify({ text: 'Hello <world>', pages: [1] }) });
     const text = html.indexOf('<pre class="result-text" tabindex="0">Hello &lt;world&gt;</pre>');
     expect(text).toBeGreaterThan(0);
     expect(html.indexOf('<details class="result-json">')).toBeGreaterThan(text);
-    const plain = renderTaskPage({ basePath: '/p', task, resultJson: '{"fields":{"item_b":"Samsung"}}' });
+    const plain = renderTaskPage({ links: linksFor('/p'), task, resultJson: '{"fields":{"item_b":"Samsung"}}' });
     expect(plain).toContain('&quot;Samsung&quot;');
     expect(plain).not.toContain('result-text');
   });
