@@ -6,6 +6,8 @@ import type { Logger } from './logger.js';
 import type { Config } from './config.js';
 import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
 import { redactUrl } from './url-secrets.js';
+import { openChannelConsumer, topologyHint } from './channel-consumer.js';
+import type { ConsumeOutcome, Consumer, MessageHandler } from './consumer.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -13,29 +15,6 @@ import { redactUrl } from './url-secrets.js';
  * only on the broker's ack; each consumer gets a channel of its own, so its prefetch and acks are
  * independent of publishing.
  */
-export type ConsumeOutcome =
-  | { kind: 'ack' }
-  | { kind: 'requeue'; reason: string }
-  /** Park the message in the dead-letter queue with a reason (contract violations, poison). */
-  | { kind: 'dead-letter'; reason: string };
-
-/** What a handler may want to know of the delivery beyond the message. */
-export interface DeliveryContext {
-  /**
-   * Aborted when the channel that delivered the message closes (a reconnect): the broker has taken
-   * the message back and will deliver it again, so a handler holding it (the recorder during a
-   * store outage) may drop its copy.
-   */
-  channelClosed: AbortSignal;
-}
-
-export type MessageHandler = (message: ConsumeMessage, delivery: DeliveryContext) => Promise<ConsumeOutcome>;
-
-export interface Consumer {
-  /** Stop taking new messages, wait for in-flight handlers, settle them. Idempotent. */
-  stop(): Promise<void>;
-}
-
 export interface BrokerOptions {
   urls: string[];
   topology: Topology;
@@ -46,8 +25,6 @@ export interface BrokerOptions {
   /** Larger bodies are refused before they reach the channel (default 9 MiB: MAX_RESULT_BYTES' default plus 1 MiB). */
   maxMessageBytes?: number;
 }
-
-export const ACK: ConsumeOutcome = { kind: 'ack' };
 
 export class Broker {
   readonly topology: Topology;
@@ -270,45 +247,8 @@ export class Broker {
     });
   }
 
-  /**
-   * A consumer on a channel of its own that amqp-connection-manager re-creates (running `start`
-   * again) after every reconnect. `stop` cancels it on the channel that has it, waits for `drain`
-   * (in-flight handlers), then closes the channel. Idempotent.
-   */
-  private channelConsumer(name: string, start: (channel: ConfirmChannel) => Promise<string>, drain: () => Promise<unknown> = async () => {}): Consumer {
-    let current: { channel: Channel; tag: string } | undefined;
-    let stopped = false;
-    const setup = async (channel: ConfirmChannel): Promise<void> => {
-      current = { channel, tag: await start(channel) };
-    };
-    let wrapper: ChannelWrapper;
-    const open = (): void => {
-      wrapper = this.connection.createChannel({ name, confirm: false, setup });
-      wrapper.on('error', (err: Error) => {
-        this.logger.error({ channel: name, err: err.message, hint: topologyHint(err.message) }, 'consumer channel setup failed; retrying');
-        // A failed setup leaves the channel without its consumer until the next reconnect, which
-        // may never come: a recorder that silently stopped would leave every task unrecorded.
-        // Start over on a fresh channel instead.
-        const failed = wrapper;
-        setTimeout(() => {
-          if (stopped || failed !== wrapper) return;
-          void failed.close().catch(() => {});
-          open();
-        }, 1000).unref();
-      });
-    };
-    open();
-    const consumer: Consumer = {
-      stop: async () => {
-        if (stopped) return;
-        stopped = true;
-        await wrapper.removeSetup(setup, async () => {});
-        if (current) await current.channel.cancel(current.tag).catch(() => {});
-        await drain();
-        await wrapper.close().catch(() => {});
-        this.consumers.delete(consumer);
-      },
-    };
+  private channelConsumer(name: string, start: (channel: ConfirmChannel) => Promise<string>, drain?: () => Promise<unknown>): Consumer {
+    const consumer = openChannelConsumer({ connection: this.connection, logger: this.logger, name, start, drain, onStop: () => this.consumers.delete(consumer) });
     this.consumers.add(consumer);
     return consumer;
   }
@@ -322,12 +262,6 @@ export class Broker {
     })();
     return this.closing;
   }
-}
-
-/** A queue declared earlier with other arguments cannot be redeclared; say what to do about it. */
-function topologyHint(message: string): string | undefined {
-  if (!message.includes('PRECONDITION_FAILED') || !message.includes('inequivalent arg')) return undefined;
-  return 'a queue exists with arguments different from this configuration (e.g. TASK_QUEUE_MAX_LENGTH or DELIVERY_LIMIT changed): align the configuration, or drain and delete the queue so it is declared anew';
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { parseAdminKeys, parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseFtpDestinations, parseS3Destinations, type FtpDestination, type S3Destination } from './destinations.js';
 import { ConfigError } from './errors.js';
+import { int, intList, onOff, uploadStore, webhookSecret, type Env, type UploadStoreSetting } from './config-values.js';
+
+export type { UploadStoreSetting } from './config-values.js';
 import { parseProcessorConcurrency } from './processor-concurrency.js';
 import { parsePublicUrl } from './public-url.js';
 import { storeKind } from './store-url.js';
@@ -148,15 +151,12 @@ export interface Config {
   rateLimitWindowSeconds: number;
 }
 
-/** Where the gateway puts accepted uploads and where workers read them from. */
-export type UploadStoreSetting = { readonly kind: 'volume' } | { readonly kind: 's3'; readonly destination: S3Destination };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export type LogFormat = 'json' | 'pretty';
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
-type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   const read = (name: string): string | undefined => {
@@ -280,54 +280,4 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
   };
-}
-
-/** `volume`, or `s3:<name>` of a configured S3 destination: a name that is not one stops the process. */
-function uploadStore(raw: string | undefined, destinations: Record<string, S3Destination>): UploadStoreSetting {
-  if (raw === undefined || raw === 'volume') return { kind: 'volume' };
-  const name = raw.startsWith('s3:') ? raw.slice('s3:'.length) : undefined;
-  if (name === undefined) throw new ConfigError('UPLOAD_STORE', `"${raw.slice(0, 64)}" must be volume or s3:<destination>`);
-  const destination = Object.hasOwn(destinations, name) ? destinations[name] : undefined;
-  if (!destination) {
-    const known = Object.keys(destinations);
-    throw new ConfigError('UPLOAD_STORE', `"${name.slice(0, 64)}" is not one of S3_DESTINATIONS (${known.length > 0 ? known.join(', ') : 'none configured'})`);
-  }
-  return { kind: 's3', destination };
-}
-
-/** A Standard Webhooks secret: `whsec_` and base64 of at least 24 bytes. Never echoed in errors. */
-function webhookSecret(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  const body = raw.startsWith('whsec_') ? raw.slice('whsec_'.length) : undefined;
-  if (body === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(body) || Buffer.from(body, 'base64').length < 24) {
-    throw new ConfigError('WEBHOOK_SECRET', 'must be "whsec_" followed by the base64 of at least 24 random bytes (e.g. whsec_$(openssl rand -base64 32))');
-  }
-  return raw;
-}
-
-function onOff(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'on') return true;
-  if (raw === 'off') return false;
-  throw new ConfigError(name, `"${raw}" must be on or off`);
-}
-
-function intList(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  return raw.split(',').map((part) => {
-    // A stray comma would otherwise read as a 0 (a retry tier with no delay at all).
-    if (part.trim() === '') throw new ConfigError(name, `"${raw}" has an empty entry`);
-    return int({ [name]: part }, name, 0, min, max);
-  });
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
-  return value;
 }

@@ -53,7 +53,8 @@ export {
   type ExchangeSpec,
   type QueueSpec,
 } from './topology.js';
-export { Broker, ACK, brokerFromConfig, type BrokerOptions, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './broker.js';
+export { Broker, brokerFromConfig, type BrokerOptions } from './broker.js';
+export { ACK, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './consumer.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';
 export type { Processor, ProcessorContext, ProcessorDescriptor, FileSpec, ArtifactWriter, BatchSpec } from './processor.js';
 export { s3ClientFor, s3Location, parseS3Location, uploadKeyPrefix } from './s3-client.js';

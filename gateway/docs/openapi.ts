@@ -2,7 +2,9 @@ import { Router } from 'express';
 import type { Config, ProcessorDescriptor } from '../../shared/index.js';
 import { asyncApiOptions, buildAsyncApi, toJsonSchema } from './asyncapi.js';
 import { API_SCHEMAS } from './api-schemas.js';
-import { buildPaths, operatorPaths, withAuth, withStoreFaults } from './openapi-paths.js';
+import { withAuth, withStoreFaults } from './openapi-answers.js';
+import { operatorPaths } from './openapi-operator-paths.js';
+import { buildPaths } from './openapi-paths.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the same schemas the code uses

@@ -23,7 +23,8 @@ export function renderDashboardPage({ links, data, processors, notice }: Dashboa
   const dashboardUrl = links.to('/dashboard');
   // The refresh goes to the page without the redrive notice, so the notice shows once.
   const refreshUrl = pageUrl(dashboardUrl, data.filters);
-  const head = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}; url=${escapeHtml(refreshUrl)}">`;
+  const head = `<meta http-equiv="refresh" content="${REFRESH_SECONDS}; url=${escapeHtml(refreshUrl)}">
+<link rel="stylesheet" href="${escapeHtml(links.to('/static/dashboard.css'))}">`;
 
   const body = `
 <div class="dashboard">

@@ -29,14 +29,14 @@ export interface LayoutOptions {
 
 export function renderLayout({ title, body, links, head }: LayoutOptions): string {
   const uploadUrl = escapeHtml(links.to('/upload'));
-  const stylesheetUrl = escapeHtml(links.to('/static/warren.css'));
+  const stylesheets = ['/static/warren.css', '/static/task.css'].map((path) => `<link rel="stylesheet" href="${escapeHtml(links.to(path))}">`).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · warren</title>
-<link rel="stylesheet" href="${stylesheetUrl}">
+${stylesheets}
 ${head ?? ''}
 </head>
 <body>

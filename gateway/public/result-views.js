@@ -1,7 +1,7 @@
 /* global URL */
 // Friendlier views of known result shapes, shown above the raw JSON: a table for a
 // classification, and OCR word boxes drawn over the uploaded image. Built with the DOM API only.
-import { el } from './schema-form.js';
+import { el, formatBytes } from './schema-form.js';
 
 /** A view for the result, or null when it has no known shape. `imageFile` is the uploaded image, if any. */
 export function buildResultView(value, imageFile) {
@@ -50,4 +50,38 @@ function wordBoxes(page, imageFile) {
   }
   figure.append(frame, el('figcaption', {}, `${page.words.length} words found on page ${page.page ?? 1}; hover a box to see the word and its confidence.`));
   return figure;
+}
+
+/** The task's output files, with a preview for images; `field` finds a part of the task section by name. */
+export function showArtifacts(field, artifacts) {
+  const list = field('artifacts');
+  list.replaceChildren(
+    ...artifacts.map((artifact) => {
+      const type = typeof artifact.content_type === 'string' ? artifact.content_type : '';
+      const meta = typeof artifact.size === 'number' ? `${type} · ${formatBytes(artifact.size)}` : type;
+      const preview =
+        type.startsWith('image/') && type !== 'image/tiff'
+          ? el('img', { class: 'artifact-preview', src: artifact.url, alt: `Preview of ${artifact.name}`, loading: 'lazy' })
+          : '';
+      return el('li', {}, el('a', { href: artifact.url }, artifact.name), ' ', el('span', { class: 'artifact-meta' }, meta), preview);
+    }),
+  );
+  field('artifacts-block').hidden = artifacts.length === 0;
+}
+
+/** Text first when the result has any (a document's extracted text), the full JSON behind it. */
+export function showResultValue(field, value, imageFile) {
+  const view = buildResultView(value, imageFile);
+  field('result-view').replaceChildren(...(view ? [view] : []));
+  field('result-view').hidden = !view;
+  const text = value && typeof value === 'object' && !Array.isArray(value) && typeof value.text === 'string' ? value.text : null;
+  const textBlock = field('result-text');
+  textBlock.textContent = text === null ? '' : text;
+  textBlock.hidden = text === null;
+  // Without text the JSON is the whole result: shown open, without a toggle.
+  const details = field('result-details');
+  details.open = text === null;
+  details.querySelector('summary').hidden = text === null;
+  field('result').textContent = typeof value === 'string' && text === null ? value : JSON.stringify(value, null, 2);
+  field('result-block').hidden = false;
 }

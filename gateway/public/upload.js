@@ -1,6 +1,7 @@
-/* global document, window, fetch, FormData, XMLHttpRequest, AbortController, setTimeout, clearTimeout, URL */
-import { buildResultView } from './result-views.js';
-import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-form.js';
+/* global document, window, fetch, FormData, AbortController, setTimeout, clearTimeout, URL */
+import { showArtifacts, showResultValue } from './result-views.js';
+import { checkFiles, setUpProcessorChooser } from './schema-form.js';
+import { errorMessage, isAbort, isSafeUrl, parseJson, post, readJson } from './upload-requests.js';
 
 // Progressive enhancement of the upload form: switch processors in place, submit with upload
 // progress, then follow the task live (Server-Sent Events; polling as a fallback) and show it in
@@ -86,23 +87,6 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
     return false;
   }
 
-  /** XMLHttpRequest, not fetch: fetch cannot report upload progress, and files can be large. */
-  function post(url, body, signal, onProgress) {
-    return new Promise((resolve, reject) => {
-      const request = new XMLHttpRequest();
-      request.open('POST', url);
-      request.setRequestHeader('Accept', 'application/json');
-      request.upload.addEventListener('progress', (event) => {
-        if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
-      });
-      request.addEventListener('load', () => resolve({ status: request.status, statusText: request.statusText, body: parseJson(request.responseText) }));
-      request.addEventListener('error', () => reject(new Error('network error')));
-      request.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
-      signal.addEventListener('abort', () => request.abort(), { once: true });
-      request.send(body);
-    });
-  }
-
   function showUploadProgress(fraction) {
     if (!uploadStatus) return;
     uploadStatus.querySelector('progress').value = fraction;
@@ -185,7 +169,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
   /** Output files as links (images previewed); then the JSON result, if there is one. */
   async function showResult(run, task) {
     const artifacts = Array.isArray(task.artifacts) ? task.artifacts.filter((a) => a && typeof a.name === 'string' && isSafeUrl(a.url)) : [];
-    showArtifacts(artifacts);
+    showArtifacts(field, artifacts);
     // With files, the plain result URL answers with a file; ?format=json gives {result, artifacts}.
     const url = new URL(task.result_url, window.location.href);
     if (artifacts.length > 0) url.searchParams.set('format', 'json');
@@ -194,7 +178,7 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
       if (run !== currentRun) return;
       const contentType = response.headers.get('content-type') || '';
       if (response.ok && !contentType.includes('json')) {
-        showResultValue('The result is a file: use the Result link below to download it.');
+        showResultValue(field, 'The result is a file: use the Result link below to download it.');
         return;
       }
       const body = await readJson(response);
@@ -205,43 +189,10 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
       }
       const value = artifacts.length > 0 ? (body && body.result !== undefined ? body.result : null) : body;
       // A processor whose output is its files often returns null: no empty "Result" box then.
-      if (!(artifacts.length > 0 && value === null)) showResultValue(value, run.imageFile);
+      if (!(artifacts.length > 0 && value === null)) showResultValue(field, value, run.imageFile);
     } catch (error) {
       if (!isAbort(error)) showAlert('The task finished, but its result could not be loaded.');
     }
-  }
-
-  function showArtifacts(artifacts) {
-    const list = field('artifacts');
-    list.replaceChildren(
-      ...artifacts.map((artifact) => {
-        const type = typeof artifact.content_type === 'string' ? artifact.content_type : '';
-        const meta = typeof artifact.size === 'number' ? `${type} · ${formatBytes(artifact.size)}` : type;
-        const preview =
-          type.startsWith('image/') && type !== 'image/tiff'
-            ? el('img', { class: 'artifact-preview', src: artifact.url, alt: `Preview of ${artifact.name}`, loading: 'lazy' })
-            : '';
-        return el('li', {}, el('a', { href: artifact.url }, artifact.name), ' ', el('span', { class: 'artifact-meta' }, meta), preview);
-      }),
-    );
-    field('artifacts-block').hidden = artifacts.length === 0;
-  }
-
-  /** Text first when the result has any (a document's extracted text), the full JSON behind it. */
-  function showResultValue(value, imageFile) {
-    const view = buildResultView(value, imageFile);
-    field('result-view').replaceChildren(...(view ? [view] : []));
-    field('result-view').hidden = !view;
-    const text = value && typeof value === 'object' && !Array.isArray(value) && typeof value.text === 'string' ? value.text : null;
-    const textBlock = field('result-text');
-    textBlock.textContent = text === null ? '' : text;
-    textBlock.hidden = text === null;
-    // Without text the JSON is the whole result: shown open, without a toggle.
-    const details = field('result-details');
-    details.open = text === null;
-    details.querySelector('summary').hidden = text === null;
-    field('result').textContent = typeof value === 'string' && text === null ? value : JSON.stringify(value, null, 2);
-    field('result-block').hidden = false;
   }
 
   function showNewTask(accepted) {
@@ -329,39 +280,4 @@ import { checkFiles, el, formatBytes, setUpProcessorChooser } from './schema-for
     alertBox.textContent = message;
   }
 
-  /** Error bodies are `{ error: { code, message } }`; a proxy's own 413 page has none. */
-  function errorMessage(body, response) {
-    if (body && body.error && typeof body.error.message === 'string') return body.error.message;
-    if (response.status === 413) return 'The upload is too large for the server.';
-    return `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
-  }
-
-  /** Only http(s) URLs become links or image sources, whatever the server sent. */
-  function isSafeUrl(href) {
-    try {
-      return typeof href === 'string' && ['http:', 'https:'].includes(new URL(href, window.location.href).protocol);
-    } catch {
-      return false;
-    }
-  }
-
-  function parseJson(text) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return null;
-    }
-  }
-
-  async function readJson(response) {
-    try {
-      return await response.json();
-    } catch {
-      return null;
-    }
-  }
-
-  function isAbort(error) {
-    return error && error.name === 'AbortError';
-  }
 })();

@@ -18,6 +18,10 @@ from .inputs import TaskInputs
 Schedule = Callable[[float, Callable[[], None]], None]
 
 
+# At most one progress report per task this often, as the Node runner sends them.
+PROGRESS_INTERVAL_S = 0.25
+
+
 class ProgressThrottle:
     """Progress is throttled like worker/progress.ts: a run may report in a tight loop, but the
     broker sees at most one report per interval per task, and the latest value always goes out

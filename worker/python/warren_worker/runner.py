@@ -10,7 +10,7 @@ import logging
 from functools import partial
 from typing import Any, Callable
 
-from .context import Context, ProgressThrottle
+from .context import PROGRESS_INTERVAL_S, Context, ProgressThrottle
 from .contracts import decode_task
 from .errors import ContractError, PublishError, WarrenError, describe, is_permanent
 from .events import Events
@@ -22,8 +22,6 @@ from .link import Link
 from .logs import child
 from .revocations import RevocationWatch
 from .task_run import Served, TaskRun
-
-PROGRESS_INTERVAL_S = 0.25
 
 
 class Runner:
@@ -113,8 +111,8 @@ class Runner:
         self._runs.add(run)
 
         def published(error: WarrenError | None) -> None:
-            if error is not None:
-                self._log.warning("could not dead-letter the message; the broker will redeliver it", extra={"queue": served.queue, "err": error.message})
+            if error is not None:  # the broker redelivers it
+                self._log.warning("could not dead-letter the message", extra={"queue": served.queue, "err": error.message})
             self._done(run, "requeue" if error else "ack")
 
         try:
@@ -278,8 +276,7 @@ class Runner:
             run.when_started_confirmed(lambda run=run: self._done(run, "ack"))
 
     def stop(self, grace_ms: int, then: Callable[[], None]) -> None:
-        """Stop taking tasks; runs in flight get ``grace_ms`` to finish, then are asked to stop and
-        requeued; ``then`` runs once every delivery is settled."""
+        """Stop taking tasks; runs in flight get ``grace_ms`` to finish, then are asked to stop and requeued; ``then`` runs once every delivery is settled."""
         self._stopping = True
         self._on_stopped = then
         self._consumers.stop()
