@@ -4,7 +4,8 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { MessageTooLargeError, PublishError, coerceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
-import { assertQueueTopology, assertTopology, topologyFromConfig, type Topology } from './topology.js';
+import { topologyFromConfig, type Topology } from './topology.js';
+import { assertQueueTopology, assertTopology } from './topology-declare.js';
 import { redactUrl } from './url-secrets.js';
 import { openChannelConsumer, topologyHint } from './channel-consumer.js';
 import type { ConsumeOutcome, Consumer, MessageHandler } from './consumer.js';
@@ -98,7 +99,11 @@ export class Broker {
 
   /** Resolves once connected and the topology is declared; rejects after `timeoutMs`. */
   async ready(timeoutMs = 30_000): Promise<void> {
-    await withTimeout(this.publisher.waitForConnect(), timeoutMs, `broker not reachable within ${timeoutMs} ms`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new PublishError(`broker not reachable within ${timeoutMs} ms`)), timeoutMs)),
+    );
+    await Promise.race([this.publisher.waitForConnect(), late]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -248,7 +253,14 @@ export class Broker {
   }
 
   private channelConsumer(name: string, start: (channel: ConfirmChannel) => Promise<string>, drain?: () => Promise<unknown>): Consumer {
-    const consumer = openChannelConsumer({ connection: this.connection, logger: this.logger, name, start, drain, onStop: () => this.consumers.delete(consumer) });
+    const consumer = openChannelConsumer({
+      connection: this.connection,
+      logger: this.logger,
+      name,
+      start,
+      drain,
+      onStop: () => this.consumers.delete(consumer),
+    });
     this.consumers.add(consumer);
     return consumer;
   }
@@ -261,20 +273,6 @@ export class Broker {
       await this.connection.close().catch(() => {});
     })();
     return this.closing;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PublishError(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

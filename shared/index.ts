@@ -42,8 +42,6 @@ export {
 export {
   buildTopology,
   topologyFromConfig,
-  assertTopology,
-  deleteTopology,
   eventRoutingKey,
   REVOCATION_RETENTION_MS,
   CELERY_EXCHANGE,
@@ -53,6 +51,7 @@ export {
   type ExchangeSpec,
   type QueueSpec,
 } from './topology.js';
+export { assertTopology, assertQueueTopology, deleteTopology } from './topology-declare.js';
 export { Broker, brokerFromConfig, type BrokerOptions } from './broker.js';
 export { ACK, type ConsumeOutcome, type Consumer, type DeliveryContext, type MessageHandler } from './consumer.js';
 export { taskEvent, taskMessage, publishTask, publishTaskEvent, deliveryEvent, publishDeliveryJob, publishDeliveryEvent } from './events.js';

@@ -1,7 +1,7 @@
-import type { Channel, Options } from 'amqplib';
+import type { Options } from 'amqplib';
 
 /**
- * The broker topology as data. `assertTopology` declares it idempotently and runs on every
+ * The broker topology as data. `assertTopology` (topology-declare.ts) declares it idempotently and runs on every
  * channel (re)open, so a broker that lost its definitions (a new node, a reset) is repaired by the
  * next connection. Queue arguments are fixed at declaration: changing one (say the max length)
  * means deleting the queue or overriding it with a policy — a redeclare with different
@@ -77,7 +77,16 @@ export const CELERY_PIDBOX_EXCHANGE = 'celery.pidbox';
  */
 export const REVOCATION_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export function buildTopology({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0, celeryQueues = [] }: TopologyOptions): Topology {
+export function buildTopology({
+  prefix,
+  processors,
+  taskQueueMaxLength,
+  deliveryLimit,
+  retryDelaysMs = [],
+  deliveryRetryDelaysMs = [],
+  taskQueueTtlMs = 0,
+  celeryQueues = [],
+}: TopologyOptions): Topology {
   const exchanges = { tasks: `${prefix}.tasks`, events: `${prefix}.events`, deadLetter: `${prefix}.dlx`, deliveries: `${prefix}.deliveries` };
   const queues = {
     results: `${prefix}.results`,
@@ -124,19 +133,17 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
   const deliveryRetryTiers = tiersOf(deliveryRetryDelaysMs, 'delivery-retry');
   const tierSpecs = (tiers: { delayMs: number; exchange: string }[], backInto: string) => ({
     exchanges: tiers.map((tier): ExchangeSpec => ({ name: tier.exchange, type: 'topic', options: { durable: true } })),
-    queues: tiers.map(
-      (tier): QueueSpec => ({
-        name: tier.exchange,
-        options: quorum({
-          'x-message-ttl': tier.delayMs,
-          'x-dead-letter-exchange': backInto,
-          'x-dead-letter-strategy': 'at-least-once',
-          'x-overflow': 'reject-publish',
-          'x-max-length': taskQueueMaxLength,
-        }),
-        bindings: [{ exchange: tier.exchange, pattern: '#' }],
+    queues: tiers.map((tier): QueueSpec => ({
+      name: tier.exchange,
+      options: quorum({
+        'x-message-ttl': tier.delayMs,
+        'x-dead-letter-exchange': backInto,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+        'x-max-length': taskQueueMaxLength,
       }),
-    ),
+      bindings: [{ exchange: tier.exchange, pattern: '#' }],
+    })),
   });
   const { exchanges: retryExchanges, queues: retryQueues } = tierSpecs(retryTiers, exchanges.tasks);
   const deliveryTiers = tierSpecs(deliveryRetryTiers, exchanges.deliveries);
@@ -151,7 +158,12 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
       : [
           {
             name: queues.celeryReplies,
-            options: quorum({ 'x-delivery-limit': deliveryLimit, 'x-dead-letter-exchange': exchanges.deadLetter, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' }),
+            options: quorum({
+              'x-delivery-limit': deliveryLimit,
+              'x-dead-letter-exchange': exchanges.deadLetter,
+              'x-dead-letter-strategy': 'at-least-once',
+              'x-overflow': 'reject-publish',
+            }),
             bindings: [],
           },
         ];
@@ -168,7 +180,11 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
               { name: CELERY_EXCHANGE, type: 'direct', options: { durable: true } } satisfies ExchangeSpec,
               { name: CELERY_PIDBOX_EXCHANGE, type: 'fanout', options: { durable: false } } satisfies ExchangeSpec,
             ],
-            queues: uniqueCeleryQueues.map((name): QueueSpec => ({ name, options: { durable: true }, bindings: [{ exchange: CELERY_EXCHANGE, pattern: name }] })),
+            queues: uniqueCeleryQueues.map((name): QueueSpec => ({
+              name,
+              options: { durable: true },
+              bindings: [{ exchange: CELERY_EXCHANGE, pattern: name }],
+            })),
           },
   };
 
@@ -243,7 +259,14 @@ export function buildTopology({ prefix, processors, taskQueueMaxLength, delivery
 
 /** The topology a process with this configuration declares, for these processors (and these Celery queues). */
 export function topologyFromConfig(
-  config: { amqpPrefix: string; taskQueueMaxLength: number; deliveryLimit: number; retryDelaysMs: readonly number[]; deliveryRetryDelaysMs: readonly number[]; taskQueueTtlMs: number },
+  config: {
+    amqpPrefix: string;
+    taskQueueMaxLength: number;
+    deliveryLimit: number;
+    retryDelaysMs: readonly number[];
+    deliveryRetryDelaysMs: readonly number[];
+    taskQueueTtlMs: number;
+  },
   processors: readonly string[],
   celeryQueues: readonly string[] = [],
 ): Topology {
@@ -262,33 +285,4 @@ export function topologyFromConfig(
 /** Routing key of a task event: `task.<status>.<processor>`, so live listeners can filter. */
 export function eventRoutingKey(status: string, processor: string): string {
   return `task.${status.toLowerCase()}.${processor}`;
-}
-
-export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
-  for (const exchange of [...topology.declare.exchanges, ...topology.celery.declare.exchanges]) {
-    await channel.assertExchange(exchange.name, exchange.type, exchange.options);
-  }
-  for (const queue of [...topology.declare.queues, ...topology.celery.declare.queues]) {
-    await channel.assertQueue(queue.name, queue.options);
-    for (const binding of queue.bindings) await channel.bindQueue(queue.name, binding.exchange, binding.pattern);
-  }
-}
-
-/**
- * Declare just what one consumer needs: the exchanges (cheap) and its own queue with its bindings.
- * Consumer channels use this instead of the whole topology — every quorum queue declared is a
- * round of Raft work, and a gateway opens several consumer channels at once.
- */
-export async function assertQueueTopology(channel: Channel, topology: Topology, queueName: string): Promise<void> {
-  for (const exchange of topology.declare.exchanges) await channel.assertExchange(exchange.name, exchange.type, exchange.options);
-  const queue = topology.declare.queues.find((spec) => spec.name === queueName);
-  if (!queue) throw new Error(`queue ${queueName} is not part of the topology`);
-  await channel.assertQueue(queue.name, queue.options);
-  for (const binding of queue.bindings) await channel.bindQueue(queue.name, binding.exchange, binding.pattern);
-}
-
-/** Remove everything a topology declared under its prefix (tests; tearing down a prefix) — not Celery's queues and exchanges. */
-export async function deleteTopology(channel: Channel, topology: Topology): Promise<void> {
-  for (const queue of topology.declare.queues) await channel.deleteQueue(queue.name);
-  for (const exchange of topology.declare.exchanges) await channel.deleteExchange(exchange.name);
 }

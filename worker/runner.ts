@@ -3,7 +3,6 @@ import type { ConsumeMessage } from 'amqplib';
 import {
   ACK,
   coerceError,
-  PermanentError,
   ShutdownAbort,
   publishTask,
   publishTaskEvent,
@@ -17,6 +16,7 @@ import {
   type TaskMessage,
 } from '../shared/index.js';
 import { createArtifactWriter } from './artifacts.js';
+import { checkResult, isPermanent, RevokedAbort, RunTimeout, whenAborted } from './run-outcome.js';
 import { batcher, type BatchedRun } from './batcher.js';
 import type { InputFetcher, TaskInputs } from './inputs.js';
 import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
@@ -58,54 +58,21 @@ export interface Runner {
   stop(graceMs: number): Promise<void>;
 }
 
-/** The task was cancelled: its record is REVOKED already; nothing more is published. */
-class RevokedAbort extends Error {
-  constructor() {
-    super('task cancelled');
-  }
-}
-
-/** The run outlived its processor's timeout: a permanent failure of this task. */
-class RunTimeout extends PermanentError {
-  constructor(ms: number) {
-    super(`timed out after ${ms} ms`, { code: 'timed_out' });
-  }
-}
-
-/**
- * Bad input fails at once; anything else may pass on a retry. Processors outside this code base
- * may mark an error permanent with `permanent: true` instead of throwing our PermanentError.
- */
-function isPermanent(thrown: unknown): boolean {
-  return thrown instanceof PermanentError || (typeof thrown === 'object' && thrown !== null && (thrown as { permanent?: unknown }).permanent === true);
-}
-
-/**
- * A result must be JSON and at most `maxBytes` of it: the SUCCESS event carries it through
- * RabbitMQ (whose max_message_size is 128 MiB on 3.x and 16 MiB on 4.x), into the store and every
- * delivery job. Too large a result is the processor's to write as a file (ctx.artifacts).
- */
-export function checkResult(result: unknown, maxBytes: number): void {
-  let json: string;
-  try {
-    json = JSON.stringify(result ?? null);
-  } catch (err) {
-    // V8 refuses strings over ~512 MiB: that result is too large whatever the bound.
-    if (err instanceof RangeError) throw new PermanentError(`the result is larger than ${maxBytes} bytes of JSON (MAX_RESULT_BYTES); write large outputs as files with ctx.artifacts`, { code: 'result_too_large' });
-    throw new PermanentError(`the result is not JSON: ${err instanceof Error ? err.message : String(err)}`, { code: 'result_not_json' });
-  }
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxBytes) {
-    throw new PermanentError(`the result is ${bytes} bytes of JSON, more than MAX_RESULT_BYTES (${maxBytes}); write large outputs as files with ctx.artifacts`, { code: 'result_too_large' });
-  }
-}
-
-/** Rejects when `signal` aborts, so a run that ignores its signal is abandoned, not awaited forever. */
-function whenAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
-}
-
-export async function startRunner({ broker, processors, concurrency, processorConcurrency, logger, dataDir, inputs: fetcher, defaultTimeoutMs, defaultMaxAttempts, progressIntervalMs = 250, metrics, revocations, maxResultBytes }: RunnerDeps): Promise<Runner> {
+export async function startRunner({
+  broker,
+  processors,
+  concurrency,
+  processorConcurrency,
+  logger,
+  dataDir,
+  inputs: fetcher,
+  defaultTimeoutMs,
+  defaultMaxAttempts,
+  progressIntervalMs = 250,
+  metrics,
+  revocations,
+  maxResultBytes,
+}: RunnerDeps): Promise<Runner> {
   const workerId = `${os.hostname()}:${process.pid}`;
   /** Runs in progress → their task ids, so a cancel can abort its task's run. */
   const running = new Map<AbortController, string>();
@@ -265,11 +232,15 @@ export async function startRunner({ broker, processors, concurrency, processorCo
   }
 
   metrics?.track(processors.map((p) => p.name));
-  const batchedRuns = new Map<string, BatchedRun>(processors.flatMap((p) => (p.runBatch && p.batch ? [[p.name, batcher({ name: p.name, runBatch: p.runBatch.bind(p), batch: p.batch })] as const] : [])));
+  const batchedRuns = new Map<string, BatchedRun>(
+    processors.flatMap((p) => (p.runBatch && p.batch ? [[p.name, batcher({ name: p.name, runBatch: p.runBatch.bind(p), batch: p.batch })] as const] : [])),
+  );
   // Heavy processors take fewer tasks at once than light ones (document and thumbnail: the cores),
   // so their waiting tasks stay in the queue for other workers rather than in this one's memory.
   // A batching processor takes at least a batch's worth, or no batch could ever fill.
-  const prefetch = new Map(processors.map((p) => [p.name, Math.max(p.batch?.maxSize ?? 1, Math.min(concurrency, processorConcurrency?.get(p.name) ?? p.concurrency ?? concurrency))]));
+  const prefetch = new Map(
+    processors.map((p) => [p.name, Math.max(p.batch?.maxSize ?? 1, Math.min(concurrency, processorConcurrency?.get(p.name) ?? p.concurrency ?? concurrency))]),
+  );
   const consumers: Consumer[] = processors.map((processor) => {
     const queue = broker.topology.taskQueues.get(processor.name);
     if (!queue) throw new Error(`no queue declared for processor ${processor.name}`);

@@ -1,6 +1,26 @@
 import { BINDING_VERSION, PERSISTENT, exchangeBinding, find, jsonMessage, queueChannel, toJsonSchema, type Json } from './asyncapi-bindings.js';
 import { celeryAsyncApi } from './asyncapi-celery.js';
-import { buildTopology, DELIVERY_EVENT_TYPE, DELIVERY_JOB_TYPE, DeliveryEvent, DeliveryJob, EVENT_STATUSES, eventRoutingKey, REVOCATION_SYNC_TYPE, RevocationSync, TASK_EVENT_TYPE, TASK_MESSAGE_TYPE, TaskEvent, TaskMessage, type Config, type ExchangeSpec, type ProcessorDescriptor, type QueueSpec } from '../../shared/index.js';
+import { retryChannels } from './asyncapi-retries.js';
+import { taskChannels } from './asyncapi-tasks.js';
+import {
+  buildTopology,
+  DELIVERY_EVENT_TYPE,
+  DELIVERY_JOB_TYPE,
+  DeliveryEvent,
+  DeliveryJob,
+  EVENT_STATUSES,
+  eventRoutingKey,
+  REVOCATION_SYNC_TYPE,
+  RevocationSync,
+  TASK_EVENT_TYPE,
+  TASK_MESSAGE_TYPE,
+  TaskEvent,
+  TaskMessage,
+  type Config,
+  type ExchangeSpec,
+  type ProcessorDescriptor,
+  type QueueSpec,
+} from '../../shared/index.js';
 
 export { toJsonSchema };
 
@@ -20,16 +40,40 @@ export interface AsyncApiOptions {
   taskQueueTtlMs?: number;
 }
 
-
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
-  return { prefix: config.amqpPrefix, processors, taskQueueMaxLength: config.taskQueueMaxLength, deliveryLimit: config.deliveryLimit, retryDelaysMs: config.retryDelaysMs, deliveryRetryDelaysMs: config.deliveryRetryDelaysMs, taskQueueTtlMs: config.taskQueueTtlMs };
+  return {
+    prefix: config.amqpPrefix,
+    processors,
+    taskQueueMaxLength: config.taskQueueMaxLength,
+    deliveryLimit: config.deliveryLimit,
+    retryDelaysMs: config.retryDelaysMs,
+    deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
+    taskQueueTtlMs: config.taskQueueTtlMs,
+  };
 }
 
-export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, deliveryLimit, retryDelaysMs = [], deliveryRetryDelaysMs = [], taskQueueTtlMs = 0 }: AsyncApiOptions): Json {
+export function buildAsyncApi({
+  prefix,
+  processors,
+  taskQueueMaxLength,
+  deliveryLimit,
+  retryDelaysMs = [],
+  deliveryRetryDelaysMs = [],
+  taskQueueTtlMs = 0,
+}: AsyncApiOptions): Json {
   // Processors Celery workers serve have their Celery queues (gateway/docs/asyncapi-celery.ts), not warren's.
   const warrenProcessors = processors.filter((p) => !p.celery);
   const celeryQueues = processors.flatMap((p) => (p.celery ? [p.celery.queue] : []));
-  const topology = buildTopology({ prefix, processors: warrenProcessors.map((p) => p.name), taskQueueMaxLength, deliveryLimit, retryDelaysMs, deliveryRetryDelaysMs, taskQueueTtlMs, celeryQueues });
+  const topology = buildTopology({
+    prefix,
+    processors: warrenProcessors.map((p) => p.name),
+    taskQueueMaxLength,
+    deliveryLimit,
+    retryDelaysMs,
+    deliveryRetryDelaysMs,
+    taskQueueTtlMs,
+    celeryQueues,
+  });
   const celery = celeryAsyncApi(topology, processors, { prefix, taskQueueMaxLength, deliveryLimit });
   const exchange = (name: string): ExchangeSpec => find(topology.declare.exchanges, name);
   const queue = (name: string): QueueSpec => find(topology.declare.queues, name);
@@ -37,65 +81,12 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
 
   const channels: Json = {};
   const operations: Json = {};
-  for (const tier of topology.retryTiers) {
-    channels[`retry.${tier.delayMs}ms`] = {
-      address: '{processor}',
-      parameters: { processor: { description: 'The name of the processor the task is for' } },
-      title: `Retry after ${tier.delayMs} ms`,
-      description:
-        `Topic exchange \`${tier.exchange}\`, routing key = the processor. A worker republishes a task that failed transiently here (attempt + 1, ` +
-        `after a confirmed RETRY event); it waits in the queue of the same name for ${tier.delayMs} ms (message TTL) and then expires back into ` +
-        `\`${topology.exchanges.tasks}\` with its routing key, to its processor's queue.`,
-      messages: { TaskMessage: message('TaskMessage') },
-      bindings: { amqp: exchangeBinding(exchange(tier.exchange)) },
-    };
-    channels[`retryQueue.${tier.delayMs}ms`] = {
-      ...queueChannel(queue(tier.exchange)),
-      title: `Retry wait, ${tier.delayMs} ms`,
-      description: 'Nothing consumes it: messages expire into the tasks exchange after the TTL.',
-      messages: { TaskMessage: message('TaskMessage') },
-    };
-    operations[`retryTask.${tier.delayMs}ms`] = {
-      action: 'send',
-      channel: { $ref: `#/channels/retry.${tier.delayMs}ms` },
-      summary: 'A worker schedules the next attempt of a transiently failed task',
-      messages: [{ $ref: `#/channels/retry.${tier.delayMs}ms/messages/TaskMessage` }],
-      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
-    };
-  }
-  for (const processor of warrenProcessors) {
-    const queueName = topology.taskQueues.get(processor.name)!;
-    channels[`tasks.${processor.name}`] = {
-      address: processor.name,
-      title: `Tasks for ${processor.name}`,
-      description: `Routing key \`${processor.name}\` on the direct exchange \`${topology.exchanges.tasks}\`: ${processor.description}`,
-      messages: { TaskMessage: message('TaskMessage') },
-      bindings: { amqp: exchangeBinding(exchange(topology.exchanges.tasks)) },
-    };
-    channels[`taskQueue.${processor.name}`] = {
-      ...queueChannel(queue(queueName)),
-      title: `Queue of ${processor.name}`,
-      description:
-        `Quorum queue of processor ${processor.name} (${processor.version}). Consume with manual acks and a bounded prefetch; publish STARTED, then ` +
-        'SUCCESS or FAILURE to the events exchange, each confirmed, and ack only then. A message that breaks its contract goes to the dead-letter exchange ' +
-        'with x-warren-reason; one redelivered more than x-delivery-limit times is dead-lettered by the broker.',
-      messages: { TaskMessage: message('TaskMessage') },
-    };
-    operations[`submitTask.${processor.name}`] = {
-      action: 'send',
-      channel: { $ref: `#/channels/tasks.${processor.name}` },
-      summary: 'The gateway publishes an accepted task (persistent, with a publisher confirm; message id = task id)',
-      messages: [{ $ref: `#/channels/tasks.${processor.name}/messages/TaskMessage` }],
-      bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
-    };
-    operations[`runTask.${processor.name}`] = {
-      action: 'receive',
-      channel: { $ref: `#/channels/taskQueue.${processor.name}` },
-      summary: 'A worker serving this processor runs the task',
-      messages: [{ $ref: `#/channels/taskQueue.${processor.name}/messages/TaskMessage` }],
-      bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
-    };
-  }
+  const retries = retryChannels(topology);
+  Object.assign(channels, retries.channels);
+  Object.assign(operations, retries.operations);
+  const tasks = taskChannels(topology, warrenProcessors);
+  Object.assign(channels, tasks.channels);
+  Object.assign(operations, tasks.operations);
 
   channels.events = {
     address: eventRoutingKey('{status}', '{processor}'),
@@ -115,21 +106,6 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
       'Every task event and delivery outcome, for the recorder (in each gateway) that writes the task store. Events may come twice or out of order; applying them is idempotent.',
     messages: { TaskEvent: message('TaskEvent'), DeliveryEvent: message('DeliveryEvent') },
   };
-  for (const tier of topology.deliveryRetryTiers) {
-    channels[`deliveryRetry.${tier.delayMs}ms`] = {
-      address: 'delivery',
-      title: `Delivery retry after ${tier.delayMs} ms`,
-      description: `Topic exchange \`${tier.exchange}\`: a job published here waits in the queue of the same name, then returns to the deliveries exchange.`,
-      messages: { DeliveryJob: message('DeliveryJob') },
-      bindings: { amqp: exchangeBinding(exchange(tier.exchange)) },
-    };
-    channels[`deliveryRetryQueue.${tier.delayMs}ms`] = {
-      ...queueChannel(queue(tier.exchange)),
-      title: `Delivery retry wait, ${tier.delayMs} ms`,
-      description: `Deliverers republish a job whose attempt failed transiently (attempt + 1), or one they deferred unattempted because its API key or destination had all the slots it may hold (same attempt, deferrals + 1), to the topic exchange \`${tier.exchange}\` (routing key \`delivery\`); it expires back into \`${topology.exchanges.deliveries}\` after ${tier.delayMs} ms.`,
-      messages: { DeliveryJob: message('DeliveryJob') },
-    };
-  }
   channels.deliveryJobs = {
     address: 'delivery',
     title: 'Delivery jobs (exchange)',
@@ -149,7 +125,7 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
   operations.deliver = {
     action: 'receive',
     channel: { $ref: '#/channels/deliveries' },
-    summary: 'A worker\'s deliverer makes one attempt and reports its outcome',
+    summary: "A worker's deliverer makes one attempt and reports its outcome",
     messages: [{ $ref: '#/channels/deliveries/messages/DeliveryJob' }],
     bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
   };
@@ -256,12 +232,24 @@ export function buildAsyncApi({ prefix, processors, taskQueueMaxLength, delivery
     },
     defaultContentType: 'application/json',
     servers: {
-      broker: { host: '127.0.0.1:5672', protocol: 'amqp', protocolVersion: '0.9.1', description: 'The RabbitMQ at AMQP_URL (the default shown); quorum queues need RabbitMQ ≥ 3.8' },
+      broker: {
+        host: '127.0.0.1:5672',
+        protocol: 'amqp',
+        protocolVersion: '0.9.1',
+        description: 'The RabbitMQ at AMQP_URL (the default shown); quorum queues need RabbitMQ ≥ 3.8',
+      },
     },
     channels,
     operations,
     components: {
-      schemas: { TaskMessage: toJsonSchema(TaskMessage), TaskEvent: toJsonSchema(TaskEvent), DeliveryJob: toJsonSchema(DeliveryJob), DeliveryEvent: toJsonSchema(DeliveryEvent), RevocationSync: toJsonSchema(RevocationSync), ...celery.schemas },
+      schemas: {
+        TaskMessage: toJsonSchema(TaskMessage),
+        TaskEvent: toJsonSchema(TaskEvent),
+        DeliveryJob: toJsonSchema(DeliveryJob),
+        DeliveryEvent: toJsonSchema(DeliveryEvent),
+        RevocationSync: toJsonSchema(RevocationSync),
+        ...celery.schemas,
+      },
       messages: {
         DeliveryJob: jsonMessage('DeliveryJob', 'A delivery attempt to make', DELIVERY_JOB_TYPE),
         DeliveryEvent: jsonMessage('DeliveryEvent', 'The outcome of a delivery attempt', DELIVERY_EVENT_TYPE),

@@ -29,7 +29,9 @@ export interface LayoutOptions {
 
 export function renderLayout({ title, body, links, head }: LayoutOptions): string {
   const uploadUrl = escapeHtml(links.to('/upload'));
-  const stylesheets = ['/static/warren.css', '/static/task.css'].map((path) => `<link rel="stylesheet" href="${escapeHtml(links.to(path))}">`).join('\n');
+  const stylesheets = ['/static/warren.css', '/static/form.css', '/static/task.css', '/static/result-views.css']
+    .map((path) => `<link rel="stylesheet" href="${escapeHtml(links.to(path))}">`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../shared/index.js';
 import { plainTextPage } from '../../worker/processors/document/plain.js';
-import { checkResult } from '../../worker/runner.js';
+import { checkResult } from '../../worker/run-outcome.js';
 
 describe('result size limits', () => {
   it('passes a result of up to MAX_RESULT_BYTES of JSON and fails a larger one for good, as result_too_large', () => {
