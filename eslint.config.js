@@ -27,9 +27,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            { regex: '(^|/)shared/(?!index\\.js$)', message: 'Import shared/ through shared/index.js, its public face.' },
-          ],
+          patterns: [{ regex: '(^|/)shared/(?!index\\.js$)', message: 'Import shared/ through shared/index.js, its public face.' }],
         },
       ],
     },

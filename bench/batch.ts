@@ -62,7 +62,16 @@ export async function runBatchBench({ tasks }: { tasks: number }): Promise<Recor
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     const channel = await connection.createChannel();
-    await deleteTopology(channel, buildTopology({ prefix, processors: ['categorize-torch', 'categorize-torch-single'], taskQueueMaxLength: 1, deliveryLimit: 1, retryDelaysMs: [1000, 10_000, 60_000, 300_000] })).catch(() => {});
+    await deleteTopology(
+      channel,
+      buildTopology({
+        prefix,
+        processors: ['categorize-torch', 'categorize-torch-single'],
+        taskQueueMaxLength: 1,
+        deliveryLimit: 1,
+        retryDelaysMs: [1000, 10_000, 60_000, 300_000],
+      }),
+    ).catch(() => {});
     await connection.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(moduleDir, { recursive: true, force: true });
@@ -93,8 +102,19 @@ async function feed(connection: amqp.ChannelModel, prefix: string, processor: st
   const began = performance.now();
   for (let n = 0; n < tasks; n += 1) {
     const [item_a, item_b] = TITLES[n % TITLES.length]!;
-    const message = taskMessage({ task_id: randomUUID(), processor, submitted_at: new Date().toISOString(), attempt: 1, input: { fields: { item_a, item_b }, files: [] } });
-    publisher.publish(`${prefix}.tasks`, processor, taskMessages.encode(message), { persistent: true, messageId: message.task_id, type: message.type, contentType: 'application/json' });
+    const message = taskMessage({
+      task_id: randomUUID(),
+      processor,
+      submitted_at: new Date().toISOString(),
+      attempt: 1,
+      input: { fields: { item_a, item_b }, files: [] },
+    });
+    publisher.publish(`${prefix}.tasks`, processor, taskMessages.encode(message), {
+      persistent: true,
+      messageId: message.task_id,
+      type: message.type,
+      contentType: 'application/json',
+    });
     if (n % 200 === 199) await publisher.waitForConfirms();
   }
   await publisher.waitForConfirms();

@@ -48,7 +48,10 @@ api.post(
     const { processor = 'echo', ...fields } = body;
     const id = `${randomUUID()}.${Buffer.from(JSON.stringify(fields)).toString('base64url')}`;
     const statusUrl = `${basePath}/task_status/${id}`;
-    res.status(202).location(statusUrl).json({ task_id: id, status: 'PENDING', processor, status_url: statusUrl, result_url: `${basePath}/task_result/${id}` });
+    res
+      .status(202)
+      .location(statusUrl)
+      .json({ task_id: id, status: 'PENDING', processor, status_url: statusUrl, result_url: `${basePath}/task_result/${id}` });
   },
 );
 api.get('/task_status/:id', (req, res) => {

@@ -37,7 +37,15 @@ configureDecoderLimits({ memoryBudgetMb: budgetMb });
 const bomb = await pdfBomb(side, side, { images });
 const context = testContext();
 await document.setup?.(context.ctx.log);
-const figures: Record<string, unknown> = { bench: 'decoder-memory', side, images, copies, bomb_bytes: bomb.length, budget_mb: budgetMb ?? 'default', after_setup: memory() };
+const figures: Record<string, unknown> = {
+  bench: 'decoder-memory',
+  side,
+  images,
+  copies,
+  bomb_bytes: bomb.length,
+  budget_mb: budgetMb ?? 'default',
+  after_setup: memory(),
+};
 try {
   for (let round = 1; round <= rounds; round++) {
     const began = performance.now();

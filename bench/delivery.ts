@@ -18,7 +18,16 @@ export async function runDeliveryBench({ tasks }: { tasks: number }): Promise<Re
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'info', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1' };
+  const env = {
+    AMQP_URL: TEST_AMQP_URL,
+    AMQP_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    DEFAULT_PROCESSOR: 'echo',
+    WORKER_PROCESSORS: 'echo',
+    WEBHOOK_SECRET: secret,
+    WEBHOOK_ALLOWLIST: '127.0.0.1',
+  };
   const arrivals = new Map<string, number>();
   const receiver = await startWebhookReceiver(secret, (request) => {
     arrivals.set(String(request.json.data.task_id), Date.now());

@@ -74,7 +74,8 @@ export async function runHttpCompare(options: HttpCompareOptions): Promise<Recor
       warmup: options.warmup,
       tables: { cases: rows, cpu_ms_per_task: cpuRows } as Record<string, Row[]>,
     };
-    if (options.profile) Object.assign(result.tables as Record<string, Row[]>, await profileWarren(options, logDir, runs.get(`ceiling@${Math.max(...options.concurrency)}`)));
+    if (options.profile)
+      Object.assign(result.tables as Record<string, Row[]>, await profileWarren(options, logDir, runs.get(`ceiling@${Math.max(...options.concurrency)}`)));
     return result;
   } finally {
     fs.rmSync(logDir, { recursive: true, force: true });

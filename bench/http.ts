@@ -79,7 +79,10 @@ export interface ClientRun {
  * to /uploader (servers taken in turn), polls task_status every `pollMs` on alternating servers
  * until the task is terminal, then fetches task_result and checks it is the task's own.
  */
-export async function driveHttpClients(urls: readonly string[], { tasks, clients, pollMs }: { tasks: number; clients: number; pollMs: number }): Promise<ClientRun> {
+export async function driveHttpClients(
+  urls: readonly string[],
+  { tasks, clients, pollMs }: { tasks: number; clients: number; pollMs: number },
+): Promise<ClientRun> {
   const submitLatencies: number[] = [];
   const endToEnd: number[] = [];
   let errors = 0;

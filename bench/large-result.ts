@@ -17,11 +17,23 @@ import { startTogether } from './support/start.js';
 export async function runLargeResultBench({ mib, clients, seconds }: { mib: number; clients: number; seconds: number }): Promise<Record<string, unknown>> {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'info', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'big-result', PROCESSORS_DIR: path.resolve('test/fixtures/processors') };
+  const env = {
+    AMQP_URL: TEST_AMQP_URL,
+    AMQP_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    DEFAULT_PROCESSOR: 'echo',
+    WORKER_PROCESSORS: 'big-result',
+    PROCESSORS_DIR: path.resolve('test/fixtures/processors'),
+  };
   const processes: WarrenProcess[] = [];
   try {
     const [, gateway] = await startTogether(processes, startWorker(env), startGateway(env));
-    const submitted = await fetch(`${gateway.url}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=60' }, body: JSON.stringify({ processor: 'big-result', mib }) });
+    const submitted = await fetch(`${gateway.url}/uploader`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'wait=60' },
+      body: JSON.stringify({ processor: 'big-result', mib }),
+    });
     const task = (await submitted.json()) as { task_id: string; status: string };
     if (task.status !== 'SUCCESS') throw new Error(`the big-result task ended ${task.status}`);
     const rssBefore = rssOf(gateway.child.pid!);

@@ -26,10 +26,18 @@ const IMAGE = path.join('test', 'fixtures', 'invoice.png');
 const DEFAULT_THREADS = Math.min(2, os.availableParallelism());
 
 export async function runOcrScalingBench({ pages, inFlight }: { pages: number; inFlight: number }): Promise<Record<string, unknown>> {
-  if (!Number.isInteger(pages) || pages < 1 || !Number.isInteger(inFlight) || inFlight < 1) throw new Error('--pages and --in-flight must be positive integers');
+  if (!Number.isInteger(pages) || pages < 1 || !Number.isInteger(inFlight) || inFlight < 1)
+    throw new Error('--pages and --in-flight must be positive integers');
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-ocr-'));
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'info', DEFAULT_PROCESSOR: 'document', WORKER_PROCESSORS: 'document' };
+  const env = {
+    AMQP_URL: TEST_AMQP_URL,
+    AMQP_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    DEFAULT_PROCESSOR: 'document',
+    WORKER_PROCESSORS: 'document',
+  };
   const png = new Blob([fs.readFileSync(IMAGE)], { type: 'image/png' });
   const processes: WarrenProcess[] = [];
   try {

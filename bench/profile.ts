@@ -103,7 +103,12 @@ function shortUrl(url: string): string {
  * V8 itself (GC, the interpreter, native builtins without a script).
  */
 function packageOf({ functionName, url }: { functionName: string; url: string }): string {
-  if (!url) return functionName === '(garbage collector)' ? '(garbage collector)' : functionName === '(program)' ? '(program: V8/native, no JS frame)' : '(native builtins)';
+  if (!url)
+    return functionName === '(garbage collector)'
+      ? '(garbage collector)'
+      : functionName === '(program)'
+        ? '(program: V8/native, no JS frame)'
+        : '(native builtins)';
   const modules = url.lastIndexOf('/node_modules/');
   if (modules !== -1) {
     const parts = url.slice(modules + '/node_modules/'.length).split('/');

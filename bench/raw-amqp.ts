@@ -36,7 +36,10 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Record
       ['warren', warren],
     ] as const;
     for (const [name, figures] of sides) {
-      for (const [mode, run, inFlight] of [['loaded', figures.loaded, options.inFlight], ['single', figures.single, 1]] as const) {
+      for (const [mode, run, inFlight] of [
+        ['loaded', figures.loaded, options.inFlight],
+        ['single', figures.single, 1],
+      ] as const) {
         const latency = percentiles(run.latencies);
         const rawLatency = percentiles(raw[mode].latencies);
         rows.push({
@@ -69,7 +72,11 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Record
 }
 
 /** `events` 2: the responder publishes a confirmed STARTED before the reply, warren's message count. */
-export async function runRawAmqp({ tasks, inFlight, latencyTasks, warmup, prefetch }: PipelineOptions, logDir: string, events: 1 | 2): Promise<PipelineFigures> {
+export async function runRawAmqp(
+  { tasks, inFlight, latencyTasks, warmup, prefetch }: PipelineOptions,
+  logDir: string,
+  events: 1 | 2,
+): Promise<PipelineFigures> {
   const id = randomUUID().slice(0, 8);
   const queues = { requests: `bench-${id}.requests`, replies: `bench-${id}.replies` };
   const connection = await amqp.connect(TEST_AMQP_URL, { noDelay: true, clientProperties: { connection_name: `bench-requester:${process.pid}` } });

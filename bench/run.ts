@@ -51,8 +51,7 @@ const { positionals, values } = parseArgs({
 const tasks = (fallback: number): number => Number(values.tasks ?? fallback);
 const which = positionals[0] ?? 'http';
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
-  http: () =>
-    runHttpBench({ tasks: tasks(4000), clients: Number(values.clients), gateways: Number(values.gateways), pollMs: Number(values['poll-ms']) }),
+  http: () => runHttpBench({ tasks: tasks(4000), clients: Number(values.clients), gateways: Number(values.gateways), pollMs: Number(values['poll-ms']) }),
   'http-compare': () =>
     runHttpCompare({
       tasks: tasks(3000),
@@ -76,7 +75,12 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   latency: () => runLatencyBench({ tasks: tasks(500) }),
   delivery: () => runDeliveryBench({ tasks: tasks(300) }),
   batch: () => runBatchBench({ tasks: tasks(2000) }),
-  'large-result': () => runLargeResultBench({ mib: Number(values['result-mib']), clients: Number(process.argv.includes('--clients') ? values.clients : 8), seconds: Number(values.seconds) }),
+  'large-result': () =>
+    runLargeResultBench({
+      mib: Number(values['result-mib']),
+      clients: Number(process.argv.includes('--clients') ? values.clients : 8),
+      seconds: Number(values.seconds),
+    }),
 };
 const bench = benches[which];
 if (!bench) {
@@ -85,7 +89,11 @@ if (!bench) {
 }
 
 const result = await bench();
-const record = { ...result, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() }, at: new Date().toISOString() };
+const record = {
+  ...result,
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+  at: new Date().toISOString(),
+};
 const { tables, ...scalars } = result as { tables?: Record<string, Record<string, unknown>[]> };
 if (tables) {
   // Benchmarks with several cases: the settings on one line, then one table per aspect, a row per case.

@@ -56,7 +56,12 @@ export async function startBenchProcess({ entry, env, ready, logDir, nodeArgs = 
     if (found.every((line) => line !== undefined)) return { pid, logFile, readyLines: found as Record<string, unknown>[], stop };
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`${entry} did not get ready (exit ${child.exitCode ?? child.signalCode}); last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+      throw new Error(
+        `${entry} did not get ready (exit ${child.exitCode ?? child.signalCode}); last lines:\n${lines
+          .slice(-10)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

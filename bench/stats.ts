@@ -27,7 +27,11 @@ export function ratio(a: number | undefined, b: number | undefined): number | nu
  * Run `one(n)` for n = 0..total-1 with at most `inFlight` running at once, and time each. A call
  * that throws counts as an error and is not timed, so one failure does not hide the rest.
  */
-export async function drive(total: number, inFlight: number, one: (n: number) => Promise<void>): Promise<{ seconds: number; latencies: number[]; errors: number }> {
+export async function drive(
+  total: number,
+  inFlight: number,
+  one: (n: number) => Promise<void>,
+): Promise<{ seconds: number; latencies: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
@@ -108,7 +112,9 @@ function safeReadlink(file: string): string {
 /** CPU used by a set of named process groups between `start()` and `stop(tasks)`, in ms per task. */
 export function cpuMeter(groups: Record<string, readonly number[]>): { stop(tasks: number): Record<string, number> } {
   const sample = (): Record<string, number> =>
-    Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + (pid === process.pid ? processCpu() : cpuSeconds(pid)), 0)]));
+    Object.fromEntries(
+      Object.entries(groups).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + (pid === process.pid ? processCpu() : cpuSeconds(pid)), 0)]),
+    );
   const before = sample();
   return {
     stop(tasks) {

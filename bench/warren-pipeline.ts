@@ -46,7 +46,12 @@ export async function runWarrenPipeline({ tasks, inFlight, latencyTasks, warmup,
   const logger = createLogger('bench', 'warn');
   const store = await openStore(config.storeUrl, { poolSize: config.storePoolSize });
   // The gateway declares every built-in processor's queue; so does this stand-in.
-  const broker = brokerFromConfig(config, 'bench-gateway', BUILTIN_DESCRIPTORS.map((p) => p.name), logger);
+  const broker = brokerFromConfig(
+    config,
+    'bench-gateway',
+    BUILTIN_DESCRIPTORS.map((p) => p.name),
+    logger,
+  );
   const waiting = new Map<string, () => void>();
   let recorder: Consumer | undefined;
   let worker: BenchProcess | undefined;

@@ -1,5 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { BUILTIN_DESCRIPTORS, brokerFromConfig, describeDestination, loadProcessorDescriptors, mergeProcessors, redactUrl, runService } from '../shared/index.js';
+import {
+  BUILTIN_DESCRIPTORS,
+  brokerFromConfig,
+  describeDestination,
+  loadProcessorDescriptors,
+  mergeProcessors,
+  redactUrl,
+  runService,
+} from '../shared/index.js';
 import { openStore } from './store/index.js';
 import { createGateway } from './app.js';
 import { answerClientError } from './http/client-errors.js';
@@ -36,7 +44,13 @@ await runService('gateway', async (config, logger) => {
   logger.info({ store: redactUrl(config.storeUrl) }, 'store ready');
   // A processor Celery workers serve has its Celery queue instead of a warren queue of its own.
   const celeryQueues = processors.flatMap((p) => (p.celery ? [p.celery.queue] : []));
-  const broker = brokerFromConfig(config, 'gateway', processors.filter((p) => !p.celery).map((p) => p.name), logger, celeryQueues);
+  const broker = brokerFromConfig(
+    config,
+    'gateway',
+    processors.filter((p) => !p.celery).map((p) => p.name),
+    logger,
+    celeryQueues,
+  );
   const live = new LiveEvents(store, logger);
   live.start(broker);
   const links = linksFor(config.basePath);
@@ -60,7 +74,14 @@ await runService('gateway', async (config, logger) => {
   });
   const sweeper = startDeliverySweeper({ broker, store, logger, links, graceMs: config.deliverySweepGraceMs });
   const uploads = uploadStoreFor(config.uploadStore, config.dataDir, logger);
-  const janitor = startJanitor({ store, uploads, dataDir: config.dataDir, logger, resultTtlMs: config.resultTtlSeconds * 1000, intervalMs: config.janitorIntervalMs });
+  const janitor = startJanitor({
+    store,
+    uploads,
+    dataDir: config.dataDir,
+    logger,
+    resultTtlMs: config.resultTtlSeconds * 1000,
+    intervalMs: config.janitorIntervalMs,
+  });
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
   const confirmations = createConfirmationLog(store, logger);
   const dispatch = taskDispatch({ broker, processors, dataDir: config.dataDir, queueTtlMs: config.taskQueueTtlMs });

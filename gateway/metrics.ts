@@ -129,7 +129,21 @@ export function createGatewayMetrics({ processors = [], defaultMetrics = true }:
     runTime.labels(processor).observe(seconds(startedAt, finishedAt));
   };
 
-  return { registry, tasksSubmitted, tasksRejected, tasksFinished, queueWait, runTime, endToEnd, httpRequests, httpDuration, storeFaults, recorderHeldEvents, tasksStalled, taskFinished };
+  return {
+    registry,
+    tasksSubmitted,
+    tasksRejected,
+    tasksFinished,
+    queueWait,
+    runTime,
+    endToEnd,
+    httpRequests,
+    httpDuration,
+    storeFaults,
+    recorderHeldEvents,
+    tasksStalled,
+    taskFinished,
+  };
 }
 
 /** Marks requests a middleware (not a route) answers, e.g. static files, with a fixed route label. */

@@ -100,7 +100,17 @@ export interface StartNodeOptions {
 }
 
 /** Runs one RabbitMQ node with warren's configuration as a child of ours, and waits until it accepts AMQP connections. */
-export async function startNode({ server, ctl, host, port, base, nodeName = `warren-${port}@localhost`, log, signal, plugins }: StartNodeOptions): Promise<NodeHandle> {
+export async function startNode({
+  server,
+  ctl,
+  host,
+  port,
+  base,
+  nodeName = `warren-${port}@localhost`,
+  log,
+  signal,
+  plugins,
+}: StartNodeOptions): Promise<NodeHandle> {
   const logDir = path.join(base, 'log');
   const confDir = path.join(base, 'conf.d');
   const pidFile = path.join(base, `${nodeName}.pid`);
@@ -174,7 +184,7 @@ export async function startNode({ server, ctl, host, port, base, nodeName = `war
   };
   const groupAlive = () => signalGroup(0);
   const waitGone = async (ms: number) => {
-    for (const end = Date.now() + ms; groupAlive() && Date.now() < end; ) await delay(200);
+    for (const end = Date.now() + ms; groupAlive() && Date.now() < end;) await delay(200);
     return !groupAlive();
   };
   let stopped: Promise<void> | undefined;
@@ -262,9 +272,7 @@ function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed with code ${code}`)),
-    );
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed with code ${code}`))));
   });
 }
 

@@ -21,14 +21,19 @@ const VHOST = '/';
  * the salt is fixed only so that the output is reproducible.
  */
 export function guestPasswordHash(password = 'guest', salt = Buffer.from('7761726e', 'hex')): string {
-  const digest = createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest();
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
 export function buildDefinitions() {
   // Defaults, never the caller's environment: the file describes the default deployment.
   const config = loadConfig({});
-  const topology = topologyFromConfig(config, BUILTIN_DESCRIPTORS.map((descriptor) => descriptor.name));
+  const topology = topologyFromConfig(
+    config,
+    BUILTIN_DESCRIPTORS.map((descriptor) => descriptor.name),
+  );
   const { exchanges, queues } = topology.declare;
 
   return {

@@ -43,7 +43,8 @@ export function parseApiKeys(inline: string | undefined, file: string | undefine
     // Say which entry is wrong by its place and (if valid) its name, never by its secret.
     const which = NAME.test(name) ? `key "${name}"` : `entry ${n + 1}`;
     if (!NAME.test(name)) throw new ConfigError(from, `${which} must be name:secret, the name letters, digits, "_", "." or "-" (at most 64)`);
-    if (!SECRET.test(secret)) throw new ConfigError(from, `${which}: the secret must be 16-256 visible ASCII characters without "," (e.g. $(openssl rand -hex 24))`);
+    if (!SECRET.test(secret))
+      throw new ConfigError(from, `${which}: the secret must be 16-256 visible ASCII characters without "," (e.g. $(openssl rand -hex 24))`);
     if (keys.some((key) => key.name === name)) throw new ConfigError(from, `${which} is given twice`);
     if (keys.some((key) => key.secret === secret)) throw new ConfigError(from, `${which} has the same secret as another key`);
     keys.push({ name, secret });
@@ -53,7 +54,10 @@ export function parseApiKeys(inline: string | undefined, file: string | undefine
 
 /** ADMIN_KEYS: names of API keys that may open the dashboard; each must be one of the keys. */
 export function parseAdminKeys(raw: string | undefined, keys: readonly ApiKey[]): string[] {
-  const names = (raw ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (raw ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!keys.some((key) => key.name === name)) throw new ConfigError('ADMIN_KEYS', `"${name.slice(0, 64)}" is not the name of one of API_KEYS`);
   }

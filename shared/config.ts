@@ -151,12 +151,10 @@ export interface Config {
   rateLimitWindowSeconds: number;
 }
 
-
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export type LogFormat = 'json' | 'pretty';
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
-
 
 export function loadConfig(env: Env = process.env): Config {
   const read = (name: string): string | undefined => {
@@ -170,7 +168,10 @@ export function loadConfig(env: Env = process.env): Config {
   amqpUrls.forEach((url, i) => {
     const which = amqpUrls.length > 1 ? `entry ${i + 1} of ${amqpUrls.length} ` : '';
     if (!/^amqps?:\/\//.test(url)) {
-      throw new ConfigError('AMQP_URL', `${which}is not an amqp:// or amqps:// URL${which ? ' (URLs are comma-separated: write a comma in a password as %2C)' : ''}`);
+      throw new ConfigError(
+        'AMQP_URL',
+        `${which}is not an amqp:// or amqps:// URL${which ? ' (URLs are comma-separated: write a comma in a password as %2C)' : ''}`,
+      );
     }
     const problem = userinfoProblem(url) ?? (URL.canParse(url) ? undefined : 'is not a valid URL (check the host and port)');
     if (problem !== undefined) throw new ConfigError('AMQP_URL', `${which}${problem}`);
@@ -184,7 +185,8 @@ export function loadConfig(env: Env = process.env): Config {
   const storeUrl = read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`;
   const kind = storeKind(storeUrl);
   if (kind === undefined) throw new ConfigError('STORE_URL', 'is not supported; use sqlite:<path>, postgres://… or postgresql://…');
-  const storeProblem = kind === 'postgres' ? (userinfoProblem(storeUrl) ?? (URL.canParse(storeUrl) ? undefined : 'is not a valid URL (check the host and port)')) : undefined;
+  const storeProblem =
+    kind === 'postgres' ? (userinfoProblem(storeUrl) ?? (URL.canParse(storeUrl) ? undefined : 'is not a valid URL (check the host and port)')) : undefined;
   if (storeProblem !== undefined) throw new ConfigError('STORE_URL', storeProblem);
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
@@ -205,7 +207,10 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 600_000);
   const webhookConnectTimeoutMs = int(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', Math.min(5000, webhookTimeoutMs), 100, 600_000);
   if (webhookConnectTimeoutMs > webhookTimeoutMs) {
-    throw new ConfigError('WEBHOOK_CONNECT_TIMEOUT_MS', `${webhookConnectTimeoutMs} is longer than WEBHOOK_TIMEOUT_MS (${webhookTimeoutMs}), which bounds the whole request`);
+    throw new ConfigError(
+      'WEBHOOK_CONNECT_TIMEOUT_MS',
+      `${webhookConnectTimeoutMs} is longer than WEBHOOK_TIMEOUT_MS (${webhookTimeoutMs}), which bounds the whole request`,
+    );
   }
 
   return {
@@ -228,7 +233,10 @@ export function loadConfig(env: Env = process.env): Config {
     workerProcessors:
       processorList === undefined || processorList === 'all'
         ? 'all'
-        : processorList.split(',').map((name) => name.trim()).filter(Boolean),
+        : processorList
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 10_000),
     processorConcurrency: parseProcessorConcurrency(read('PROCESSOR_CONCURRENCY')),
     ocrThreads: env.OCR_THREADS?.trim() ? int(env, 'OCR_THREADS', 2, 1, 64) : undefined,
@@ -258,7 +266,13 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWindowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 10, 1, 86_400),
     resultTtlSeconds: int(env, 'RESULT_TTL_SECONDS', 604_800, 1, 315_360_000),
     janitorIntervalMs: int(env, 'JANITOR_INTERVAL_MS', 60_000, 100, 86_400_000),
-    deliveryRetryDelaysMs: intList(env, 'DELIVERY_RETRY_DELAYS_MS', [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000], 1, 86_400_000),
+    deliveryRetryDelaysMs: intList(
+      env,
+      'DELIVERY_RETRY_DELAYS_MS',
+      [5000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
+      1,
+      86_400_000,
+    ),
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 12, 1, 1000),
     workerDeliveries: onOff(env, 'WORKER_DELIVERIES', true),
     deliveryConcurrency,
@@ -273,7 +287,10 @@ export function loadConfig(env: Env = process.env): Config {
     s3Destinations,
     ftpDestinations: parseFtpDestinations(read('FTP_DESTINATIONS')),
     uploadStore: uploadStore(read('UPLOAD_STORE'), s3Destinations),
-    webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
+    webhookAllowlist: (read('WEBHOOK_ALLOWLIST') ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
     webhookTimeoutMs,
     webhookProgressIntervalMs: int(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 5000, 0, 3_600_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),

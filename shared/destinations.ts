@@ -20,7 +20,12 @@ const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 const S3Schema = Type.Object(
   {
-    bucket: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$', hint: 'a bucket name: 3 to 63 lower-case letters, digits, "." and "-"' }),
+    bucket: Type.String({
+      minLength: 3,
+      maxLength: 63,
+      pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
+      hint: 'a bucket name: 3 to 63 lower-case letters, digits, "." and "-"',
+    }),
     /** Default us-east-1; S3-compatible servers mostly ignore it, AWS buckets elsewhere must set it. */
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,32}$' })),
     /** An S3-compatible server (MinIO, Ceph, s3rver); default: AWS. */
@@ -119,9 +124,13 @@ export function parseS3Destinations(raw: string | undefined): Record<string, S3D
 export function parseFtpDestinations(raw: string | undefined): Record<string, FtpDestination> {
   return parseNamed('FTP_DESTINATIONS', raw, FtpSchema, (name, value) => {
     const secure = value.secure ?? false;
-    const root = relativePath(value.root ?? '/', () => {
-      throw new ConfigError('FTP_DESTINATIONS', `destination "${name}": root must be an absolute path of segments of letters, digits, ".", "_" and "-"`);
-    }, true);
+    const root = relativePath(
+      value.root ?? '/',
+      () => {
+        throw new ConfigError('FTP_DESTINATIONS', `destination "${name}": root must be an absolute path of segments of letters, digits, ".", "_" and "-"`);
+      },
+      true,
+    );
     return protect({
       kind: 'ftp',
       name,
@@ -185,7 +194,13 @@ function parseNamed<S extends TSchema, D extends Destination>(
       const field = first.path === '' ? 'the destination' : first.path.slice(1);
       const hint = (first.schema as { hint?: string }).hint;
       const problem =
-        first.value === undefined ? 'is required' : first.message === 'Unexpected property' ? 'is not a known field' : hint !== undefined ? `must be ${hint}` : first.message;
+        first.value === undefined
+          ? 'is required'
+          : first.message === 'Unexpected property'
+            ? 'is not a known field'
+            : hint !== undefined
+              ? `must be ${hint}`
+              : first.message;
       throw new ConfigError(variable, `destination "${name}": ${field}: ${problem}`);
     }
     destinations[name] = build(name, value as Static<S>);

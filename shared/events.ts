@@ -80,5 +80,8 @@ export async function publishDeliveryJob(broker: Broker, job: DeliveryJob, excha
 /** Validate, then publish the outcome of a delivery attempt to the events exchange and wait for the confirm. */
 export async function publishDeliveryEvent(broker: Broker, event: DeliveryEvent): Promise<void> {
   if (!deliveryEvents.check(event)) throw new TypeError('refusing to publish a delivery event that breaks its contract');
-  await broker.publish(broker.topology.exchanges.events, `delivery.${event.outcome.toLowerCase()}`, deliveryEvents.encode(event), { messageId: event.event_id, type: DELIVERY_EVENT_TYPE });
+  await broker.publish(broker.topology.exchanges.events, `delivery.${event.outcome.toLowerCase()}`, deliveryEvents.encode(event), {
+    messageId: event.event_id,
+    type: DELIVERY_EVENT_TYPE,
+  });
 }

@@ -9,7 +9,10 @@ const ENTRY = /^([a-z][a-z0-9_-]{0,63})\s*:\s*(\S+)$/;
  */
 export function parseProcessorConcurrency(raw: string | undefined): ReadonlyMap<string, number> {
   const counts = new Map<string, number>();
-  for (const entry of (raw ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = ENTRY.exec(entry);
     if (!match) throw new ConfigError('PROCESSOR_CONCURRENCY', `"${entry.slice(0, 64)}" must be processor:n (e.g. document:2)`);
     const [, name = '', count = ''] = match;

@@ -8,10 +8,7 @@ import { createLogger, type Logger } from './logger.js';
  * (stop intake, drain, release in reverse order), and the process exits when it is done — or, if
  * draining outlives the grace period by more than a margin, exits anyway.
  */
-export async function runService(
-  name: 'gateway' | 'worker',
-  start: (config: Config, logger: Logger) => Promise<() => Promise<void>>,
-): Promise<void> {
+export async function runService(name: 'gateway' | 'worker', start: (config: Config, logger: Logger) => Promise<() => Promise<void>>): Promise<void> {
   let config: Config;
   let stop: () => Promise<void>;
   let logger: Logger;

@@ -39,7 +39,13 @@ export function reduceTask(current: TaskProgressState, event: TaskTransition): R
 
   // Terminal wins: whichever attempt it comes from, it ends the task.
   if (isTerminal(event.status)) {
-    return { apply: true, status: event.status, attempt: Math.max(current.attempt, event.attempt), progress: event.status === 'SUCCESS' ? 1 : current.progress, isProgressOnly: false };
+    return {
+      apply: true,
+      status: event.status,
+      attempt: Math.max(current.attempt, event.attempt),
+      progress: event.status === 'SUCCESS' ? 1 : current.progress,
+      isProgressOnly: false,
+    };
   }
 
   const order = compare([event.attempt, PHASE[event.status]], [current.attempt, PHASE[current.status]]);

@@ -44,7 +44,8 @@ export function createUrlGuard(allowlist: readonly string[], resolve: typeof dns
     }
   }
 
-  const inAllowlist = (address: ipaddr.IPv4 | ipaddr.IPv6): boolean => cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
+  const inAllowlist = (address: ipaddr.IPv4 | ipaddr.IPv6): boolean =>
+    cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
 
   const addressAllowed = (text: string): boolean => {
     const address = ipaddr.parse(text);

@@ -28,19 +28,26 @@ export function batcher(processor: Required<Pick<Processor, 'runBatch' | 'batch'
     const batch = waiting.filter((run) => !run.ctx.signal.aborted);
     waiting = [];
     if (batch.length === 0) return;
-    processor.runBatch(batch.map((run) => run.input), batch.map((run) => run.ctx)).then(
-      (results) => {
-        if (!Array.isArray(results) || results.length !== batch.length) {
-          const wrong = new Error(`${processor.name}: runBatch returned ${Array.isArray(results) ? results.length : 'no'} results for ${batch.length} inputs`);
-          for (const run of batch) run.reject(wrong);
-          return;
-        }
-        results.forEach((result: unknown, index) => (result instanceof Error ? batch[index]!.reject(result) : batch[index]!.resolve(result)));
-      },
-      (err: unknown) => {
-        for (const run of batch) run.reject(err);
-      },
-    );
+    processor
+      .runBatch(
+        batch.map((run) => run.input),
+        batch.map((run) => run.ctx),
+      )
+      .then(
+        (results) => {
+          if (!Array.isArray(results) || results.length !== batch.length) {
+            const wrong = new Error(
+              `${processor.name}: runBatch returned ${Array.isArray(results) ? results.length : 'no'} results for ${batch.length} inputs`,
+            );
+            for (const run of batch) run.reject(wrong);
+            return;
+          }
+          results.forEach((result: unknown, index) => (result instanceof Error ? batch[index]!.reject(result) : batch[index]!.resolve(result)));
+        },
+        (err: unknown) => {
+          for (const run of batch) run.reject(err);
+        },
+      );
   };
 
   return (input, ctx) =>

@@ -43,7 +43,6 @@ export interface DeliveryRunnerDeps {
   fileTimeoutMs?: number;
 }
 
-
 /**
  * The backoff tier after a failed `attempt`: the schedule's (the last repeats), or a longer one if
  * the receiver asked for more time (Retry-After) — the shortest tier that waits at least that long,
@@ -73,7 +72,9 @@ export function deferralTier<T extends { delayMs: number }>(tiers: readonly T[],
 /** Error codes of attempts that ran out of time: a destination that keeps producing them gets one slot. */
 const TIMED_OUT = new Set(['webhook_timeout', 'webhook_connect_timeout', 'delivery_timeout']);
 
-export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): { stop(graceMs: number): Promise<void> } {
+export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): {
+  stop(graceMs: number): Promise<void>;
+} {
   const running = new Set<AbortController>();
   const byKind = new Map(files.map((deliverer) => [deliverer.kind, deliverer]));
   const tiers = broker.topology.deliveryRetryTiers;
@@ -137,7 +138,11 @@ export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttemp
       if (controller.signal.reason instanceof ShutdownAbort) return { kind: 'requeue', reason: 'worker shut down mid-delivery' };
       const error = thrown instanceof DeliveryError ? thrown : new DeliveryError('delivery_error', coerceError(thrown).message, { cause: thrown });
       timedOut = TIMED_OUT.has(error.code);
-      const failure = { duration_ms: Date.now() - began, error: { code: error.code, message: error.message.slice(0, 1000) }, ...(error.httpStatus === undefined ? {} : { http_status: error.httpStatus }) };
+      const failure = {
+        duration_ms: Date.now() - began,
+        error: { code: error.code, message: error.message.slice(0, 1000) },
+        ...(error.httpStatus === undefined ? {} : { http_status: error.httpStatus }),
+      };
       // started/progress notifications are courtesies: one attempt, never retried.
       const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : backoffTier(tiers, job.attempt, error.retryAfterMs);
       if (!tier) {

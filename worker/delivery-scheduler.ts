@@ -187,7 +187,7 @@ export class DeliveryScheduler {
 
   /** Start every waiting delivery that fits now, oldest first: one blocked by its lane lets the others pass. */
   private pump(): void {
-    for (let index = 0; index < this.waiting.length && this.running < this.limits.concurrency; ) {
+    for (let index = 0; index < this.waiting.length && this.running < this.limits.concurrency;) {
       const waiter = this.waiting[index]!;
       if (!this.fits(waiter.lanes)) {
         index += 1;

@@ -45,7 +45,10 @@ export function createInputFetcher(dataDir: string, setting: UploadStoreSetting)
         if (dir) await fs.promises.rm(dir, { recursive: true, force: true });
       };
       if (remote.length > 0) {
-        if (!store) throw new PermanentError(`input "${remote[0]!.file.name}" is in S3, but this worker's UPLOAD_STORE is volume; give it the gateway's UPLOAD_STORE`, { code: 'upload_store_mismatch' });
+        if (!store)
+          throw new PermanentError(`input "${remote[0]!.file.name}" is in S3, but this worker's UPLOAD_STORE is volume; give it the gateway's UPLOAD_STORE`, {
+            code: 'upload_store_mismatch',
+          });
         await fs.promises.mkdir(path.join(dataDir, 'inputs'), { recursive: true });
         dir = await fs.promises.mkdtemp(path.join(dataDir, 'inputs', `${taskId}-`));
         try {
@@ -65,7 +68,14 @@ export function createInputFetcher(dataDir: string, setting: UploadStoreSetting)
   };
 }
 
-async function download(client: S3Client, destination: S3Destination, taskId: string, object: { bucket: string; key: string }, target: string, signal: AbortSignal): Promise<void> {
+async function download(
+  client: S3Client,
+  destination: S3Destination,
+  taskId: string,
+  object: { bucket: string; key: string },
+  target: string,
+  signal: AbortSignal,
+): Promise<void> {
   const where = `s3://${object.bucket}/${object.key}`;
   // A message may only name this task's own uploads in this worker's upload store, never any object it likes.
   if (object.bucket !== destination.bucket || !object.key.startsWith(uploadKeyPrefix(destination, taskId))) {
@@ -82,6 +92,10 @@ async function download(client: S3Client, destination: S3Destination, taskId: st
       throw new PermanentError(`input ${where} does not exist (expired or removed); submit the file again`, { code: 'input_missing', cause: err });
     }
     // Anything else (unreachable, 5xx, throttled, credentials being fixed) may pass on a retry.
-    throw new WarrenError('upload_store_unavailable', `reading input ${where} from ${describeDestination(destination)} failed: ${failure.name ?? 'Error'}: ${failure.message ?? String(err)}`, { cause: err });
+    throw new WarrenError(
+      'upload_store_unavailable',
+      `reading input ${where} from ${describeDestination(destination)} failed: ${failure.name ?? 'Error'}: ${failure.message ?? String(err)}`,
+      { cause: err },
+    );
   }
 }

@@ -20,17 +20,38 @@ await runService('worker', async (config, logger) => {
     // A taken port costs the metrics, not the work: several workers on one host need their own
     // METRICS_PORT, and the log says so rather than the worker refusing to serve.
     metricsServer = await startMetricsServer(metrics.registry, config.metricsPort, config.metricsHost, () => brokerProblem()).catch((err: unknown) => {
-      logger.error({ err: err instanceof Error ? err.message : String(err), port: config.metricsPort }, 'metrics endpoint could not listen; set METRICS_PORT (0 turns it off)');
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err), port: config.metricsPort },
+        'metrics endpoint could not listen; set METRICS_PORT (0 turns it off)',
+      );
       return undefined;
     });
     if (metricsServer) logger.info({ host: config.metricsHost, port: metricsServer.port }, 'metrics listening');
   }
-  const broker = brokerFromConfig(config, 'worker', processors.map((p) => p.name), logger);
+  const broker = brokerFromConfig(
+    config,
+    'worker',
+    processors.map((p) => p.name),
+    logger,
+  );
   brokerProblem = () => broker.problem();
   const revocations = startRevocationWatch({ broker, logger, workerId: `${os.hostname()}:${process.pid}` });
   const inputs = createInputFetcher(config.dataDir, config.uploadStore);
   if (config.uploadStore.kind === 's3') logger.info({ uploadStore: describeDestination(config.uploadStore.destination) }, 'uploads live in S3');
-  const runner = await startRunner({ broker, processors, concurrency: config.workerConcurrency, processorConcurrency: config.processorConcurrency, logger, dataDir: config.dataDir, inputs, defaultTimeoutMs: config.taskTimeoutMs, defaultMaxAttempts: config.taskMaxAttempts, metrics, revocations, maxResultBytes: config.maxResultBytes });
+  const runner = await startRunner({
+    broker,
+    processors,
+    concurrency: config.workerConcurrency,
+    processorConcurrency: config.processorConcurrency,
+    logger,
+    dataDir: config.dataDir,
+    inputs,
+    defaultTimeoutMs: config.taskTimeoutMs,
+    defaultMaxAttempts: config.taskMaxAttempts,
+    metrics,
+    revocations,
+    maxResultBytes: config.maxResultBytes,
+  });
   const deliveries = config.workerDeliveries
     ? startDeliveryRunner({
         broker,
@@ -43,7 +64,14 @@ await runService('worker', async (config, logger) => {
         logger,
         dataDir: config.dataDir,
         maxAttempts: config.deliveryMaxAttempts,
-        webhook: config.webhookSecret ? createWebhookDeliverer({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, connectTimeoutMs: config.webhookConnectTimeoutMs, guard: createUrlGuard(config.webhookAllowlist) }) : undefined,
+        webhook: config.webhookSecret
+          ? createWebhookDeliverer({
+              secret: config.webhookSecret,
+              timeoutMs: config.webhookTimeoutMs,
+              connectTimeoutMs: config.webhookConnectTimeoutMs,
+              guard: createUrlGuard(config.webhookAllowlist),
+            })
+          : undefined,
         files: fileDeliverers(config),
       })
     : undefined;

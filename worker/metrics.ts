@@ -64,7 +64,12 @@ export interface MetricsServer {
  * `problem()` says nothing is wrong, else 503 with the problem (a worker has no other port for a
  * container healthcheck or a readiness probe to ask). Every other request is a 404.
  */
-export async function startMetricsServer(registry: Registry, port: number, host: string, problem: () => string | undefined = () => undefined): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host: string,
+  problem: () => string | undefined = () => undefined,
+): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/health/ready' && req.method === 'GET') {

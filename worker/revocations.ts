@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { REVOCATION_RETENTION_MS, REVOCATION_SYNC_TYPE, coerceError, revocationSyncs, taskEvents, type Broker, type Consumer, type Logger } from '../shared/index.js';
+import {
+  REVOCATION_RETENTION_MS,
+  REVOCATION_SYNC_TYPE,
+  coerceError,
+  revocationSyncs,
+  taskEvents,
+  type Broker,
+  type Consumer,
+  type Logger,
+} from '../shared/index.js';
 
 /**
  * Which tasks were cancelled, as this worker knows it. Workers cannot read the store, so they read

@@ -119,7 +119,13 @@ export function allProcessesCpu(): Map<number, { name: string; seconds: number }
  * The processes, other than `exclude`, that used the most CPU between two allProcessesCpu()
  * readings, as a share of the machine — to say who else was competing for the cores.
  */
-export function topOthers(before: Map<number, { seconds: number }>, after: Map<number, { name: string; seconds: number }>, machineSeconds: number, exclude: readonly number[], count = 3): string[] {
+export function topOthers(
+  before: Map<number, { seconds: number }>,
+  after: Map<number, { name: string; seconds: number }>,
+  machineSeconds: number,
+  exclude: readonly number[],
+  count = 3,
+): string[] {
   return [...after]
     .filter(([pid]) => !exclude.includes(pid))
     .map(([pid, { name, seconds }]) => ({ pid, name, used: seconds - (before.get(pid)?.seconds ?? 0) }))

@@ -1,5 +1,22 @@
 import type { ConsumeMessage } from 'amqplib';
-import { ACK, coerceError, deliveryEvent, deliveryEvents, deliveryJobs, isTaskId, TASK_EVENT_TYPE, taskEvent, taskEvents, taskMessages, type Broker, type Consumer, type DeliveryJob, type Logger, type TaskError, type TaskEvent } from '../../shared/index.js';
+import {
+  ACK,
+  coerceError,
+  deliveryEvent,
+  deliveryEvents,
+  deliveryJobs,
+  isTaskId,
+  TASK_EVENT_TYPE,
+  taskEvent,
+  taskEvents,
+  taskMessages,
+  type Broker,
+  type Consumer,
+  type DeliveryJob,
+  type Logger,
+  type TaskError,
+  type TaskEvent,
+} from '../../shared/index.js';
 import { storeFaultOf, type TaskStore } from '../store/index.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { retryDelayMs } from './store-retry.js';
@@ -64,7 +81,9 @@ export function startDeadLetterWatch({ broker, store, logger, links, metrics, on
   const fail = async (taskId: string, error: TaskError, attempt?: number): Promise<boolean> => {
     const row = await store.get(taskId);
     if (!row) return false;
-    const [outcome] = await store.applyEvents([taskEvent({ task_id: taskId, processor: row.processor }, { status: 'FAILURE', attempt: Math.max(1, attempt ?? row.attempt), error })]);
+    const [outcome] = await store.applyEvents([
+      taskEvent({ task_id: taskId, processor: row.processor }, { status: 'FAILURE', attempt: Math.max(1, attempt ?? row.attempt), error }),
+    ]);
     if (outcome?.record) taskFinished(finished, outcome.record);
     return outcome?.applied ?? false;
   };
@@ -86,7 +105,8 @@ export function startDeadLetterWatch({ broker, store, logger, links, metrics, on
       await store.deliveries.apply([body]);
     } else if (taskEvents.check(body)) {
       if (reason.code === 'unrecordable') {
-        if (await fail(body.task_id, { code: 'event_unrecordable', message: reason.why.slice(0, 1000) }, body.attempt)) logger.warn({ taskId: body.task_id }, 'task event could not be recorded; task recorded as FAILURE');
+        if (await fail(body.task_id, { code: 'event_unrecordable', message: reason.why.slice(0, 1000) }, body.attempt))
+          logger.warn({ taskId: body.task_id }, 'task event could not be recorded; task recorded as FAILURE');
       } else {
         await reapply(body);
         logger.info({ taskId: body.task_id, status: body.status, reason: reason.code }, 'dead-lettered task event applied');
@@ -102,7 +122,12 @@ export function startDeadLetterWatch({ broker, store, logger, links, metrics, on
       // A malformed progress report leaves its task to finish as it will.
       const progressOnly = type === TASK_EVENT_TYPE && (status === 'STARTED' || status === 'RETRY');
       if (typeof taskId === 'string' && isTaskId(taskId) && !progressOnly) {
-        if (await fail(taskId.toLowerCase(), { code: 'dead_lettered_malformed', message: `a malformed message about the task was dead-lettered: ${reason.why}`.slice(0, 1000) })) {
+        if (
+          await fail(taskId.toLowerCase(), {
+            code: 'dead_lettered_malformed',
+            message: `a malformed message about the task was dead-lettered: ${reason.why}`.slice(0, 1000),
+          })
+        ) {
           logger.warn({ taskId, reason: reason.why }, 'malformed message about a task dead-lettered; task recorded as FAILURE');
         }
       }

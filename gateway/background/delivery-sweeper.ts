@@ -20,7 +20,9 @@ export interface SweeperOptions {
   graceMs?: number;
 }
 
-export function startDeliverySweeper({ broker, store, logger, links, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): { stop(): Promise<void> } {
+export function startDeliverySweeper({ broker, store, logger, links, graceMs = 30_000, intervalMs = Math.min(10_000, graceMs) }: SweeperOptions): {
+  stop(): Promise<void>;
+} {
   const sweep = async (): Promise<void> => {
     if (!broker.isConnected()) return;
     for (const taskId of await store.deliveries.stranded(Date.now() - graceMs, 100)) {

@@ -12,7 +12,19 @@ export interface Notifier {
   started(event: TaskEvent): void;
 }
 
-export function createNotifier({ broker, store, logger, links, progressIntervalMs }: { broker: Broker; store: TaskStore; logger: Logger; links: Links; progressIntervalMs: number }): Notifier {
+export function createNotifier({
+  broker,
+  store,
+  logger,
+  links,
+  progressIntervalMs,
+}: {
+  broker: Broker;
+  store: TaskStore;
+  logger: Logger;
+  links: Links;
+  progressIntervalMs: number;
+}): Notifier {
   const lastProgress = new Map<string, number>();
 
   const send = async (event: TaskEvent): Promise<void> => {

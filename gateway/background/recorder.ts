@@ -1,5 +1,19 @@
 import type { ConsumeMessage } from 'amqplib';
-import { ACK, ContractError, DELIVERY_EVENT_TYPE, coerceError, deliveryEvents, taskEvents, type Broker, type ConsumeOutcome, type Consumer, type DeliveryContext, type DeliveryEvent, type Logger, type TaskEvent } from '../../shared/index.js';
+import {
+  ACK,
+  ContractError,
+  DELIVERY_EVENT_TYPE,
+  coerceError,
+  deliveryEvents,
+  taskEvents,
+  type Broker,
+  type ConsumeOutcome,
+  type Consumer,
+  type DeliveryContext,
+  type DeliveryEvent,
+  type Logger,
+  type TaskEvent,
+} from '../../shared/index.js';
 import { storeFaultOf, type TaskStore } from '../store/index.js';
 import { taskFinished } from './task-finished.js';
 import type { Notifier } from './notifier.js';
@@ -54,7 +68,11 @@ const isDeliveryEvent = (event: TaskEvent | DeliveryEvent): event is DeliveryEve
  * One stream of events to apply (task events, or delivery reports): batched per turn of the event
  * loop, held through store outages, isolated one by one when the store refuses a batch.
  */
-function eventLane<E extends { task_id: string }>(name: string, apply: (pendings: Pending<E>[]) => Promise<void>, { logger, prefetch, setHeld }: { logger: Logger; prefetch: number; setHeld: (count: number) => void }) {
+function eventLane<E extends { task_id: string }>(
+  name: string,
+  apply: (pendings: Pending<E>[]) => Promise<void>,
+  { logger, prefetch, setHeld }: { logger: Logger; prefetch: number; setHeld: (count: number) => void },
+) {
   let batch: Pending<E>[] = [];
   let scheduled = false;
   let stopping = false;
@@ -72,10 +90,13 @@ function eventLane<E extends { task_id: string }>(name: string, apply: (pendings
     setImmediate(() => void flush());
   };
   const retryLater = (): void => {
-    retryTimer ??= setTimeout(() => {
-      retryTimer = undefined;
-      void flush();
-    }, retryDelayMs(outage?.tries ?? 1));
+    retryTimer ??= setTimeout(
+      () => {
+        retryTimer = undefined;
+        void flush();
+      },
+      retryDelayMs(outage?.tries ?? 1),
+    );
   };
 
   const hold = (pendings: Pending<E>[], err: unknown): void => {
@@ -133,7 +154,10 @@ function eventLane<E extends { task_id: string }>(name: string, apply: (pendings
     } catch (err) {
       if (storeFaultOf(err)) return hold(live, err);
       // The first ids, so a search for a task's id finds this line without making it unbounded.
-      logger.error({ lane: name, err: coerceError(err).message, events: live.length, taskIds: live.slice(0, 20).map((p) => p.event.task_id) }, 'recorder batch refused; applying its events one by one');
+      logger.error(
+        { lane: name, err: coerceError(err).message, events: live.length, taskIds: live.slice(0, 20).map((p) => p.event.task_id) },
+        'recorder batch refused; applying its events one by one',
+      );
       await isolate(live, err);
     }
   };
@@ -166,7 +190,6 @@ function eventLane<E extends { task_id: string }>(name: string, apply: (pendings
 }
 
 export function startRecorder({ broker, store, logger, prefetch, metrics, onFinished, links, notifier }: RecorderDeps): Consumer {
-
   const applyTaskEvents = async (pendings: Pending<TaskEvent>[]): Promise<void> => {
     const outcomes = await store.applyEvents(pendings.map((p) => p.event));
     outcomes.forEach((outcome, index) => {
@@ -177,7 +200,11 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
       const { event } = pendings[index]!;
       if (outcome.record) {
         taskFinished({ broker, store, logger, links, metrics, onFinished }, outcome.record);
-      } else if (event.status === 'STARTED' && outcome.deliveryTargets !== 0 && (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))) {
+      } else if (
+        event.status === 'STARTED' &&
+        outcome.deliveryTargets !== 0 &&
+        (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))
+      ) {
         // Replicas' recorders compete for events, so another may have committed the task's end
         // first: it did start all the same, and a client that asked to hear it should.
         notifier?.started(event);
@@ -193,7 +220,11 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
 
   const lanes = {
     tasks: eventLane('task events', applyTaskEvents, { logger, prefetch, setHeld: (count) => metrics?.recorderHeldEvents.labels('task').set(count) }),
-    deliveries: eventLane('delivery reports', applyDeliveryReports, { logger, prefetch, setHeld: (count) => metrics?.recorderHeldEvents.labels('delivery').set(count) }),
+    deliveries: eventLane('delivery reports', applyDeliveryReports, {
+      logger,
+      prefetch,
+      setHeld: (count) => metrics?.recorderHeldEvents.labels('delivery').set(count),
+    }),
   };
 
   const onMessage = (message: ConsumeMessage, { channelClosed }: DeliveryContext): Promise<ConsumeOutcome> => {

@@ -40,7 +40,11 @@ const BATCH = 200;
 const UNFINISHED = ['PENDING', 'RETRY', 'STARTED'] as const;
 
 /** How long task of `processor` may stay in `status` without a recorded change; undefined: for ever. */
-export function stallDeadlineMs(options: Pick<StallCheckOptions, 'processors' | 'defaultTimeoutMs' | 'queueTtlMs' | 'retryDelaysMs' | 'graceMs'>, processor: string, status: TaskStatus): number | undefined {
+export function stallDeadlineMs(
+  options: Pick<StallCheckOptions, 'processors' | 'defaultTimeoutMs' | 'queueTtlMs' | 'retryDelaysMs' | 'graceMs'>,
+  processor: string,
+  status: TaskStatus,
+): number | undefined {
   const { queueTtlMs, graceMs } = options;
   if (queueTtlMs <= 0) return undefined;
   const run = options.processors.find((p) => p.name === processor)?.timeoutMs ?? options.defaultTimeoutMs;
@@ -73,7 +77,9 @@ export function startStallCheck(options: StallCheckOptions): { stop(): Promise<v
       code: 'stalled',
       message: `no news of the task for ${quiet} s while ${task.status}, longer than its deadline of ${Math.round(deadlineMs / 1000)} s: its messages were lost (a queue purged or deleted, a dead letter dropped), so it is failed rather than left waiting for ever`,
     };
-    const [outcome] = await store.applyEvents([taskEvent({ task_id: task.id, processor: task.processor }, { status: 'FAILURE', attempt: Math.max(1, task.attempt), error })]);
+    const [outcome] = await store.applyEvents([
+      taskEvent({ task_id: task.id, processor: task.processor }, { status: 'FAILURE', attempt: Math.max(1, task.attempt), error }),
+    ]);
     if (!outcome?.record) return;
     logger.warn({ taskId: task.id, processor: task.processor, was: task.status, quietSeconds: quiet }, 'stalled task recorded as FAILURE');
     metrics?.tasksStalled.labels(task.processor).inc();

@@ -26,7 +26,11 @@ export function createConfirmationLog(store: TaskStore, logger: Logger, flushMs 
     const ids = noted;
     noted = [];
     if (ids.length === 0) return;
-    await store.markConfirmed(ids, Date.now()).catch((err: unknown) => logger.warn({ err: coerceError(err).message, tasks: ids.length }, 'confirmations not noted; the sweeper may republish those tasks'));
+    await store
+      .markConfirmed(ids, Date.now())
+      .catch((err: unknown) =>
+        logger.warn({ err: coerceError(err).message, tasks: ids.length }, 'confirmations not noted; the sweeper may republish those tasks'),
+      );
   };
   return {
     confirmed(taskId) {
@@ -48,8 +52,13 @@ export interface TaskSweeperDeps {
 
 export function startTaskSweeper({ broker, store, logger, graceMs, dispatch }: TaskSweeperDeps): { stop(): Promise<void> } {
   const republish = async (record: TaskWithInput): Promise<void> => {
-    await dispatch(taskMessage({ task_id: record.id, processor: record.processor, submitted_at: new Date(record.createdAt).toISOString(), attempt: 1, input: record.input }));
-    logger.warn({ taskId: record.id, processor: record.processor }, 'task found PENDING without a confirmed message (its gateway stopped mid-submit); published it');
+    await dispatch(
+      taskMessage({ task_id: record.id, processor: record.processor, submitted_at: new Date(record.createdAt).toISOString(), attempt: 1, input: record.input }),
+    );
+    logger.warn(
+      { taskId: record.id, processor: record.processor },
+      'task found PENDING without a confirmed message (its gateway stopped mid-submit); published it',
+    );
   };
   const sweep = async (): Promise<void> => {
     if (!broker.isConnected()) return;

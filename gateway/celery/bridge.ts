@@ -1,5 +1,18 @@
 import type { ConsumeMessage } from 'amqplib';
-import { ACK, MessageTooLargeError, PublishError, coerceError, isTerminal, publishTaskEvent, taskEvent, type Broker, type ConsumeOutcome, type Consumer, type Logger, type TaskStatus } from '../../shared/index.js';
+import {
+  ACK,
+  MessageTooLargeError,
+  PublishError,
+  coerceError,
+  isTerminal,
+  publishTaskEvent,
+  taskEvent,
+  type Broker,
+  type ConsumeOutcome,
+  type Consumer,
+  type Logger,
+  type TaskStatus,
+} from '../../shared/index.js';
 import { storeFaultOf, type TaskRecord, type TaskStore } from '../store/index.js';
 import { retryDelayMs } from '../background/store-retry.js';
 import { attemptOfReply, mapCeleryReply, parseCeleryReply, type CeleryReply } from './replies.js';
@@ -85,14 +98,22 @@ export function startCeleryBridge({ broker, store, logger, prefetch = 32, maxRes
     const attempt = attemptOfReply(known);
     const { kind: _kind, ...fields } = mapped;
     const event = taskEvent({ task_id: record.id, processor: record.processor }, { ...fields, attempt });
-    if (mapped.status === 'FAILURE' && reply.traceback) logger.warn({ taskId: record.id, error: mapped.error, traceback: reply.traceback.slice(-4000) }, 'Celery task failed');
+    if (mapped.status === 'FAILURE' && reply.traceback)
+      logger.warn({ taskId: record.id, error: mapped.error, traceback: reply.traceback.slice(-4000) }, 'Celery task failed');
     const published = await persist(async () => {
       try {
         await publishTaskEvent(broker, event);
       } catch (err) {
         if (!(err instanceof MessageTooLargeError)) throw err;
         // Within MAX_RESULT_BYTES, yet too large to travel with the rest of the event: the task fails all the same.
-        await publishTaskEvent(broker, taskEvent(event, { status: 'FAILURE', attempt, error: { code: 'result_too_large', message: `the Celery task's result is larger than MAX_RESULT_BYTES: ${err.message}` } }));
+        await publishTaskEvent(
+          broker,
+          taskEvent(event, {
+            status: 'FAILURE',
+            attempt,
+            error: { code: 'result_too_large', message: `the Celery task's result is larger than MAX_RESULT_BYTES: ${err.message}` },
+          }),
+        );
       }
     }, channelClosed);
     if (published === 'handed-back') return { kind: 'requeue', reason: 'gateway stopping or channel closed while the broker was unavailable' };

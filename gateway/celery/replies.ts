@@ -18,14 +18,16 @@ export interface CeleryReply {
 
 /** What a reply becomes: a warren task event (without its attempt, which depends on what came before), or nothing. */
 export type ReplyMapping =
-  | { kind: 'event'; status: EventStatus; result?: unknown; error?: TaskError; progress?: number; worker?: string }
-  | { kind: 'ignore'; reason: string };
+  { kind: 'event'; status: EventStatus; result?: unknown; error?: TaskError; progress?: number; worker?: string } | { kind: 'ignore'; reason: string };
 
 /** The message of an error warren records: bounded, as a task event's message is. */
 const MAX_ERROR_MESSAGE = 1000;
 
 /** Parse a reply, or say why it is not one warren can read. */
-export function parseCeleryReply(content: Buffer, properties: { contentType?: string | undefined; correlationId?: string | undefined }): CeleryReply | { invalid: string } {
+export function parseCeleryReply(
+  content: Buffer,
+  properties: { contentType?: string | undefined; correlationId?: string | undefined },
+): CeleryReply | { invalid: string } {
   const type = properties.contentType ?? 'application/json';
   if (type !== 'application/json') return { invalid: `reply is ${type}, not JSON: configure the Celery app with result_serializer='json' (the default)` };
   let body: unknown;
@@ -54,7 +56,12 @@ export function mapCeleryReply(reply: CeleryReply, { maxResultBytes = Infinity }
     }
     case 'SUCCESS': {
       const bytes = Buffer.byteLength(JSON.stringify(reply.result ?? null));
-      if (bytes > maxResultBytes) return { kind: 'event', status: 'FAILURE', error: { code: 'result_too_large', message: `the Celery task's result is ${bytes} bytes of JSON, more than MAX_RESULT_BYTES (${maxResultBytes})` } };
+      if (bytes > maxResultBytes)
+        return {
+          kind: 'event',
+          status: 'FAILURE',
+          error: { code: 'result_too_large', message: `the Celery task's result is ${bytes} bytes of JSON, more than MAX_RESULT_BYTES (${maxResultBytes})` },
+        };
       return { kind: 'event', status: 'SUCCESS', result: reply.result ?? null };
     }
     case 'FAILURE':
@@ -66,7 +73,8 @@ export function mapCeleryReply(reply: CeleryReply, { maxResultBytes = Infinity }
       // A task whose `expires` passed before a worker started it (warren sets none, but a Celery
       // app's own routing or signals may): nobody cancelled it, it failed to run in time — FAILURE,
       // as warren records its own expired tasks.
-      if (reason === 'expired') return { kind: 'event', status: 'FAILURE', error: { code: 'celery_expired', message: 'no Celery worker started the task before it expired' } };
+      if (reason === 'expired')
+        return { kind: 'event', status: 'FAILURE', error: { code: 'celery_expired', message: 'no Celery worker started the task before it expired' } };
       return { kind: 'event', status: 'REVOKED', error: { code: 'revoked', message: `revoked at the Celery worker${reason ? ` (${reason})` : ''}` } };
     }
     default: {

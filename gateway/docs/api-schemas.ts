@@ -42,7 +42,7 @@ export const DeliveryStatus = Type.Object(
     delivered_at: Type.Union([Timestamp, Type.Null()]),
     attempts_url: Url,
   },
-  { description: 'One delivery target of a task. Delivery never changes the task\'s own status.' },
+  { description: "One delivery target of a task. Delivery never changes the task's own status." },
 );
 
 export const DeliveryAttempts = Type.Object({
@@ -76,7 +76,9 @@ export const StatusDocument = Type.Object(
     error: Type.Union([TaskError, Type.Null()], { description: 'Why, on FAILURE (and REVOKED)' }),
     artifacts: Type.Array(ArtifactLink, { description: 'Output files, once the task succeeded' }),
     deliveries: Type.Array(DeliveryStatus, { description: 'Where the results go, one entry per target the submission named' }),
-    expired: Type.Boolean({ description: 'True once RESULT_TTL_SECONDS after the end have passed and the janitor removed the result and files (task_result: 410)' }),
+    expired: Type.Boolean({
+      description: 'True once RESULT_TTL_SECONDS after the end have passed and the janitor removed the result and files (task_result: 410)',
+    }),
     expired_at: Type.Union([Timestamp, Type.Null()]),
     status_url: Url,
     result_url: Url,
@@ -91,9 +93,12 @@ export const StatusDocument = Type.Object(
 export type StatusDocument = Static<typeof StatusDocument>;
 
 /** `Prefer: wait=N` on a submit that finished in time: the status document, plus the result on SUCCESS. */
-export const FinishedTask = Type.Composite([StatusDocument, Type.Object({ result: Type.Optional(Type.Unknown({ description: 'The JSON result, on SUCCESS' })) })], {
-  description: 'A task that finished while the client waited (`Prefer: wait=N`): the status document, and on SUCCESS the result.',
-});
+export const FinishedTask = Type.Composite(
+  [StatusDocument, Type.Object({ result: Type.Optional(Type.Unknown({ description: 'The JSON result, on SUCCESS' })) })],
+  {
+    description: 'A task that finished while the client waited (`Prefer: wait=N`): the status document, and on SUCCESS the result.',
+  },
+);
 
 export const SubmitAccepted = Type.Object(
   {
@@ -114,7 +119,10 @@ export const ErrorEnvelope = Type.Object(
         code: Type.String({ description: 'Stable machine-readable code, e.g. task_not_found' }),
         message: Type.String({ description: 'For people; wording may change' }),
       },
-      { additionalProperties: true, description: 'Some codes add details: invalid_fields → problems, unsupported_file_type → accepted, 409s → status (task_failed also task_error)' },
+      {
+        additionalProperties: true,
+        description: 'Some codes add details: invalid_fields → problems, unsupported_file_type → accepted, 409s → status (task_failed also task_error)',
+      },
     ),
   },
   { description: 'Every 4xx/5xx answer of the JSON API. Never a stack trace.' },

@@ -16,7 +16,13 @@ export function toJsonSchema(schema: TSchema): Json {
 
 /** A message component whose payload is the contract schema of the same name. */
 export function jsonMessage(name: string, title: string, messageType: string): Json {
-  return { name, title, contentType: 'application/json', payload: { $ref: `#/components/schemas/${name}` }, bindings: { amqp: { messageType, bindingVersion: BINDING_VERSION } } };
+  return {
+    name,
+    title,
+    contentType: 'application/json',
+    payload: { $ref: `#/components/schemas/${name}` },
+    bindings: { amqp: { messageType, bindingVersion: BINDING_VERSION } },
+  };
 }
 
 export function exchangeBinding(spec: ExchangeSpec): Json {
@@ -37,7 +43,13 @@ export function queueChannel(spec: QueueSpec): Json {
     bindings: {
       amqp: {
         is: 'queue',
-        queue: { name: spec.name, durable: spec.options.durable ?? true, exclusive: spec.options.exclusive ?? false, autoDelete: spec.options.autoDelete ?? false, vhost: VHOST },
+        queue: {
+          name: spec.name,
+          durable: spec.options.durable ?? true,
+          exclusive: spec.options.exclusive ?? false,
+          autoDelete: spec.options.autoDelete ?? false,
+          vhost: VHOST,
+        },
         bindingVersion: BINDING_VERSION,
       },
     },

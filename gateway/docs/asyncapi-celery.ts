@@ -16,7 +16,11 @@ export function celeryAsyncApi(
   // The reply queue's declaration as a gateway with a Celery processor makes it.
   const withReplies = topology.celery.queues.length > 0 ? topology : buildTopology({ ...options, processors: [], celeryQueues: ['celery'] });
   const replies = find(withReplies.declare.queues, withReplies.queues.celeryReplies);
-  const defaultExchange = { is: 'routingKey', exchange: { name: '', type: 'direct', durable: true, autoDelete: false, vhost: VHOST }, bindingVersion: BINDING_VERSION };
+  const defaultExchange = {
+    is: 'routingKey',
+    exchange: { name: '', type: 'direct', durable: true, autoDelete: false, vhost: VHOST },
+    bindingVersion: BINDING_VERSION,
+  };
   const celeryMessage = (name: string): Json => ({ $ref: `#/components/messages/${name}` });
   const queueDeclaration = `declared by every gateway as Celery declares it — classic, durable, bound on the \`${topology.celery.exchange}\` direct exchange with its name as routing key — so it keeps tasks sent before any Celery worker started`;
 
@@ -53,7 +57,8 @@ export function celeryAsyncApi(
     submitCeleryTask: {
       action: 'send',
       channel: { $ref: '#/channels/celeryTasks' },
-      summary: 'The gateway (and the task outbox, for a task whose confirm it never noted) publishes an accepted task for a Celery worker (persistent, confirmed)',
+      summary:
+        'The gateway (and the task outbox, for a task whose confirm it never noted) publishes an accepted task for a Celery worker (persistent, confirmed)',
       messages: [{ $ref: '#/channels/celeryTasks/messages/CeleryTask' }],
       bindings: { amqp: { deliveryMode: PERSISTENT, bindingVersion: BINDING_VERSION } },
     },
@@ -66,20 +71,23 @@ export function celeryAsyncApi(
     sendCeleryReply: {
       action: 'send',
       channel: { $ref: '#/channels/celeryReplies' },
-      summary: "The Celery worker's rpc:// result backend reports a state change (default exchange, routing key = reply_to; transient unless result_persistent)",
+      summary:
+        "The Celery worker's rpc:// result backend reports a state change (default exchange, routing key = reply_to; transient unless result_persistent)",
       messages: [{ $ref: '#/channels/celeryReplies/messages/CeleryReply' }],
     },
     bridgeCeleryReplies: {
       action: 'receive',
       channel: { $ref: '#/channels/celeryReplies' },
-      summary: 'The Celery bridge in each gateway turns replies into task events: STARTED, SUCCESS, FAILURE (celery_<ExcType>), RETRY, REVOKED; acked after the event is confirmed',
+      summary:
+        'The Celery bridge in each gateway turns replies into task events: STARTED, SUCCESS, FAILURE (celery_<ExcType>), RETRY, REVOKED; acked after the event is confirmed',
       messages: [{ $ref: '#/channels/celeryReplies/messages/CeleryReply' }],
       bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } },
     },
     revokeCeleryTask: {
       action: 'send',
       channel: { $ref: '#/channels/celeryPidbox' },
-      summary: 'POST task_cancel of a Celery processor’s task also revokes it at the Celery workers, terminating a running one (as celery control revoke --terminate)',
+      summary:
+        'POST task_cancel of a Celery processor’s task also revokes it at the Celery workers, terminating a running one (as celery control revoke --terminate)',
       messages: [{ $ref: '#/channels/celeryPidbox/messages/CeleryRevoke' }],
     },
   };
@@ -119,7 +127,13 @@ export function celeryAsyncApi(
       correlationId: { description: 'The task id', location: '$message.payload#/task_id' },
       ...amqp,
     },
-    CeleryRevoke: { name: 'CeleryRevoke', title: 'A revoke command for Celery workers', contentType: 'application/json', payload: { $ref: '#/components/schemas/CeleryRevoke' }, ...amqp },
+    CeleryRevoke: {
+      name: 'CeleryRevoke',
+      title: 'A revoke command for Celery workers',
+      contentType: 'application/json',
+      payload: { $ref: '#/components/schemas/CeleryRevoke' },
+      ...amqp,
+    },
   };
   const schemas: Json = {
     CeleryTaskHeaders: toJsonSchema(CeleryTaskHeaders),

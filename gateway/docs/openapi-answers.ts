@@ -6,8 +6,6 @@ import type { ErrorCode } from '../http/error-codes.js';
  */
 export type Json = Record<string, unknown>;
 
-
-
 export const schema = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 export const header = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
 export const parameter = (name: string): Json => ({ $ref: `#/components/parameters/${name}` });
@@ -46,8 +44,16 @@ export function withStoreFaults(paths: Record<string, Json>): Record<string, Jso
       if (OPEN_PATHS.has(path) || STORELESS_PATHS.has(path)) return [path, item];
       const operations = Object.entries(item).map(([method, operation]) => {
         const op = operation as Json & { responses: Json };
-        const responses: Json = { ...op.responses, '503': addCode(op.responses['503'] as Json | undefined, 'store_unavailable', 'The task store is out of reach; try again after Retry-After') };
-        if (method !== 'get') responses['507'] = addCode(op.responses['507'] as Json | undefined, 'insufficient_storage', 'The task store’s disk is full; try again after Retry-After');
+        const responses: Json = {
+          ...op.responses,
+          '503': addCode(op.responses['503'] as Json | undefined, 'store_unavailable', 'The task store is out of reach; try again after Retry-After'),
+        };
+        if (method !== 'get')
+          responses['507'] = addCode(
+            op.responses['507'] as Json | undefined,
+            'insufficient_storage',
+            'The task store’s disk is full; try again after Retry-After',
+          );
         return [method, { ...op, responses }];
       });
       return [path, Object.fromEntries(operations)];
@@ -64,14 +70,21 @@ const OPEN_PATHS = new Set(['/echo', '/health/ready', '/upload/fields', '/static
  * answer, and the dashboard's 403.
  */
 export function withAuth(paths: Record<string, Json>): Record<string, Json> {
-  const unauthorized = fail(['unauthorized', 'invalid_api_key', 'invalid_authorization'], 'With API_KEYS set: no key, a wrong one, or a malformed Authorization header; WWW-Authenticate says how to sign in', {
-    'WWW-Authenticate': { description: 'Bearer for API clients, Basic for a browser (it accepts text/html)', schema: { type: 'string' } },
-  });
+  const unauthorized = fail(
+    ['unauthorized', 'invalid_api_key', 'invalid_authorization'],
+    'With API_KEYS set: no key, a wrong one, or a malformed Authorization header; WWW-Authenticate says how to sign in',
+    {
+      'WWW-Authenticate': { description: 'Bearer for API clients, Basic for a browser (it accepts text/html)', schema: { type: 'string' } },
+    },
+  );
   const limited = fail(['rate_limited'], 'More than RATE_LIMIT requests of this key in RATE_LIMIT_WINDOW_SECONDS', { 'Retry-After': header('RetryAfter') });
   const forbidden = (path: string): Json =>
     path.startsWith('/dashboard')
       ? fail(['forbidden', 'cross_site_request'], 'The key is not one of ADMIN_KEYS, or a browser was made to send the request from another site')
-      : fail(['cross_site_request'], 'A browser was made to send this change from another site: its Origin (or Referer) is not the gateway’s own (PUBLIC_URL, or the Host it was addressed to), or Sec-Fetch-Site says cross-site. Requests with a Bearer key, or with none of these headers, are not checked');
+      : fail(
+          ['cross_site_request'],
+          'A browser was made to send this change from another site: its Origin (or Referer) is not the gateway’s own (PUBLIC_URL, or the Host it was addressed to), or Sec-Fetch-Site says cross-site. Requests with a Bearer key, or with none of these headers, are not checked',
+        );
   return Object.fromEntries(
     Object.entries(paths).map(([path, item]) => {
       if (OPEN_PATHS.has(path)) return [path, item];

@@ -21,7 +21,10 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
         operationId: 'metrics',
         summary: 'Prometheus metrics of this gateway',
         tags: ['health'],
-        responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, '500': INTERNAL_ERROR },
+        responses: {
+          '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '500': INTERNAL_ERROR,
+        },
       },
     },
   };
@@ -32,9 +35,13 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
       get: {
         operationId: 'dashboard',
         summary: "The operator's dashboard (HTML)",
-        description: 'Task counts and recent tasks from the store, queue depths and dead letters from the broker. No authentication yet: DASHBOARD=off where the gateway is public.',
+        description:
+          'Task counts and recent tasks from the store, queue depths and dead letters from the broker. No authentication yet: DASHBOARD=off where the gateway is public.',
         tags: ['operators'],
-        parameters: [...filters, ...['redriven', 'skipped'].map((name) => query(name, 'Outcome of a redrive, shown as a notice', { type: 'integer', minimum: 0 }))],
+        parameters: [
+          ...filters,
+          ...['redriven', 'skipped'].map((name) => query(name, 'Outcome of a redrive, shown as a notice', { type: 'integer', minimum: 0 })),
+        ],
         responses: { '200': html('The dashboard'), '400': invalidQuery, '500': INTERNAL_ERROR },
       },
     },
@@ -45,7 +52,10 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
         tags: ['operators'],
         parameters: filters,
         responses: {
-          '200': { description: 'generated_at, filters, counts, rate, broker (queues, dead letters), tasks, next_before', content: { 'application/json': { schema: { type: 'object' } } } },
+          '200': {
+            description: 'generated_at, filters, counts, rate, broker (queues, dead letters), tasks, next_before',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
           '400': invalidQuery,
           '500': INTERNAL_ERROR,
         },
@@ -62,7 +72,12 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
           content: Object.fromEntries(
             ['application/x-www-form-urlencoded', 'application/json'].map((type) => [
               type,
-              { schema: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100, description: 'How many at most' } } } },
+              {
+                schema: {
+                  type: 'object',
+                  properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100, description: 'How many at most' } },
+                },
+              },
             ]),
           ),
         },
@@ -74,7 +89,9 @@ export function operatorPaths({ dashboard }: { dashboard: boolean }): Record<str
           '413': fail(['body_too_large', 'too_many_fields']),
           '415': fail(['unsupported_encoding']),
           '500': INTERNAL_ERROR,
-          '503': fail(['broker_unavailable'], 'The envelope may add `redriven` and `skipped` when a pass stopped half-way', { 'Retry-After': header('RetryAfter') }),
+          '503': fail(['broker_unavailable'], 'The envelope may add `redriven` and `skipped` when a pass stopped half-way', {
+            'Retry-After': header('RetryAfter'),
+          }),
         },
       },
     },

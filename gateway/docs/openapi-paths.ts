@@ -6,10 +6,20 @@
 import { fail, header, html, INTERNAL_ERROR, json, parameter, schema, type Json } from './openapi-answers.js';
 
 const BAD_ID = fail(['invalid_task_id'], 'Task ids are UUIDs');
-const TARGET: Json = { name: 'target', in: 'path', required: true, description: 'webhook, s3, ftp or volume', schema: { type: 'string', enum: ['webhook', 's3', 'ftp', 'volume'] } };
-const NOT_READY = fail(['task_not_ready', 'task_failed', 'task_revoked'], 'The envelope adds `status`; task_failed adds `task_error`; task_not_ready comes with Retry-After', {
-  'Retry-After': header('RetryAfter'),
-});
+const TARGET: Json = {
+  name: 'target',
+  in: 'path',
+  required: true,
+  description: 'webhook, s3, ftp or volume',
+  schema: { type: 'string', enum: ['webhook', 's3', 'ftp', 'volume'] },
+};
+const NOT_READY = fail(
+  ['task_not_ready', 'task_failed', 'task_revoked'],
+  'The envelope adds `status`; task_failed adds `task_error`; task_not_ready comes with Retry-After',
+  {
+    'Retry-After': header('RetryAfter'),
+  },
+);
 
 /** A file sent with its own content type; send honours conditional and Range requests. */
 const FILE_ANSWERS: Json = {
@@ -20,7 +30,14 @@ const FILE_ANSWERS: Json = {
 
 export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): Record<string, Json> {
   const task = (operationId: string, summary: string, description: string, responses: Json, extra: Json = {}): Json => ({
-    get: { operationId, summary, description, tags: ['tasks'], parameters: [parameter('TaskId'), ...((extra.parameters as Json[] | undefined) ?? [])], responses: { ...responses, '400': BAD_ID, '500': INTERNAL_ERROR } },
+    get: {
+      operationId,
+      summary,
+      description,
+      tags: ['tasks'],
+      parameters: [parameter('TaskId'), ...((extra.parameters as Json[] | undefined) ?? [])],
+      responses: { ...responses, '400': BAD_ID, '500': INTERNAL_ERROR },
+    },
   });
 
   return {
@@ -31,7 +48,8 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
       get: {
         operationId: 'ready',
         summary: 'Readiness',
-        description: 'Ready when connected to the broker with the topology declared. The 503 body is a Readiness document, not the error envelope, so probes read one shape.',
+        description:
+          'Ready when connected to the broker with the topology declared. The 503 body is a Readiness document, not the error envelope, so probes read one shape.',
         tags: ['health'],
         responses: { '200': json('Ready', 'Readiness'), '503': json('Not ready; `problem` says why', 'Readiness') },
       },
@@ -42,7 +60,15 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
         summary: 'The HTML upload form',
         description: 'Works without JavaScript (a plain POST lands on /tasks/{id}); with it, shows the status live.',
         tags: ['pages'],
-        parameters: [{ name: 'processor', in: 'query', required: false, description: `Preselected processor (default \`${defaultProcessor}\`)`, schema: { type: 'string' } }],
+        parameters: [
+          {
+            name: 'processor',
+            in: 'query',
+            required: false,
+            description: `Preselected processor (default \`${defaultProcessor}\`)`,
+            schema: { type: 'string' },
+          },
+        ],
         responses: { '200': html('The form') },
       },
     },
@@ -98,19 +124,53 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
           },
         },
         responses: {
-          '200': json('`Prefer: wait=N` and the task finished in time', 'FinishedTask', { Location: header('Location'), 'Preference-Applied': header('PreferenceApplied') }),
-          '202': json('Accepted: queued and confirmed by the broker', 'SubmitAccepted', { Location: header('Location'), 'Preference-Applied': header('PreferenceApplied') }),
-          '303': { description: 'A browser posting the form (Accept: text/html) is sent to the task page /tasks/{id}', headers: { Location: header('Location') } },
+          '200': json('`Prefer: wait=N` and the task finished in time', 'FinishedTask', {
+            Location: header('Location'),
+            'Preference-Applied': header('PreferenceApplied'),
+          }),
+          '202': json('Accepted: queued and confirmed by the broker', 'SubmitAccepted', {
+            Location: header('Location'),
+            'Preference-Applied': header('PreferenceApplied'),
+          }),
+          '303': {
+            description: 'A browser posting the form (Accept: text/html) is sent to the task page /tasks/{id}',
+            headers: { Location: header('Location') },
+          },
           '400': fail(
-            ['invalid_body', 'invalid_processor', 'unknown_processor', 'invalid_field_name', 'invalid_fields', 'repeated_field', 'invalid_multipart', 'unexpected_file', 'wrong_file_count', 'request_aborted', 'bad_request', 'invalid_idempotency_key', 'invalid_delivery', 'unknown_destination', 'webhooks_disabled', 'invalid_webhook_url', 'webhook_url_not_public', 'webhook_url_unresolvable'],
+            [
+              'invalid_body',
+              'invalid_processor',
+              'unknown_processor',
+              'invalid_field_name',
+              'invalid_fields',
+              'repeated_field',
+              'invalid_multipart',
+              'unexpected_file',
+              'wrong_file_count',
+              'request_aborted',
+              'bad_request',
+              'invalid_idempotency_key',
+              'invalid_delivery',
+              'unknown_destination',
+              'webhooks_disabled',
+              'invalid_webhook_url',
+              'webhook_url_not_public',
+              'webhook_url_unresolvable',
+            ],
             'invalid_fields adds `problems`; webhook_url_not_public: the URL resolves to a loopback, private, link-local or otherwise non-public address (WEBHOOK_ALLOWLIST lets operators allow some)',
           ),
           '409': fail(['idempotency_key_reused'], 'The Idempotency-Key was used before for a different request (another processor, fields, targets or files)'),
           '413': fail(['body_too_large', 'too_many_fields', 'field_too_large', 'too_large', 'file_too_large', 'too_many_files', 'upload_too_large']),
-          '507': fail(['insufficient_storage'], 'The upload volume has less free space than MIN_FREE_DISK_BYTES plus the request; comes with Retry-After', { 'Retry-After': header('RetryAfter') }),
+          '507': fail(['insufficient_storage'], 'The upload volume has less free space than MIN_FREE_DISK_BYTES plus the request; comes with Retry-After', {
+            'Retry-After': header('RetryAfter'),
+          }),
           '415': fail(['unsupported_media_type', 'unsupported_encoding', 'unsupported_file_type'], 'unsupported_file_type adds `accepted`'),
           '500': INTERNAL_ERROR,
-          '503': fail(['broker_unavailable', 'upload_store_unavailable'], 'The broker is unreachable, the queue is full or the publish was not confirmed, or the S3 upload store failed; nothing was queued or stored', { 'Retry-After': header('RetryAfter') }),
+          '503': fail(
+            ['broker_unavailable', 'upload_store_unavailable'],
+            'The broker is unreachable, the queue is full or the publish was not confirmed, or the S3 upload store failed; nothing was queued or stored',
+            { 'Retry-After': header('RetryAfter') },
+          ),
         },
       },
     },
@@ -136,7 +196,17 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
         '409': NOT_READY,
         '410': fail(['artifact_gone', 'result_expired'], 'The result or output file expired (RESULT_TTL_SECONDS); the envelope adds `expired_at`'),
       },
-      { parameters: [{ name: 'format', in: 'query', required: false, description: '`json`: always the ArtifactListing, never the file', schema: { type: 'string', enum: ['json'] } }] },
+      {
+        parameters: [
+          {
+            name: 'format',
+            in: 'query',
+            required: false,
+            description: '`json`: always the ArtifactListing, never the file',
+            schema: { type: 'string', enum: ['json'] },
+          },
+        ],
+      },
     ),
     '/task_result/{id}/artifacts/{name}': task(
       'taskArtifact',
@@ -168,7 +238,7 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
       post: {
         operationId: 'redeliver',
         summary: 'Deliver a finished target again',
-        description: 'Starts a new round (a new webhook-id) for a target that is DELIVERED or FAILED. Answers with the target\'s new status.',
+        description: "Starts a new round (a new webhook-id) for a target that is DELIVERED or FAILED. Answers with the target's new status.",
         tags: ['tasks'],
         parameters: [parameter('TaskId'), TARGET],
         responses: {
@@ -206,7 +276,12 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
       '404': fail(['task_not_found']),
     }),
     '/openapi.json': {
-      get: { operationId: 'openApi', summary: 'This document', tags: ['docs'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      get: {
+        operationId: 'openApi',
+        summary: 'This document',
+        tags: ['docs'],
+        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
     },
     '/asyncapi.json': {
       get: {

@@ -59,8 +59,16 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
     components: {
       schemas,
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS (its secret). A task belongs to the key that made it; other keys get 404 for it' },
-        browser: { type: 'http', scheme: 'basic', description: 'For browsers: any user name, the API key as the password (or as the user name with an empty password)' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'One of API_KEYS (its secret). A task belongs to the key that made it; other keys get 404 for it',
+        },
+        browser: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'For browsers: any user name, the API key as the password (or as the user name with an empty password)',
+        },
       },
       parameters: {
         TaskId: { name: 'id', in: 'path', required: true, description: 'Task id (UUID)', schema: { type: 'string', format: 'uuid' } },
@@ -93,9 +101,9 @@ const DELIVERY_PROPERTIES: Json = {
   webhook_url: { type: 'string', format: 'uri', description: 'Signed webhook (Standard Webhooks) when the task finishes; must resolve to a public address' },
   webhook_events: { type: 'string', description: 'Comma-separated: started, progress, completed (default completed)' },
   s3: { type: 'string', description: 'Name of an S3 destination the operator configured (S3_DESTINATIONS)' },
-  s3_prefix: { type: 'string', description: 'Key prefix under the destination\'s own; results land in <prefix>/<task_id>/' },
+  s3_prefix: { type: 'string', description: "Key prefix under the destination's own; results land in <prefix>/<task_id>/" },
   ftp: { type: 'string', description: 'Name of an FTP destination the operator configured (FTP_DESTINATIONS)' },
-  ftp_path: { type: 'string', description: 'Directory under the destination\'s root; results land in <path>/<task_id>/' },
+  ftp_path: { type: 'string', description: "Directory under the destination's root; results land in <path>/<task_id>/" },
   volume: { type: 'boolean', description: 'Also write the results to the shared volume, DATA_DIR/results/[volume_path/]<task_id>/' },
   volume_path: { type: 'string', description: 'Sub-directory of DATA_DIR/results' },
 };

@@ -89,7 +89,15 @@ export function rateLimiter(limit: number, windowSeconds: number): RequestHandle
     // The library has set Retry-After (seconds to the window's end) by now; answer with our envelope.
     handler: (_req, res, next) => {
       const retryAfter = res.getHeader('retry-after');
-      next(new HttpError(429, 'rate_limited', `too many requests: at most ${limit} every ${windowSeconds} s per API key`, {}, { 'Retry-After': String(retryAfter ?? windowSeconds) }));
+      next(
+        new HttpError(
+          429,
+          'rate_limited',
+          `too many requests: at most ${limit} every ${windowSeconds} s per API key`,
+          {},
+          { 'Retry-After': String(retryAfter ?? windowSeconds) },
+        ),
+      );
     },
   });
 }

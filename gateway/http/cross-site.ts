@@ -73,7 +73,9 @@ export function crossSiteProblem(request: RequestSource, own: string | undefined
   }
   if (request.referer !== undefined) {
     const from = originOf(request.referer);
-    return from !== undefined && from === own ? undefined : `it comes from a page of ${clip(from ?? 'an unreadable Referer')}, not from ${own ?? 'this gateway'}`;
+    return from !== undefined && from === own
+      ? undefined
+      : `it comes from a page of ${clip(from ?? 'an unreadable Referer')}, not from ${own ?? 'this gateway'}`;
   }
   return undefined;
 }
@@ -84,7 +86,13 @@ export function refuseCrossSite({ publicUrl }: { publicUrl: string | undefined }
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const problem = crossSiteProblem(
-      { method: req.method, authorization: req.get('authorization'), secFetchSite: req.get('sec-fetch-site'), origin: req.get('origin'), referer: req.get('referer') },
+      {
+        method: req.method,
+        authorization: req.get('authorization'),
+        secFetchSite: req.get('sec-fetch-site'),
+        origin: req.get('origin'),
+        referer: req.get('referer'),
+      },
       ownOrigin(req, publicOrigin),
     );
     if (problem === undefined) return next();

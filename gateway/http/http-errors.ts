@@ -48,15 +48,18 @@ function fromParserError(err: unknown): HttpError | undefined {
       return new HttpError(400, 'request_aborted', 'the client aborted the request');
   }
   if (e.name === 'MulterError') {
-    if (e.code === 'LIMIT_FILE_SIZE') return new HttpError(413, 'file_too_large', `file${e.field ? ` in field "${e.field}"` : ''} is larger than the upload limit (MAX_UPLOAD_BYTES)`);
+    if (e.code === 'LIMIT_FILE_SIZE')
+      return new HttpError(413, 'file_too_large', `file${e.field ? ` in field "${e.field}"` : ''} is larger than the upload limit (MAX_UPLOAD_BYTES)`);
     if (e.code === 'LIMIT_FILE_COUNT') return new HttpError(413, 'too_many_files', 'request has more files than the limit (MAX_FILES)');
     const tooLarge = new Set(['LIMIT_FIELD_VALUE', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_COUNT', 'LIMIT_PART_COUNT']);
     if (tooLarge.has(e.code ?? '')) return new HttpError(413, 'too_large', `${e.message ?? 'limit exceeded'}${e.field ? ` (${e.field})` : ''}`);
-    if (e.code === 'LIMIT_UNEXPECTED_FILE') return new HttpError(400, 'unexpected_file', `this request does not take files${e.field ? ` (field "${e.field}")` : ''}`);
+    if (e.code === 'LIMIT_UNEXPECTED_FILE')
+      return new HttpError(400, 'unexpected_file', `this request does not take files${e.field ? ` (field "${e.field}")` : ''}`);
     return new HttpError(400, 'invalid_multipart', e.message ?? 'malformed multipart body');
   }
   // multer's words for a client that went away mid-upload.
-  if (typeof e.message === 'string' && /^Request (aborted|closed)$/.test(e.message)) return new HttpError(400, 'request_aborted', 'the client aborted the request');
+  if (typeof e.message === 'string' && /^Request (aborted|closed)$/.test(e.message))
+    return new HttpError(400, 'request_aborted', 'the client aborted the request');
   // busboy (under multer) throws plain Errors for broken multipart bodies.
   if (typeof e.message === 'string' && /multipart|boundary|unexpected end of form|malformed part header/i.test(e.message)) {
     return new HttpError(400, 'invalid_multipart', 'malformed multipart body');
@@ -74,7 +77,8 @@ function fromParserError(err: unknown): HttpError | undefined {
  * sent: a driver's message may name hosts.
  */
 function fromOutage(err: unknown, logger: Logger, path: string): HttpError | undefined {
-  if (err instanceof PublishError) return new HttpError(503, 'broker_unavailable', 'the broker did not take the message; try again shortly', {}, { 'Retry-After': '2' });
+  if (err instanceof PublishError)
+    return new HttpError(503, 'broker_unavailable', 'the broker did not take the message; try again shortly', {}, { 'Retry-After': '2' });
   const fault = storeFaultOf(err);
   if (fault === undefined) return undefined;
   logger.warn({ err: coerceError(err).message, path }, fault === 'full' ? 'request refused: disk full' : 'request refused: task store unavailable');

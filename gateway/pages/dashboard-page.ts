@@ -43,7 +43,9 @@ ${renderTasks(data, dashboardUrl, processors)}
 
 function renderNotice({ redriven, skipped }: { redriven: number; skipped: number }): string {
   const skippedText =
-    skipped === 0 ? '' : ` ${skipped} ${skipped === 1 ? 'message stays' : 'messages stay'} in the dead-letter queue: ${skipped === 1 ? 'it names' : 'they name'} no queue warren knows, or a task that has finished.`;
+    skipped === 0
+      ? ''
+      : ` ${skipped} ${skipped === 1 ? 'message stays' : 'messages stay'} in the dead-letter queue: ${skipped === 1 ? 'it names' : 'they name'} no queue warren knows, or a task that has finished.`;
   return `<p class="notice" role="status">Redrove ${redriven} message${redriven === 1 ? '' : 's'} to ${redriven === 1 ? 'its queue' : 'their queues'}.${escapeHtml(skippedText)}</p>`;
 }
 

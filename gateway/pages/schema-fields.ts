@@ -92,7 +92,9 @@ function renderField(name: string, original: JsonSchema, required: boolean, idPr
   const hintId = `${id}-hint`;
   const common = { id, name, required, 'aria-describedby': hint ? hintId : undefined };
   const label = `<label for="${escapeHtml(id)}">${escapeHtml(labelOf(name, schema))}${required ? ' <span class="required-mark" aria-hidden="true">required</span>' : ''}</label>`;
-  const hintHtml = hint ? `\n  <p id="${escapeHtml(hintId)}" class="hint">${kind.kind === 'json' ? '<span class="hint-tag">JSON</span> ' : ''}${escapeHtml(hint)}</p>` : '';
+  const hintHtml = hint
+    ? `\n  <p id="${escapeHtml(hintId)}" class="hint">${kind.kind === 'json' ? '<span class="hint-tag">JSON</span> ' : ''}${escapeHtml(hint)}</p>`
+    : '';
 
   if (kind.kind === 'checkbox') {
     return `<div class="field field--checkbox">

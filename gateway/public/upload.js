@@ -90,7 +90,8 @@ import { errorMessage, isAbort, isSafeUrl, parseJson, post, readJson } from './u
   function showUploadProgress(fraction) {
     if (!uploadStatus) return;
     uploadStatus.querySelector('progress').value = fraction;
-    uploadStatus.querySelector('[data-upload-text]').textContent = fraction < 1 ? `Uploading ${Math.round(fraction * 100)}%` : 'Uploaded, waiting for the server…';
+    uploadStatus.querySelector('[data-upload-text]').textContent =
+      fraction < 1 ? `Uploading ${Math.round(fraction * 100)}%` : 'Uploaded, waiting for the server…';
   }
 
   /**
@@ -279,5 +280,4 @@ import { errorMessage, isAbort, isSafeUrl, parseJson, post, readJson } from './u
   function showAlert(message) {
     alertBox.textContent = message;
   }
-
 })();

@@ -43,12 +43,17 @@ export function cancelRoutes({ links, store, broker, live, logger, celeryProcess
     let record = await loadTask(store, req.params.id, clientOf(res));
     let status = 200;
     if (!isTerminal(record.status)) {
-      await publishTaskEvent(broker, taskEvent({ task_id: record.id, processor: record.processor }, { status: 'REVOKED', attempt: Math.max(1, record.attempt), error: CANCELLED }));
+      await publishTaskEvent(
+        broker,
+        taskEvent({ task_id: record.id, processor: record.processor }, { status: 'REVOKED', attempt: Math.max(1, record.attempt), error: CANCELLED }),
+      );
       logger.info({ taskId: record.id, processor: record.processor, was: record.status }, 'task cancelled by request');
       if (celeryProcessors.has(record.processor)) {
         // The cancel is recorded whatever comes of this: a Celery worker that runs the task anyway
         // changes nothing (terminal wins), and the bridge revokes it again when it hears of it.
-        await broadcastRevoke(broker, record.id).catch((err: unknown) => logger.warn({ taskId: record.id, err: coerceError(err).message }, 'revoke not broadcast to the Celery workers'));
+        await broadcastRevoke(broker, record.id).catch((err: unknown) =>
+          logger.warn({ taskId: record.id, err: coerceError(err).message }, 'revoke not broadcast to the Celery workers'),
+        );
       }
       record = (await live.waitForTerminal(record.id, COMMIT_WAIT_MS)) ?? record;
       status = 202;

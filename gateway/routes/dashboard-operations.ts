@@ -100,7 +100,10 @@ export async function peekDeadLetters(broker: Broker, limit: number): Promise<De
  * the dead-letter watch (or anything else) has finished is not sent again — running it could not
  * change its record, only spend a worker on it. It stays in the dead-letter queue, reported.
  */
-export async function redriveDeadLetters(broker: Broker, { limit, finishedStatus = async () => undefined }: { limit: number; finishedStatus?: (taskId: string) => Promise<string | undefined> }): Promise<RedriveResult> {
+export async function redriveDeadLetters(
+  broker: Broker,
+  { limit, finishedStatus = async () => undefined }: { limit: number; finishedStatus?: (taskId: string) => Promise<string | undefined> },
+): Promise<RedriveResult> {
   const deadLetters = broker.topology.queues.deadLetters;
   // Only queues this topology declares: the default exchange drops a message for a queue that
   // does not exist, and the confirm would still say yes.
@@ -200,7 +203,10 @@ function describeDeadLetter(message: GetMessage, index: number): DeadLetter {
     message_id: text(message.properties.messageId) ?? null,
     type: text(message.properties.type) ?? null,
     // Decoding only a bounded slice: a large body should not cost a large string per refresh.
-    body_preview: message.content.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS),
+    body_preview: message.content
+      .subarray(0, PREVIEW_CHARS * 4)
+      .toString('utf8')
+      .slice(0, PREVIEW_CHARS),
     size: message.content.length,
   };
 }

@@ -45,7 +45,12 @@ export function dashboardRoutes({ links, store, broker, processors, logger }: Da
     const now = Date.now();
     const [counts, records, brokerSection, troubled] = await Promise.all([
       store.counts([now - 60_000, now - 3_600_000, now - RATE_WINDOW_MS]),
-      store.list({ limit: filters.limit, ...(filters.status ? { status: filters.status } : {}), ...(filters.processor ? { processor: filters.processor } : {}), ...(filters.before !== null ? { before: filters.before } : {}) }),
+      store.list({
+        limit: filters.limit,
+        ...(filters.status ? { status: filters.status } : {}),
+        ...(filters.processor ? { processor: filters.processor } : {}),
+        ...(filters.before !== null ? { before: filters.before } : {}),
+      }),
       brokerState(broker, logger),
       store.deliveries.troubled(DELIVERY_PROBLEMS),
     ]);

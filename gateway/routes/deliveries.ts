@@ -56,10 +56,15 @@ export function deliveryRoutes({ links, store, broker, logger }: DeliveryRouteDe
   router.post('/task_deliveries/:id/:target/redeliver', async (req: Request<TargetParams>, res) => {
     const { record, delivery } = await loadTarget(req, res);
     if (!isTerminal(record.status) || record.status === 'REVOKED') {
-      throw new HttpError(409, 'task_unfinished', record.status === 'REVOKED' ? 'the task was cancelled; it delivers nothing' : `task is ${record.status}; it delivers once it finishes`);
+      throw new HttpError(
+        409,
+        'task_unfinished',
+        record.status === 'REVOKED' ? 'the task was cancelled; it delivers nothing' : `task is ${record.status}; it delivers once it finishes`,
+      );
     }
     const outcome = await store.deliveries.redeliver(record.id, delivery.targetId, Date.now());
-    if (!outcome.ok) throw new HttpError(409, 'delivery_in_progress', `the ${delivery.targetId} delivery is still going on (${delivery.state}); wait for it to end`);
+    if (!outcome.ok)
+      throw new HttpError(409, 'delivery_in_progress', `the ${delivery.targetId} delivery is still going on (${delivery.state}); wait for it to end`);
     // If this publish fails, the sweeper sends the new round later (it is not marked enqueued).
     await publishDeliveryJob(broker, deliveryJob(await withResult(store, record), outcome.record, 'completed', links));
     await store.deliveries.markEnqueued([outcome.record], Date.now());

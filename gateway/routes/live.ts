@@ -61,7 +61,12 @@ export function liveRoutes({ links, store, live }: { links: Links; store: TaskSt
 
     // Events may come twice or out of order: pass on only what moves the task forward.
     let state: TaskProgressState = { status: record.status, attempt: record.attempt, progress: record.progress };
-    send(res, 'status', `${record.updatedAt}`, statusOf(record.id, record.status, record.progress, record.progressMessage, record.attempt, new Date(record.updatedAt).toISOString()));
+    send(
+      res,
+      'status',
+      `${record.updatedAt}`,
+      statusOf(record.id, record.status, record.progress, record.progressMessage, record.attempt, new Date(record.updatedAt).toISOString()),
+    );
 
     let ended = false;
     deliver = (event: TaskEvent) => {
@@ -84,20 +89,28 @@ export function liveRoutes({ links, store, live }: { links: Links; store: TaskSt
     // always reaches its end.
     const recheck = setInterval(() => {
       // A store out of reach only skips this re-check.
-      void store.get(record.id).then((latest) => {
-        if (ended || !latest) return;
-        if (isTerminal(latest.status)) {
-          ended = true;
-          stopListening();
-          finishOrEnd();
-          return;
-        }
-        if (latest.status === 'PENDING') return;
-        const next = reduceTask(state, { status: latest.status, attempt: latest.attempt, progress: latest.progress ?? undefined });
-        if (!next.apply) return;
-        state = { status: next.status, attempt: next.attempt, progress: next.progress };
-        send(res, 'status', `${latest.updatedAt}`, statusOf(record.id, latest.status, latest.progress, latest.progressMessage, latest.attempt, new Date(latest.updatedAt).toISOString()));
-      }, () => {});
+      void store.get(record.id).then(
+        (latest) => {
+          if (ended || !latest) return;
+          if (isTerminal(latest.status)) {
+            ended = true;
+            stopListening();
+            finishOrEnd();
+            return;
+          }
+          if (latest.status === 'PENDING') return;
+          const next = reduceTask(state, { status: latest.status, attempt: latest.attempt, progress: latest.progress ?? undefined });
+          if (!next.apply) return;
+          state = { status: next.status, attempt: next.attempt, progress: next.progress };
+          send(
+            res,
+            'status',
+            `${latest.updatedAt}`,
+            statusOf(record.id, latest.status, latest.progress, latest.progressMessage, latest.attempt, new Date(latest.updatedAt).toISOString()),
+          );
+        },
+        () => {},
+      );
     }, RECHECK_MS);
     // On shutdown the stream ends; the browser's EventSource reconnects to another replica.
     const unregister = live.onStop(() => res.end());

@@ -45,7 +45,15 @@ export interface SubmitDeps {
   markRetryMs?: number;
   /** What delivery targets this gateway accepts (webhooks, destination names, the SSRF guard). */
   targets: TargetOptions;
-  limits: { minFreeDiskBytes: number; maxBodyBytes: number; maxFieldBytes: number; maxFields: number; maxUploadBytes: number; maxUploadTotalBytes: number; maxFiles: number };
+  limits: {
+    minFreeDiskBytes: number;
+    maxBodyBytes: number;
+    maxFieldBytes: number;
+    maxFields: number;
+    maxUploadBytes: number;
+    maxUploadTotalBytes: number;
+    maxFiles: number;
+  };
 }
 
 /**
@@ -54,10 +62,31 @@ export interface SubmitDeps {
  * the client hear 202. A publish the broker did not confirm is not an accepted task: 503, the row
  * says so, and its files are removed. A rejected request leaves no file behind.
  */
-export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, dataDir, uploads: uploadStore, store, broker, dispatch, parser, logger, metrics, targets: targetOptions, limits, confirmations, markRetryMs = 60_000 }: SubmitDeps): Router {
+export function submitRoutes({
+  links,
+  idempotencyTtlMs,
+  live,
+  maxWaitSeconds,
+  dataDir,
+  uploads: uploadStore,
+  store,
+  broker,
+  dispatch,
+  parser,
+  logger,
+  metrics,
+  targets: targetOptions,
+  limits,
+  confirmations,
+  markRetryMs = 60_000,
+}: SubmitDeps): Router {
   const router = Router();
   const multipart = multer({
-    storage: stagingStorage({ incomingDir: path.join(dataDir, 'uploads', '.incoming'), maxTotalBytes: limits.maxUploadTotalBytes, minFreeBytes: limits.minFreeDiskBytes }),
+    storage: stagingStorage({
+      incomingDir: path.join(dataDir, 'uploads', '.incoming'),
+      maxTotalBytes: limits.maxUploadTotalBytes,
+      minFreeBytes: limits.minFreeDiskBytes,
+    }),
     limits: {
       fieldSize: limits.maxFieldBytes,
       fields: limits.maxFields + 1,
@@ -111,7 +140,12 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
     res.locals.taskId = id;
     const createdAt = Date.now();
     const { owner } = clientOf(res);
-    const idempotency = idempotencyOf(req, owner, { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) }, createdAt + idempotencyTtlMs);
+    const idempotency = idempotencyOf(
+      req,
+      owner,
+      { processor: processor.name, fields, targets, files: uploads.map((f) => [f.originalname, f.size]) },
+      createdAt + idempotencyTtlMs,
+    );
     const files: FileRef[] = await uploadStore.commit(uploads, types, id).catch((err: unknown) => {
       if (err instanceof HttpError && err.status === 503) metrics.tasksRejected.labels('upload_store_unavailable').inc();
       throw err;
@@ -119,7 +153,15 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
     const input = { fields, files };
     let inserted;
     try {
-      inserted = await store.insertPending({ id, processor: processor.name, input, createdAt, targets, ...(owner !== null ? { owner } : {}), ...(idempotency ? { idempotency } : {}) });
+      inserted = await store.insertPending({
+        id,
+        processor: processor.name,
+        input,
+        createdAt,
+        targets,
+        ...(owner !== null ? { owner } : {}),
+        ...(idempotency ? { idempotency } : {}),
+      });
     } catch (err) {
       await uploadStore.discard(id, files);
       throw err;
@@ -168,7 +210,8 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
    * although its client heard 503 (a retry with its Idempotency-Key finds that very task).
    */
   const markNotAccepted = async (id: string, why: string): Promise<'marked' | 'moved_on' | 'unknown'> => {
-    const mark = (): Promise<boolean> => store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${why}` }, Date.now());
+    const mark = (): Promise<boolean> =>
+      store.markNotAccepted(id, { code: 'not_accepted', message: `the broker did not confirm the task: ${why}` }, Date.now());
     try {
       return (await mark()) ? 'marked' : 'moved_on';
     } catch (err) {
@@ -179,7 +222,10 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
         setTimeout(() => {
           mark().then(
             (marked) => logger.info({ taskId: id, marked }, marked ? 'task marked not accepted' : 'task was taken by a worker after all'),
-            (again: unknown) => (Date.now() < giveUpAt ? retry(tries + 1) : logger.error({ taskId: id, err: coerceError(again).message }, 'could not mark the task not accepted; the outbox will publish it')),
+            (again: unknown) =>
+              Date.now() < giveUpAt
+                ? retry(tries + 1)
+                : logger.error({ taskId: id, err: coerceError(again).message }, 'could not mark the task not accepted; the outbox will publish it'),
           );
         }, retryDelayMs(tries)).unref();
       };
@@ -201,7 +247,10 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
     if (wait !== undefined && record && isTerminal(record.status)) {
       const document = toStatusDocument(record, links, await deliveriesOf(store, record));
       const result = record.status === 'SUCCESS' ? await store.result(record.id) : undefined;
-      res.status(200).location(urls.status).json(record.status === 'SUCCESS' ? { ...document, result: result === undefined ? null : (JSON.parse(result) as unknown) } : document);
+      res
+        .status(200)
+        .location(urls.status)
+        .json(record.status === 'SUCCESS' ? { ...document, result: result === undefined ? null : (JSON.parse(result) as unknown) } : document);
       return;
     }
     res
@@ -218,7 +267,12 @@ export function submitRoutes({ links, idempotencyTtlMs, live, maxWaitSeconds, da
  * per API key: two clients that both send "order-1" get a task each. (The owner is joined with a
  * newline, which no header value can hold; anonymous keys are stored as sent.)
  */
-function idempotencyOf(req: Request, owner: string | null, request: unknown, expiresAt: number): { key: string; fingerprint: string; expiresAt: number } | undefined {
+function idempotencyOf(
+  req: Request,
+  owner: string | null,
+  request: unknown,
+  expiresAt: number,
+): { key: string; fingerprint: string; expiresAt: number } | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');

@@ -39,11 +39,17 @@ export function taskRoutes({ links, store, dataDir, live, maxWaitSeconds, worker
       case 'SUCCESS':
         if (record.expiredAt !== null) {
           const at = new Date(record.expiredAt).toISOString();
-          throw new HttpError(410, 'result_expired', `the result expired at ${at} (RESULT_TTL_SECONDS) and was removed`, { status: record.status, expired_at: at });
+          throw new HttpError(410, 'result_expired', `the result expired at ${at} (RESULT_TTL_SECONDS) and was removed`, {
+            status: record.status,
+            expired_at: at,
+          });
         }
         return;
       case 'FAILURE':
-        throw new HttpError(409, 'task_failed', `task failed: ${record.error?.message ?? 'unknown error'}`, { status: record.status, task_error: record.error });
+        throw new HttpError(409, 'task_failed', `task failed: ${record.error?.message ?? 'unknown error'}`, {
+          status: record.status,
+          task_error: record.error,
+        });
       case 'REVOKED':
         throw new HttpError(409, 'task_revoked', 'task was cancelled; it has no result', { status: record.status });
       default:
@@ -107,7 +113,13 @@ export function taskRoutes({ links, store, dataDir, live, maxWaitSeconds, worker
     const record = await load(req, res);
     const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? ((await store.result(record.id)) ?? 'null') : undefined;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderTaskPage({ links, task: toStatusDocument(record, links, await deliveriesOf(store, record)), ...(resultJson === undefined ? {} : { resultJson }) }));
+    res.type('html').send(
+      renderTaskPage({
+        links,
+        task: toStatusDocument(record, links, await deliveriesOf(store, record)),
+        ...(resultJson === undefined ? {} : { resultJson }),
+      }),
+    );
   });
 
   return router;

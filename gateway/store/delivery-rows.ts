@@ -58,7 +58,6 @@ export interface DeliveryRow {
   updated_at: number;
 }
 
-
 export interface AttemptRow {
   round: number;
   attempt: number;

@@ -22,14 +22,26 @@ export class StorageFullError extends WarrenError {
 export type StoreFault = 'unavailable' | 'full';
 
 /** Errors of the network and the kernel that mean "the database cannot be reached right now". */
-const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNREACHABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * pg reports a lost or hung connection as a plain Error without a code: these are its messages
  * (pg 8: client.js, pg-pool) for a connection that ended, never came, or timed out.
  */
-const PG_CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|connection error/i;
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|connection error/i;
 
 /**
  * PostgreSQL SQLSTATE classes and codes that are outages, not mistakes: 08 connection exception,

@@ -10,7 +10,20 @@ export interface StoreHealth {
 export type GuardedStore = TaskStore & StoreHealth;
 
 /** Methods that write: a full disk fails these while reads still work, so only they decide health. */
-const WRITES = new Set(['insertPending', 'markNotAccepted', 'applyEvents', 'expireFinished', 'markConfirmed', 'claimUnconfirmed', 'unclaim', 'create', 'begin', 'markEnqueued', 'apply', 'redeliver']);
+const WRITES = new Set([
+  'insertPending',
+  'markNotAccepted',
+  'applyEvents',
+  'expireFinished',
+  'markConfirmed',
+  'claimUnconfirmed',
+  'unclaim',
+  'create',
+  'begin',
+  'markEnqueued',
+  'apply',
+  'redeliver',
+]);
 
 /**
  * Every method of the store and of its `deliveries` rejects with StoreUnavailableError or

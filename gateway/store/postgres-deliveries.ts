@@ -79,10 +79,25 @@ export class PostgresDeliveryStore implements DeliveryStore {
         await client.query(
           `INSERT INTO delivery_attempts (task_id, target_id, round, attempt, event, outcome, at, duration_ms, http_status, error_code, error_message)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-          [event.task_id, event.target_id, event.round, event.attempt, event.event, event.outcome, at, event.duration_ms, event.http_status ?? null, event.error?.code ?? null, event.error?.message ?? null],
+          [
+            event.task_id,
+            event.target_id,
+            event.round,
+            event.attempt,
+            event.event,
+            event.outcome,
+            at,
+            event.duration_ms,
+            event.http_status ?? null,
+            event.error?.code ?? null,
+            event.error?.message ?? null,
+          ],
         );
         if (event.event !== 'completed') continue;
-        const { rows } = await client.query<DeliveryRow>('SELECT * FROM deliveries WHERE task_id = $1 AND target_id = $2 FOR UPDATE', [event.task_id, event.target_id]);
+        const { rows } = await client.query<DeliveryRow>('SELECT * FROM deliveries WHERE task_id = $1 AND target_id = $2 FOR UPDATE', [
+          event.task_id,
+          event.target_id,
+        ]);
         const row = rows[0];
         if (!row || row.round !== event.round || FINISHED.has(row.state) || event.attempt < row.attempts) continue;
         await client.query(
@@ -116,7 +131,10 @@ export class PostgresDeliveryStore implements DeliveryStore {
   }
 
   async attempts(taskId: string, targetId: string): Promise<DeliveryAttempt[]> {
-    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM delivery_attempts WHERE task_id = $1 AND target_id = $2 ORDER BY at, round, attempt', [taskId, targetId]);
+    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM delivery_attempts WHERE task_id = $1 AND target_id = $2 ORDER BY at, round, attempt', [
+      taskId,
+      targetId,
+    ]);
     return rows.map(toAttempt);
   }
 

@@ -33,7 +33,9 @@ export class PostgresTaskStore implements TaskStore {
     try {
       await migrateOnce(url, timeoutMs);
     } catch (err) {
-      throw new WarrenError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new WarrenError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     const pool = new pg.Pool({ ...connectionOptions(url, timeoutMs), max: poolSize });
     // An idle connection the server dropped (restart, failover) only leaves the pool; queries fail
@@ -241,7 +243,10 @@ export class PostgresTaskStore implements TaskStore {
       if (changed.size > 0) await writeRows(client, [...changed.values()]);
       if (results.size > 0) {
         // A terminal state is applied once, so a task's result is written once.
-        await client.query('INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING', [[...results.keys()], [...results.values()]]);
+        await client.query('INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING', [
+          [...results.keys()],
+          [...results.values()],
+        ]);
       }
       return onlyFirstFinish(events, outcomes);
     });

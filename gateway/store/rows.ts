@@ -109,7 +109,9 @@ export function applyEventToRow(row: TaskRow | undefined, event: TaskEvent, now:
   };
   const success = event.status === 'SUCCESS';
   const record = terminal ? { ...toRecord(written), ...(success ? { result: event.result ?? null } : {}) } : undefined;
-  const outcome: ApplyOutcome = record ? { taskId: event.task_id, applied: true, record, deliveryTargets } : { taskId: event.task_id, applied: true, deliveryTargets };
+  const outcome: ApplyOutcome = record
+    ? { taskId: event.task_id, applied: true, record, deliveryTargets }
+    : { taskId: event.task_id, applied: true, deliveryTargets };
   return success ? { outcome, row: written, result: JSON.stringify(event.result ?? null) } : { outcome, row: written };
 }
 

@@ -4,7 +4,6 @@ import { FINISHED, toAttempt, toRecord, type AttemptRow, type DeliveryRow } from
 import type { DeliveryAttempt, DeliveryRecord, DeliveryStore, RedeliverOutcome } from './delivery-types.js';
 import type { DeliveryEvent, DeliveryTarget, TaskStatus } from '../../shared/index.js';
 
-
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly select;
   private readonly selectOne;
@@ -15,9 +14,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async create(taskId: string, targets: readonly { targetId: string; target: DeliveryTarget }[], at: number): Promise<void> {
-    const insert = this.db.prepare(
-      `INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)`,
-    );
+    const insert = this.db.prepare(`INSERT INTO deliveries (task_id, target_id, target, state, delivery_id, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)`);
     this.db.transaction(() => {
       for (const { targetId, target } of targets) insert.run(taskId, targetId, JSON.stringify(target), randomUUID(), at);
       this.db.prepare('UPDATE tasks SET delivery_targets = delivery_targets + ? WHERE id = ?').run(targets.length, taskId);
@@ -33,23 +30,25 @@ export class SqliteDeliveryStore implements DeliveryStore {
     const rows = this.select.all(taskId);
     if (rows.length === 0) return [];
     if (!rows.some((row) => row.state === 'PENDING')) return rows.filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null).map(toRecord);
-    return this.db.transaction(() => {
-      if (status === 'REVOKED') {
-        // A revoked task delivers nothing; its targets say why.
-        this.db
-          .prepare(
-            `UPDATE deliveries SET state = 'FAILED', last_error_code = 'task_revoked', last_error_message = 'the task was cancelled; nothing is delivered', updated_at = ?
+    return this.db
+      .transaction(() => {
+        if (status === 'REVOKED') {
+          // A revoked task delivers nothing; its targets say why.
+          this.db
+            .prepare(
+              `UPDATE deliveries SET state = 'FAILED', last_error_code = 'task_revoked', last_error_message = 'the task was cancelled; nothing is delivered', updated_at = ?
              WHERE task_id = ? AND state = 'PENDING'`,
-          )
-          .run(at, taskId);
-        return [];
-      }
-      this.db.prepare(`UPDATE deliveries SET state = 'DELIVERING', updated_at = ? WHERE task_id = ? AND state = 'PENDING'`).run(at, taskId);
-      return this.select
-        .all(taskId)
-        .filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null)
-        .map(toRecord);
-    }).immediate();
+            )
+            .run(at, taskId);
+          return [];
+        }
+        this.db.prepare(`UPDATE deliveries SET state = 'DELIVERING', updated_at = ? WHERE task_id = ? AND state = 'PENDING'`).run(at, taskId);
+        return this.select
+          .all(taskId)
+          .filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null)
+          .map(toRecord);
+      })
+      .immediate();
   }
 
   async markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void> {
@@ -83,38 +82,40 @@ export class SqliteDeliveryStore implements DeliveryStore {
          delivered_at = @delivered_at, updated_at = @updated_at
        WHERE task_id = @task_id AND target_id = @target_id`,
     );
-    this.db.transaction(() => {
-      for (const event of events) {
-        const at = Date.parse(event.at);
-        const fields = {
-          task_id: event.task_id,
-          target_id: event.target_id,
-          round: event.round,
-          attempt: event.attempt,
-          event: event.event,
-          outcome: event.outcome,
-          at,
-          duration_ms: event.duration_ms,
-          http_status: event.http_status ?? null,
-          error_code: event.error?.code ?? null,
-          error_message: event.error?.message ?? null,
-        };
-        insertAttempt.run(fields);
-        // Only the final notification moves a target's state; started/progress are attempts only.
-        if (event.event !== 'completed') continue;
-        const row = this.selectOne.get(event.task_id, event.target_id);
-        if (!row || row.round !== event.round || FINISHED.has(row.state) || event.attempt < row.attempts) continue;
-        update.run({
-          ...fields,
-          state: event.outcome === 'RETRY' ? 'DELIVERING' : event.outcome,
-          attempts: event.attempt,
-          location: event.location ?? null,
-          next_attempt_at: event.next_attempt_at ? Date.parse(event.next_attempt_at) : null,
-          delivered_at: event.outcome === 'DELIVERED' ? at : null,
-          updated_at: Date.now(),
-        });
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const event of events) {
+          const at = Date.parse(event.at);
+          const fields = {
+            task_id: event.task_id,
+            target_id: event.target_id,
+            round: event.round,
+            attempt: event.attempt,
+            event: event.event,
+            outcome: event.outcome,
+            at,
+            duration_ms: event.duration_ms,
+            http_status: event.http_status ?? null,
+            error_code: event.error?.code ?? null,
+            error_message: event.error?.message ?? null,
+          };
+          insertAttempt.run(fields);
+          // Only the final notification moves a target's state; started/progress are attempts only.
+          if (event.event !== 'completed') continue;
+          const row = this.selectOne.get(event.task_id, event.target_id);
+          if (!row || row.round !== event.round || FINISHED.has(row.state) || event.attempt < row.attempts) continue;
+          update.run({
+            ...fields,
+            state: event.outcome === 'RETRY' ? 'DELIVERING' : event.outcome,
+            attempts: event.attempt,
+            location: event.location ?? null,
+            next_attempt_at: event.next_attempt_at ? Date.parse(event.next_attempt_at) : null,
+            delivered_at: event.outcome === 'DELIVERED' ? at : null,
+            updated_at: Date.now(),
+          });
+        }
+      })
+      .immediate();
   }
 
   async troubled(limit: number): Promise<DeliveryRecord[]> {
@@ -135,20 +136,21 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async redeliver(taskId: string, targetId: string, at: number): Promise<RedeliverOutcome> {
-    return this.db.transaction((): RedeliverOutcome => {
-      const row = this.selectOne.get(taskId, targetId);
-      if (!row) return { ok: false, reason: 'not_found' };
-      if (row.state === 'PENDING') return { ok: false, reason: 'task_unfinished' };
-      if (!FINISHED.has(row.state)) return { ok: false, reason: 'in_progress' };
-      this.db
-        .prepare(
-          `UPDATE deliveries SET state = 'DELIVERING', round = round + 1, delivery_id = ?, attempts = 0, last_error_code = NULL,
+    return this.db
+      .transaction((): RedeliverOutcome => {
+        const row = this.selectOne.get(taskId, targetId);
+        if (!row) return { ok: false, reason: 'not_found' };
+        if (row.state === 'PENDING') return { ok: false, reason: 'task_unfinished' };
+        if (!FINISHED.has(row.state)) return { ok: false, reason: 'in_progress' };
+        this.db
+          .prepare(
+            `UPDATE deliveries SET state = 'DELIVERING', round = round + 1, delivery_id = ?, attempts = 0, last_error_code = NULL,
              last_error_message = NULL, last_http_status = NULL, next_attempt_at = NULL, enqueued_at = NULL, delivered_at = NULL, updated_at = ?
            WHERE task_id = ? AND target_id = ?`,
-        )
-        .run(randomUUID(), at, taskId, targetId);
-      return { ok: true, record: toRecord(this.selectOne.get(taskId, targetId)!) };
-    }).immediate();
+          )
+          .run(randomUUID(), at, taskId, targetId);
+        return { ok: true, record: toRecord(this.selectOne.get(taskId, targetId)!) };
+      })
+      .immediate();
   }
 }
-

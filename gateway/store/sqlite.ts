@@ -2,16 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import {
-  applyEventToRow,
-  onlyFirstFinish,
-  TASK_COLUMNS,
-  toRecord,
-  toRecordWithInput,
-  zeroCounts,
-  type TaskRow,
-  type TaskRowWithInput,
-} from './rows.js';
+import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 import { migrate } from './sqlite-schema.js';
@@ -65,7 +56,9 @@ export class SqliteTaskStore implements TaskStore {
       const { idempotency } = task;
       if (idempotency) {
         const taken = this.db
-          .prepare<[string, number], { task_id: string; fingerprint: string }>('SELECT task_id, fingerprint FROM idempotency_keys WHERE key = ? AND expires_at > ?')
+          .prepare<[string, number], { task_id: string; fingerprint: string }>(
+            'SELECT task_id, fingerprint FROM idempotency_keys WHERE key = ? AND expires_at > ?',
+          )
           .get(idempotency.key, task.createdAt);
         if (taken) return { created: false, taskId: taken.task_id, sameRequest: taken.fingerprint === idempotency.fingerprint };
         this.db
@@ -73,7 +66,14 @@ export class SqliteTaskStore implements TaskStore {
           .run(idempotency.key, task.id, idempotency.fingerprint, idempotency.expiresAt);
       }
       const targets = task.targets ?? [];
-      this.statements.insert.run({ id: task.id, processor: task.processor, input: JSON.stringify(task.input), createdAt: task.createdAt, owner: task.owner ?? null, deliveryTargets: targets.length });
+      this.statements.insert.run({
+        id: task.id,
+        processor: task.processor,
+        input: JSON.stringify(task.input),
+        createdAt: task.createdAt,
+        owner: task.owner ?? null,
+        deliveryTargets: targets.length,
+      });
       for (const { targetId, target } of targets) this.statements.insertTarget.run(task.id, targetId, JSON.stringify(target), randomUUID(), task.createdAt);
       return { created: true };
     });
@@ -89,7 +89,12 @@ export class SqliteTaskStore implements TaskStore {
       }),
     );
 
-    this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) => onlyFirstFinish(events, events.map((event) => this.applyOne(event))));
+    this.applyBatch = this.db.transaction((events: readonly TaskEvent[]) =>
+      onlyFirstFinish(
+        events,
+        events.map((event) => this.applyOne(event)),
+      ),
+    );
   }
 
   /**
@@ -118,7 +123,6 @@ export class SqliteTaskStore implements TaskStore {
       else batch[index]!.reject(result.error);
     });
   }
-
 
   // Rare (a publish the broker did not confirm), so its transaction is made when needed.
   async markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean> {
@@ -173,7 +177,9 @@ export class SqliteTaskStore implements TaskStore {
     for (const row of this.db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all()) {
       byStatus[row.status] = row.n;
     }
-    const finished = this.db.prepare<[number], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status');
+    const finished = this.db.prepare<[number], { status: TaskStatus; n: number }>(
+      'SELECT status, COUNT(*) AS n FROM tasks WHERE finished_at >= ? GROUP BY status',
+    );
     const finishedSince = since.map((from) => {
       const counts = zeroCounts();
       for (const row of finished.all(from)) counts[row.status] = row.n;
@@ -183,41 +189,49 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
-    return this.db.transaction(() => {
-      const rows = this.db
-        .prepare<[number, number], TaskRowWithInput>(
-          `SELECT ${TASK_COLUMNS}, input FROM tasks WHERE finished_at < ? AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
+    return this.db
+      .transaction(() => {
+        const rows = this.db
+          .prepare<[number, number], TaskRowWithInput>(
+            `SELECT ${TASK_COLUMNS}, input FROM tasks WHERE finished_at < ? AND expired_at IS NULL AND status IN ('SUCCESS', 'FAILURE', 'REVOKED')
            ORDER BY finished_at LIMIT ?`,
-        )
-        .all(finishedBefore, limit);
-      const expire = this.db.prepare('UPDATE tasks SET expired_at = ?, updated_at = ? WHERE id = ?');
-      const dropResult = this.db.prepare('DELETE FROM task_results WHERE task_id = ?');
-      for (const row of rows) {
-        expire.run(at, at, row.id);
-        dropResult.run(row.id);
-      }
-      this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(at);
-      return rows.map(toRecordWithInput);
-    }).immediate();
+          )
+          .all(finishedBefore, limit);
+        const expire = this.db.prepare('UPDATE tasks SET expired_at = ?, updated_at = ? WHERE id = ?');
+        const dropResult = this.db.prepare('DELETE FROM task_results WHERE task_id = ?');
+        for (const row of rows) {
+          expire.run(at, at, row.id);
+          dropResult.run(row.id);
+        }
+        this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?').run(at);
+        return rows.map(toRecordWithInput);
+      })
+      .immediate();
   }
 
   async markConfirmed(ids: readonly string[], at: number): Promise<void> {
     if (ids.length === 0) return;
     const mark = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL');
-    this.db.transaction(() => {
-      for (const id of ids) mark.run(at, id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) mark.run(at, id);
+      })
+      .immediate();
   }
 
   async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
-    return this.db.transaction(() => {
-      const rows = this.db
-        .prepare<[number, number], TaskRowWithInput>(`SELECT ${TASK_COLUMNS}, input FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`)
-        .all(createdBefore, limit);
-      const claim = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ?');
-      for (const row of rows) claim.run(at, row.id);
-      return rows.map(toRecordWithInput);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const rows = this.db
+          .prepare<[number, number], TaskRowWithInput>(
+            `SELECT ${TASK_COLUMNS}, input FROM tasks WHERE status = 'PENDING' AND confirmed_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`,
+          )
+          .all(createdBefore, limit);
+        const claim = this.db.prepare('UPDATE tasks SET confirmed_at = ? WHERE id = ?');
+        for (const row of rows) claim.run(at, row.id);
+        return rows.map(toRecordWithInput);
+      })
+      .immediate();
   }
 
   async unclaim(ids: readonly string[]): Promise<void> {

@@ -89,7 +89,8 @@ export class SubmissionParser {
     if (deeperThan(value, MAX_FIELD_DEPTH)) {
       throw new HttpError(400, 'invalid_fields', `field "${name}" is nested deeper than ${MAX_FIELD_DEPTH} levels`);
     }
-    const size = typeof value === 'string' ? Buffer.byteLength(value) : value !== null && typeof value === 'object' ? Buffer.byteLength(JSON.stringify(value)) : 0;
+    const size =
+      typeof value === 'string' ? Buffer.byteLength(value) : value !== null && typeof value === 'object' ? Buffer.byteLength(JSON.stringify(value)) : 0;
     if (size > this.limits.maxFieldBytes) {
       throw new HttpError(413, 'field_too_large', `field "${name}" is larger than ${this.limits.maxFieldBytes} bytes`);
     }

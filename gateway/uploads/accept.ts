@@ -26,10 +26,17 @@ export async function checkUploads(files: readonly UploadedFile[], processor: Pr
   const types: string[] = [];
   for (const file of files) {
     const name = safeFileName(file.originalname);
-    if (file.size > limit) throw new HttpError(413, 'file_too_large', `file "${name}" is ${file.size} bytes; processor "${processor.name}" takes at most ${limit}`);
+    if (file.size > limit)
+      throw new HttpError(413, 'file_too_large', `file "${name}" is ${file.size} bytes; processor "${processor.name}" takes at most ${limit}`);
     const sniffed = await sniffContentType(file.head, { declared: file.mimetype, name: file.originalname });
     const accepted =
-      sniffed === undefined ? undefined : spec.accept.includes(sniffed) ? sniffed : TEXT_TYPES.has(sniffed) && spec.accept.includes('text/plain') ? 'text/plain' : undefined;
+      sniffed === undefined
+        ? undefined
+        : spec.accept.includes(sniffed)
+          ? sniffed
+          : TEXT_TYPES.has(sniffed) && spec.accept.includes('text/plain')
+            ? 'text/plain'
+            : undefined;
     if (!accepted) {
       throw new HttpError(
         415,

@@ -2,7 +2,18 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { describeDestination, parseS3Location, s3ClientFor, s3Location, safeFileName, uploadFileName, uploadKeyPrefix, type FileRef, type Logger, type S3Destination } from '../../shared/index.js';
+import {
+  describeDestination,
+  parseS3Location,
+  s3ClientFor,
+  s3Location,
+  safeFileName,
+  uploadFileName,
+  uploadKeyPrefix,
+  type FileRef,
+  type Logger,
+  type S3Destination,
+} from '../../shared/index.js';
 import { HttpError } from '../http/http-errors.js';
 import type { UploadStore } from './upload-store.js';
 

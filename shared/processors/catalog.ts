@@ -14,8 +14,7 @@ import { thumbnailDescriptor } from './thumbnail.js';
 export const echoDescriptor: ProcessorDescriptor = {
   name: 'echo',
   version: '1.0.0',
-  description:
-    'Returns its input fields. For tests and benchmarks: sleep_ms delays the result, fail makes the run fail with that message.',
+  description: 'Returns its input fields. For tests and benchmarks: sleep_ms delays the result, fail makes the run fail with that message.',
   fields: Type.Object(
     {
       sleep_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'Wait this long before answering' })),
@@ -25,4 +24,10 @@ export const echoDescriptor: ProcessorDescriptor = {
   ),
 };
 
-export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [categorizeDescriptor, documentDescriptor, icalDescriptor, thumbnailDescriptor, echoDescriptor];
+export const BUILTIN_DESCRIPTORS: readonly ProcessorDescriptor[] = [
+  categorizeDescriptor,
+  documentDescriptor,
+  icalDescriptor,
+  thumbnailDescriptor,
+  echoDescriptor,
+];

@@ -16,9 +16,7 @@ export const categorizeDescriptor: ProcessorDescriptor = {
     {
       item_a: Type.String({ minLength: 1, maxLength: 500, description: 'Product name, e.g. "Galaxy S23 Ultra 256GB"' }),
       item_b: Type.Optional(Type.String({ maxLength: 200, description: 'Brand, e.g. "Samsung"; optional but it helps' })),
-      top: Type.Optional(
-        Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'How many categories to return, the best first (default 3)' }),
-      ),
+      top: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'How many categories to return, the best first (default 3)' })),
     },
     { additionalProperties: FieldValue },
   ),

@@ -23,9 +23,7 @@ export const icalDescriptor: ProcessorDescriptor = {
       }),
     ),
     calendar_name: Type.Optional(Type.String({ maxLength: 200, description: 'Name shown by calendar apps' })),
-    timezone: Type.Optional(
-      Type.String({ maxLength: 64, description: 'IANA time zone (e.g. Europe/Berlin) for deadlines without an offset; default UTC' }),
-    ),
+    timezone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone (e.g. Europe/Berlin) for deadlines without an offset; default UTC' })),
   }),
   files: {
     accept: ['application/json', 'text/csv', 'text/plain'],

@@ -46,7 +46,12 @@ function convert(schema: unknown, at: string): TSchema {
   if (Array.isArray(json.enum)) {
     // TypeBox checks an enum as a union of literals (a String with `enum` would not be checked).
     const values = json.enum as unknown[];
-    const fits = (value: unknown): boolean => (type === 'string' ? typeof value === 'string' : type === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && (type === 'number' || Number.isInteger(value)));
+    const fits = (value: unknown): boolean =>
+      type === 'string'
+        ? typeof value === 'string'
+        : type === 'boolean'
+          ? typeof value === 'boolean'
+          : typeof value === 'number' && (type === 'number' || Number.isInteger(value));
     if (!values.every(fits)) throw new SchemaProblem(`${at}: every "enum" value must be a ${type}`);
     const { enum: _enum, ...annotations } = options;
     return Type.Union(
@@ -84,7 +89,10 @@ function object(json: Json, at: string, options: Json): TObject {
     }),
   );
   const { additionalProperties } = json;
-  const extra = additionalProperties === undefined || typeof additionalProperties === 'boolean' ? additionalProperties : convert(additionalProperties, `${at}.additionalProperties`);
+  const extra =
+    additionalProperties === undefined || typeof additionalProperties === 'boolean'
+      ? additionalProperties
+      : convert(additionalProperties, `${at}.additionalProperties`);
   const { required: _required, properties: _properties, additionalProperties: _additional, ...rest } = options;
   return Type.Object(fields, { ...rest, ...(extra === undefined ? {} : { additionalProperties: extra }) });
 }

@@ -17,7 +17,10 @@ const MODULE_FILE = /\.(mjs|js|ts|mts)$/;
 export async function loadProcessorDir(dir: string): Promise<Processor[]> {
   let entries: string[];
   try {
-    entries = fs.readdirSync(dir).filter((file) => MODULE_FILE.test(file) && !file.endsWith('.d.ts')).sort();
+    entries = fs
+      .readdirSync(dir)
+      .filter((file) => MODULE_FILE.test(file) && !file.endsWith('.d.ts'))
+      .sort();
   } catch (err) {
     throw new ConfigError('PROCESSORS_DIR', `cannot read ${dir}: ${(err as Error).message}`);
   }
@@ -39,15 +42,23 @@ function checkProcessor(value: unknown, file: string): Processor {
   if (typeof candidate.version !== 'string' || candidate.version === '') problem('needs a version');
   if (typeof candidate.description !== 'string') problem('needs a description');
   // TypeBox schemas, not bare JSON Schema: the gateway compiles them into its validators.
-  if (typeof candidate.fields !== 'object' || candidate.fields === null || !(Kind in candidate.fields) || (candidate.fields as { type?: unknown }).type !== 'object') {
+  if (
+    typeof candidate.fields !== 'object' ||
+    candidate.fields === null ||
+    !(Kind in candidate.fields) ||
+    (candidate.fields as { type?: unknown }).type !== 'object'
+  ) {
     problem('needs `fields`, a JSON Schema object (e.g. Type.Object({...}) from @sinclair/typebox)');
   }
   const batching = candidate.batch !== undefined || candidate.runBatch !== undefined;
   if (batching) {
     const batch = candidate.batch as { maxSize?: unknown; maxWaitMs?: unknown } | undefined;
-    if (typeof candidate.runBatch !== 'function' || typeof batch !== 'object' || batch === null) problem('needs both `batch: { maxSize, maxWaitMs }` and an async runBatch(inputs, ctxs) to batch');
-    if (!Number.isInteger(batch!.maxSize) || (batch!.maxSize as number) < 1 || (batch!.maxSize as number) > 1000) problem('has a batch.maxSize that is not a whole number from 1 to 1000');
-    if (!Number.isInteger(batch!.maxWaitMs) || (batch!.maxWaitMs as number) < 0 || (batch!.maxWaitMs as number) > 60_000) problem('has a batch.maxWaitMs that is not a whole number from 0 to 60000');
+    if (typeof candidate.runBatch !== 'function' || typeof batch !== 'object' || batch === null)
+      problem('needs both `batch: { maxSize, maxWaitMs }` and an async runBatch(inputs, ctxs) to batch');
+    if (!Number.isInteger(batch!.maxSize) || (batch!.maxSize as number) < 1 || (batch!.maxSize as number) > 1000)
+      problem('has a batch.maxSize that is not a whole number from 1 to 1000');
+    if (!Number.isInteger(batch!.maxWaitMs) || (batch!.maxWaitMs as number) < 0 || (batch!.maxWaitMs as number) > 60_000)
+      problem('has a batch.maxWaitMs that is not a whole number from 0 to 60000');
     // One task on its own is a batch of one: a batching processor need not write run as well.
     if (typeof candidate.run !== 'function') {
       const runBatch = candidate.runBatch!.bind(candidate);
@@ -125,11 +136,13 @@ function checkDescriptor(value: unknown, file: string): ProcessorDescriptor {
   if (files !== undefined) checkFiles(files, problem);
   if (celery !== undefined) {
     const target = celery as { task?: unknown; queue?: unknown };
-    if (typeof celery !== 'object' || celery === null || Object.keys(celery).some((key) => key !== 'task' && key !== 'queue')) problem('"celery" must be {"task": …, "queue": …}');
+    if (typeof celery !== 'object' || celery === null || Object.keys(celery).some((key) => key !== 'task' && key !== 'queue'))
+      problem('"celery" must be {"task": …, "queue": …}');
     if (typeof target.task !== 'string' || !TASK_NAME.test(target.task)) problem('"celery.task" must name a Celery task, e.g. "tasks.elab_file"');
     if (target.queue !== undefined && (typeof target.queue !== 'string' || !QUEUE_NAME.test(target.queue))) problem('"celery.queue" must be a queue name');
     // A Celery task gets its input files as the `files` kwarg (gateway/celery/task-message.ts): a field of that name would be overwritten.
-    if (files !== undefined && 'files' in fields.properties) problem('"fields" has "files", the keyword argument a Celery task gets its input files in: rename the field');
+    if (files !== undefined && 'files' in fields.properties)
+      problem('"fields" has "files", the keyword argument a Celery task gets its input files in: rename the field');
   }
   return {
     name: name as string,
@@ -148,9 +161,11 @@ function checkFiles(files: unknown, problem: (what: string) => never): void {
   const spec = files as Record<string, unknown>;
   if (typeof files !== 'object' || files === null || Array.isArray(files)) problem('"files" must be an object');
   const { accept, minCount, maxCount, maxBytes } = spec;
-  if (!Array.isArray(accept) || accept.length === 0 || accept.some((type) => typeof type !== 'string' || !/^[a-z]+\/[\w.+-]+$/.test(type))) problem('"files.accept" must list MIME types');
+  if (!Array.isArray(accept) || accept.length === 0 || accept.some((type) => typeof type !== 'string' || !/^[a-z]+\/[\w.+-]+$/.test(type)))
+    problem('"files.accept" must list MIME types');
   if (!Number.isInteger(minCount) || (minCount as number) < 0) problem('"files.minCount" must be a whole number of at least 0');
-  if (!Number.isInteger(maxCount) || (maxCount as number) < Math.max(1, minCount as number)) problem('"files.maxCount" must be a whole number of at least 1 and of minCount');
+  if (!Number.isInteger(maxCount) || (maxCount as number) < Math.max(1, minCount as number))
+    problem('"files.maxCount" must be a whole number of at least 1 and of minCount');
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && (maxBytes as number) >= 1)) problem('"files.maxBytes" must be a whole number of at least 1');
   const unknown = Object.keys(spec).filter((key) => !['accept', 'minCount', 'maxCount', 'maxBytes'].includes(key));
   if (unknown.length > 0) problem(`"files": unknown ${unknown.map((key) => `"${key}"`).join(', ')}`);

@@ -59,7 +59,9 @@ describe.skipIf(!browserAvailable)('a page on another site, in the browser of so
   /** Opens an attacker page that posts `fields` to the gateway's `path` at once; resolves with the gateway's answer. */
   async function attack(page: Page, path: string, fields: Record<string, string>): Promise<{ status: number; body: unknown }> {
     const name = `/attack-${attackPages.size}`;
-    const inputs = Object.entries(fields).map(([key, value]) => `<input type="hidden" name="${key}" value="${value}">`).join('');
+    const inputs = Object.entries(fields)
+      .map(([key, value]) => `<input type="hidden" name="${key}" value="${value}">`)
+      .join('');
     attackPages.set(name, `<!doctype html><form method="post" action="${gatewayUrl}${path}">${inputs}</form><script>document.forms[0].submit()</script>`);
     const answered = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${gatewayUrl}${path}`);
     await page.goto(`${evilOrigin}${name}`);

@@ -92,7 +92,10 @@ describe('live answers fit the published OpenAPI document', () => {
     expect((await call('/upload', '/upload')).response.status).toBe(200);
     expect((await call('/upload/fields', '/upload/fields?processor=echo')).response.status).toBe(200);
     expect((await call('/static/{file}', '/static/warren.css')).response.status).toBe(200);
-    expect((await call('/asyncapi.json', '/asyncapi.json')).body).toMatchObject({ asyncapi: '3.0.0', channels: { 'taskQueue.echo': { address: `${stack.prefix}.tasks.echo` } } });
+    expect((await call('/asyncapi.json', '/asyncapi.json')).body).toMatchObject({
+      asyncapi: '3.0.0',
+      channels: { 'taskQueue.echo': { address: `${stack.prefix}.tasks.echo` } },
+    });
   });
 });
 

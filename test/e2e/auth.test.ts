@@ -35,7 +35,11 @@ type Who = keyof typeof SECRETS | 'nobody';
 const bearer = (who: Who): Record<string, string> => (who === 'nobody' ? {} : { authorization: `Bearer ${SECRETS[who]}` });
 
 async function submit(base: string, who: Who, body: Record<string, unknown> = { item_a: `by ${who}` }, headers: Record<string, string> = {}): Promise<string> {
-  const response = await fetch(`${base}/uploader`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...bearer(who), ...headers } });
+  const response = await fetch(`${base}/uploader`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...bearer(who), ...headers },
+  });
   expect(response.status, await response.clone().text()).toBe(202);
   return ((await response.json()) as { task_id: string }).task_id;
 }
@@ -72,13 +76,19 @@ async function answerOf(url: string, init: RequestInit, id: string): Promise<{ s
 describe('API keys', () => {
   it('answers 401 with a challenge and the error envelope without a key or with a wrong one, on every task route', async () => {
     const id = await submit(locked.url, 'alice');
-    for (const [path, init] of [['uploader', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }] as [string, RequestInit], ...taskRoutes(id)]) {
+    for (const [path, init] of [
+      ['uploader', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }] as [string, RequestInit],
+      ...taskRoutes(id),
+    ]) {
       const none = await fetch(`${locked.url}/${path}`, init);
       expect(none.status, path).toBe(401);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="warren"');
       expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
 
-      const wrong = await fetch(`${locked.url}/${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: 'Bearer not-a-key-0123456789' } });
+      const wrong = await fetch(`${locked.url}/${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: 'Bearer not-a-key-0123456789' },
+      });
       expect(wrong.status, path).toBe(401);
       expect(wrong.headers.get('www-authenticate')).toBe('Bearer realm="warren", error="invalid_token"');
       expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
@@ -174,7 +184,8 @@ describe('API keys', () => {
   it('limits each key on its own: 429 with Retry-After and the envelope once its budget is spent, while other keys go on', async () => {
     // Bob's budget, counted by the limited gateway (in its own memory): LIMIT answers, then 429.
     const answers: number[] = [];
-    for (let n = 0; n < LIMIT + 1; n += 1) answers.push((await fetch(`${limited.url}/task_status/6f1c1d2e-1111-4aaa-8bbb-123456789abc`, { headers: bearer('bob') })).status);
+    for (let n = 0; n < LIMIT + 1; n += 1)
+      answers.push((await fetch(`${limited.url}/task_status/6f1c1d2e-1111-4aaa-8bbb-123456789abc`, { headers: bearer('bob') })).status);
     expect(answers).toEqual([...Array<number>(LIMIT).fill(404), 429]);
     const refused = await fetch(`${limited.url}/task_status/6f1c1d2e-1111-4aaa-8bbb-123456789abc`, { headers: bearer('bob') });
     expect(refused.status).toBe(429);
@@ -183,7 +194,11 @@ describe('API keys', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(await refused.json()).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } });
     // Submits count too; another key, and anonymous requests (counted by address), are not affected.
-    const bobsSubmit = await fetch(`${limited.url}/uploader`, { method: 'POST', body: '{"item_a":"x"}', headers: { 'content-type': 'application/json', ...bearer('bob') } });
+    const bobsSubmit = await fetch(`${limited.url}/uploader`, {
+      method: 'POST',
+      body: '{"item_a":"x"}',
+      headers: { 'content-type': 'application/json', ...bearer('bob') },
+    });
     expect(bobsSubmit.status).toBe(429);
     expect((await fetch(`${limited.url}/task_status/6f1c1d2e-1111-4aaa-8bbb-123456789abc`, { headers: bearer('ops') })).status).toBe(404);
     const anonymous: number[] = [];

@@ -8,7 +8,11 @@ import { testStack } from '../support/stack.js';
  * Batched inference in the Node runner: tasks of a processor that declares `batch` reach its
  * model in calls of several, and each task still has its own outcome, retries and attempts.
  */
-const stack = testStack('batching', { WORKER_PROCESSORS: 'batched', PROCESSORS_DIR: path.resolve('test/fixtures/batching'), WORKER_CONCURRENCY: '8' }, { extraProcessors: ['batched'] });
+const stack = testStack(
+  'batching',
+  { WORKER_PROCESSORS: 'batched', PROCESSORS_DIR: path.resolve('test/fixtures/batching'), WORKER_CONCURRENCY: '8' },
+  { extraProcessors: ['batched'] },
+);
 let gateway: Gateway;
 
 beforeAll(async () => {

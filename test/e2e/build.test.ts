@@ -16,7 +16,14 @@ import { startGateway, startWorker, type WarrenProcess } from '../support/proces
  */
 const prefix = uniquePrefix();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-build-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, NODE_ENV: 'production', WORKER_PROCESSORS: 'categorize', RETRY_DELAYS_MS: '1000' };
+const env = {
+  AMQP_URL: TEST_AMQP_URL,
+  AMQP_PREFIX: prefix,
+  DATA_DIR: dataDir,
+  NODE_ENV: 'production',
+  WORKER_PROCESSORS: 'categorize',
+  RETRY_DELAYS_MS: '1000',
+};
 const started: WarrenProcess[] = [];
 
 afterAll(async () => {

@@ -25,14 +25,31 @@ const stack = testStack('celery-bridge', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW
 const queue = `warren-test-celery-${randomUUID().slice(0, 8)}`;
 const processorsDir = path.join(stack.dataDir, 'processors');
 const celeryDir = path.join(stack.dataDir, 'celery-app');
-const items = { type: 'object', properties: { item_a: { type: 'string', maxLength: 200 }, item_b: { type: 'string', maxLength: 200 } }, required: ['item_a', 'item_b'] };
+const items = {
+  type: 'object',
+  properties: { item_a: { type: 'string', maxLength: 200 }, item_b: { type: 'string', maxLength: 200 } },
+  required: ['item_a', 'item_b'],
+};
 const seconds = { type: 'object', properties: { seconds: { type: 'integer', minimum: 1, maximum: 60 } }, required: ['seconds'] };
 const descriptors = [
-  { name: 'elab', version: '1.0.0', description: 'The original system’s task, on its Celery worker.', fields: items, celery: { task: 'tasks.elab_file', queue } },
+  {
+    name: 'elab',
+    version: '1.0.0',
+    description: 'The original system’s task, on its Celery worker.',
+    fields: items,
+    celery: { task: 'tasks.elab_file', queue },
+  },
   { name: 'refuse', version: '1.0.0', description: 'A Celery task that raises.', fields: items, celery: { task: 'test_tasks.refuse', queue } },
   { name: 'hold', version: '1.0.0', description: 'A Celery task that takes its time.', fields: seconds, celery: { task: 'test_tasks.hold', queue } },
   // A run timeout: Celery's time limit header must survive its retry too.
-  { name: 'flaky', version: '1.0.0', description: 'A Celery task that retries once.', fields: items, timeoutMs: 30_000, celery: { task: 'test_tasks.flaky', queue } },
+  {
+    name: 'flaky',
+    version: '1.0.0',
+    description: 'A Celery task that retries once.',
+    fields: items,
+    timeoutMs: 30_000,
+    celery: { task: 'test_tasks.flaky', queue },
+  },
   {
     name: 'first-lines',
     version: '1.0.0',
@@ -40,7 +57,13 @@ const descriptors = [
     files: { accept: ['text/plain'], minCount: 1, maxCount: 2 },
     celery: { task: 'test_tasks.first_lines', queue },
   },
-  { name: 'text-of', version: '1.0.0', description: 'Returns `size` bytes.', fields: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } }, required: ['size'] }, celery: { task: 'test_tasks.text_of', queue } },
+  {
+    name: 'text-of',
+    version: '1.0.0',
+    description: 'Returns `size` bytes.',
+    fields: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } }, required: ['size'] },
+    celery: { task: 'test_tasks.text_of', queue },
+  },
   { name: 'hold-safely', version: '1.0.0', description: 'The same, acked late.', fields: seconds, celery: { task: 'test_tasks.hold_safely', queue } },
 ];
 
@@ -158,7 +181,10 @@ describe('a processor served by an unchanged Celery worker', () => {
     const taskId = await submit({ processor: 'flaky', item_a: 'Oven', item_b: 'Miele' });
     // Celery's retry republishes the task with the same id and reply_to: its replies keep coming here.
     // Celery reports the exception the task retries for.
-    expect(await statusOnceIn(taskId, 'RETRY')).toMatchObject({ attempts: 1, error: { code: 'celery_ConnectionError', message: 'the model server is warming up' } });
+    expect(await statusOnceIn(taskId, 'RETRY')).toMatchObject({
+      attempts: 1,
+      error: { code: 'celery_ConnectionError', message: 'the model server is warming up' },
+    });
     expect(await waitForTerminal(gateway.url, taskId)).toMatchObject({ status: 'SUCCESS', attempts: 2, error: null });
     expect(await (await fetch(`${gateway.url}/task_result/${taskId}`)).json()).toBe('oven miele after 1 retry');
   });
@@ -189,7 +215,12 @@ describe('a processor served by an unchanged Celery worker', () => {
     const store = await openStore(`sqlite:${path.join(stack.dataDir, 'warren.db')}`);
     const taskId = randomUUID();
     try {
-      await store.insertPending({ id: taskId, processor: 'elab', input: { fields: { item_a: 'Outbox', item_b: 'Sweeper' }, files: [] }, createdAt: Date.now() - 5000 });
+      await store.insertPending({
+        id: taskId,
+        processor: 'elab',
+        input: { fields: { item_a: 'Outbox', item_b: 'Sweeper' }, files: [] },
+        createdAt: Date.now() - 5000,
+      });
     } finally {
       await store.close();
     }
@@ -217,7 +248,8 @@ describe('a processor served by an unchanged Celery worker', () => {
     expect(await statusOnceIn(running, 'STARTED')).toMatchObject({ attempts: 1 });
     const queued = await submit({ processor: 'elab', item_a: 'Lamp', item_b: 'Ikea' });
 
-    const cancel = (taskId: string): Promise<Response> => fetch(`${gateway.url}/task_cancel/${taskId}`, { method: 'POST', headers: { accept: 'application/json' } });
+    const cancel = (taskId: string): Promise<Response> =>
+      fetch(`${gateway.url}/task_cancel/${taskId}`, { method: 'POST', headers: { accept: 'application/json' } });
     expect((await cancel(queued)).status).toBe(202);
     expect(await statusOnceIn(queued, 'REVOKED')).toMatchObject({ error: { code: 'revoked' } });
     expect((await cancel(running)).status).toBe(202);

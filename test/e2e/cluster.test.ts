@@ -63,7 +63,9 @@ describe.skipIf(!rabbitmqInstalled)('a 3-node RabbitMQ cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
       queues = await prefixQueues(cluster!.nodes[0]!);
     }
-    expect(queues.map((queue) => queue.name)).toEqual(expect.arrayContaining([`${stack!.prefix}.tasks.echo`, `${stack!.prefix}.results`, `${stack!.prefix}.dead-letters`, `${stack!.prefix}.revocations`]));
+    expect(queues.map((queue) => queue.name)).toEqual(
+      expect.arrayContaining([`${stack!.prefix}.tasks.echo`, `${stack!.prefix}.results`, `${stack!.prefix}.dead-letters`, `${stack!.prefix}.revocations`]),
+    );
     for (const queue of queues) {
       expect({ queue: queue.name, type: queue.type }).toEqual({ queue: queue.name, type: queue.name === `${stack!.prefix}.revocations` ? 'stream' : 'quorum' });
       expect({ queue: queue.name, members: [...(queue.members ?? [])].sort() }).toEqual({ queue: queue.name, members: all });
@@ -86,8 +88,7 @@ describe.skipIf(!rabbitmqInstalled)('a 3-node RabbitMQ cluster', () => {
     let stopped = false;
     const loadStarted = Date.now();
 
-    const done = (): boolean =>
-      Date.now() - loadStarted > LOAD_DEADLINE_MS || (stopped && accepted.length - acceptedBeforeStop >= TASKS_PER_PHASE);
+    const done = (): boolean => Date.now() - loadStarted > LOAD_DEADLINE_MS || (stopped && accepted.length - acceptedBeforeStop >= TASKS_PER_PHASE);
     const client = async (n: number): Promise<void> => {
       for (let i = 0; !done(); i += 1) {
         let response: Response;
@@ -131,7 +132,13 @@ describe.skipIf(!rabbitmqInstalled)('a 3-node RabbitMQ cluster', () => {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let id = pending.pop(); id; id = pending.pop()) {
-          statuses.set(id, await waitForTerminal(gateway.url, id, 30_000, 100).then((s) => s.status, (err: Error) => `not terminal: ${err.message}`));
+          statuses.set(
+            id,
+            await waitForTerminal(gateway.url, id, 30_000, 100).then(
+              (s) => s.status,
+              (err: Error) => `not terminal: ${err.message}`,
+            ),
+          );
         }
       }),
     );

@@ -10,7 +10,15 @@ import { startGateway, startProcess, startWorker, type Gateway, type WarrenProce
 /** The operator's dashboard against a real gateway, worker and broker. */
 const prefix = uniquePrefix();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-dashboard-'));
-const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000', METRICS_PORT: '0' };
+const env = {
+  AMQP_URL: TEST_AMQP_URL,
+  AMQP_PREFIX: prefix,
+  DATA_DIR: dataDir,
+  DEFAULT_PROCESSOR: 'echo',
+  WORKER_PROCESSORS: 'echo',
+  RETRY_DELAYS_MS: '1000',
+  METRICS_PORT: '0',
+};
 const echoQueue = `${prefix}.tasks.echo`;
 const started: WarrenProcess[] = [];
 let gateway: Gateway;
@@ -82,7 +90,8 @@ describe('dashboard.json', () => {
 
     const data = await dashboard();
     const byId = new Map(data.tasks.map((task) => [task.task_id, task]));
-    for (const id of succeeded) expect(byId.get(id)).toMatchObject({ status: 'SUCCESS', processor: 'echo', attempts: 1, error: null, page_url: `/prediction/tasks/${id}` });
+    for (const id of succeeded)
+      expect(byId.get(id)).toMatchObject({ status: 'SUCCESS', processor: 'echo', attempts: 1, error: null, page_url: `/prediction/tasks/${id}` });
     expect(byId.get(failed)).toMatchObject({ status: 'FAILURE', error: { code: 'echo_failed', message: 'boom' } });
     expect(byId.get(parkedId)).toMatchObject({ status: 'FAILURE', error: { code: 'dead_lettered', message: 'test: parked while no worker ran' } });
     // Newest first.
@@ -183,7 +192,9 @@ describe('dead letters', () => {
     // The malformed message goes (and comes back: the pass stops when it meets its own), the orphan and the finished task stay.
     expect(response.headers.get('location')).toBe('/prediction/dashboard?redriven=1&skipped=2');
     const page = await (await fetch(`${gateway.url}/dashboard?redriven=1&skipped=2`)).text();
-    expect(page).toContain('Redrove 1 message to its queue. 2 messages stay in the dead-letter queue: they name no queue warren knows, or a task that has finished.');
+    expect(page).toContain(
+      'Redrove 1 message to its queue. 2 messages stay in the dead-letter queue: they name no queue warren knows, or a task that has finished.',
+    );
   });
 
   it('refuses a redrive posted from another site', async () => {
@@ -255,7 +266,11 @@ describe('without a broker, and switched off', () => {
 
   it('is not there with DASHBOARD=off', async () => {
     const url = await startOffline({ DASHBOARD: 'off' });
-    for (const [method, route] of [['GET', '/dashboard'], ['GET', '/dashboard.json'], ['POST', '/dashboard/dead-letters/redrive']] as const) {
+    for (const [method, route] of [
+      ['GET', '/dashboard'],
+      ['GET', '/dashboard.json'],
+      ['POST', '/dashboard/dead-letters/redrive'],
+    ] as const) {
       const response = await fetch(`${url}${route}`, { method });
       expect(response.status).toBe(404);
     }

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 /** A consumer of the shared broker's `queue` that settles each message with `settle`, until closed. */
-async function rawConsumer(queue: string, settle: (channel: amqp.Channel, message: amqp.ConsumeMessage) => void): Promise<{ seen: () => number; close: () => Promise<void> }> {
+async function rawConsumer(
+  queue: string,
+  settle: (channel: amqp.Channel, message: amqp.ConsumeMessage) => void,
+): Promise<{ seen: () => number; close: () => Promise<void> }> {
   const connection = await amqp.connect(TEST_AMQP_URL);
   const channel = await connection.createChannel();
   let seen = 0;

@@ -52,7 +52,7 @@ async function upload(who: Who, name: string, data: Uint8Array, fields: Record<s
 }
 
 async function finished(who: Who, id: string): Promise<StatusDocument> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const response = await fetch(`${gateway.url}/task_status/${id}`, { headers: { ...bearer(who), prefer: 'wait=10' } });
     const status = (await response.json()) as StatusDocument;
     if (['SUCCESS', 'FAILURE', 'REVOKED'].includes(status.status)) return status;

@@ -29,7 +29,16 @@ beforeAll(async () => {
     WORKER_PROCESSORS: 'echo,thumbnail',
     WEBHOOK_SECRET: secret,
     WEBHOOK_ALLOWLIST: '127.0.0.1',
-    S3_DESTINATIONS: JSON.stringify({ archive: { bucket: BUCKET, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, prefix: 'warren' } }),
+    S3_DESTINATIONS: JSON.stringify({
+      archive: {
+        bucket: BUCKET,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+        prefix: 'warren',
+      },
+    }),
     FTP_DESTINATIONS: JSON.stringify({ drop: { host: '127.0.0.1', port: ftp.port, user: ftp.user, password: ftp.password, root: '/' } }),
   });
   [gateway] = await Promise.all([stack.gateway(), stack.worker()]);
@@ -42,10 +51,15 @@ afterAll(async () => {
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-async function allDelivered(taskId: string, timeoutMs = 20_000): Promise<StatusDocument & { deliveries: { target: string; state: string; location: string | null }[] }> {
+async function allDelivered(
+  taskId: string,
+  timeoutMs = 20_000,
+): Promise<StatusDocument & { deliveries: { target: string; state: string; location: string | null }[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const document = (await (await fetch(`${gateway.url}/task_status/${taskId}`)).json()) as StatusDocument & { deliveries: { target: string; state: string; location: string | null; last_error: unknown }[] };
+    const document = (await (await fetch(`${gateway.url}/task_status/${taskId}`)).json()) as StatusDocument & {
+      deliveries: { target: string; state: string; location: string | null; last_error: unknown }[];
+    };
     if (document.deliveries.length === 4 && document.deliveries.every((d) => d.state === 'DELIVERED')) return document;
     if (document.deliveries.some((d) => d.state === 'FAILED') || Date.now() > deadline) throw new Error(`deliveries: ${JSON.stringify(document.deliveries)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -53,7 +67,12 @@ async function allDelivered(taskId: string, timeoutMs = 20_000): Promise<StatusD
 }
 
 async function fromS3(key: string): Promise<Uint8Array> {
-  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   try {
     return await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
   } finally {
@@ -66,7 +85,16 @@ describe('delivering to webhook, S3, FTP and the volume at once', () => {
     const response = await fetch(`${gateway.url}/uploader`, {
       method: 'POST',
       headers: { accept: 'application/json' },
-      body: new URLSearchParams({ item_a: 'TV', item_b: 'Samsung', webhook_url: receiver.url('/all'), s3: 'archive', s3_prefix: 'tv', ftp: 'drop', ftp_path: 'in', volume: 'true' }),
+      body: new URLSearchParams({
+        item_a: 'TV',
+        item_b: 'Samsung',
+        webhook_url: receiver.url('/all'),
+        s3: 'archive',
+        s3_prefix: 'tv',
+        ftp: 'drop',
+        ftp_path: 'in',
+        volume: 'true',
+      }),
     });
     expect(response.status).toBe(202);
     const { task_id: id } = (await response.json()) as Submitted;

@@ -76,7 +76,10 @@ async function untilEvery(who: Who, taskIds: string[], done: (delivery: WebhookD
   for (;;) {
     const deliveries = await Promise.all(taskIds.map((id) => webhookOf(who, id)));
     if (deliveries.every((d) => d !== undefined && done(d))) return deliveries as WebhookDelivery[];
-    if (Date.now() > deadline) throw new Error(`not every webhook got there within ${timeoutMs} ms: ${JSON.stringify(deliveries.map((d) => d && [d.state, d.attempts, d.last_error?.code]))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `not every webhook got there within ${timeoutMs} ms: ${JSON.stringify(deliveries.map((d) => d && [d.state, d.attempts, d.last_error?.code]))}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -112,7 +115,9 @@ describe('delivery fairness', () => {
     // Waits longer than the bound, so that a failure says how late bob's webhook was.
     await receiver.waitFor((all) => all.some((r) => r.json.data.task_id === bobs), 45_000);
     const bobWebhookMs = Date.now() - submittedAt;
-    console.log(JSON.stringify({ fairness: { bob_webhook_ms: bobWebhookMs, alice_peak_connections: alicesHeld.peak, per_tarpit_peak: tarpits.map((t) => t.own.peak) } }));
+    console.log(
+      JSON.stringify({ fairness: { bob_webhook_ms: bobWebhookMs, alice_peak_connections: alicesHeld.peak, per_tarpit_peak: tarpits.map((t) => t.own.peak) } }),
+    );
     expect(bobWebhookMs).toBeLessThan(BOB_BOUND_MS);
     // What alice's dead endpoints got of the worker: 8 slots (her key's share), 4 of them at one endpoint.
     expect(alicesHeld.peak).toBe(8);
@@ -134,7 +139,9 @@ describe('delivery fairness', () => {
       const alices = await Promise.all(Array.from({ length: 4 }, (_, i) => submit('alice', deaf.url(`/deaf/${i}`))));
       const retrying = await untilEvery('alice', alices, (d) => d.attempts >= 1 && d.last_error !== null, 15_000);
       expect(new Set(retrying.map((d) => d.last_error?.code))).toEqual(new Set(['webhook_connect_timeout']));
-      const listing = (await (await fetch(`${gateway.url}${retrying[0]!.attempts_url.replace(/^\/prediction/, '')}`, { headers: { authorization: `Bearer ${SECRETS.alice}` } })).json()) as {
+      const listing = (await (
+        await fetch(`${gateway.url}${retrying[0]!.attempts_url.replace(/^\/prediction/, '')}`, { headers: { authorization: `Bearer ${SECRETS.alice}` } })
+      ).json()) as {
         attempts: { outcome: string; duration_ms: number }[];
       };
       // 1 s of connect timeout, not the 15 s of the whole request.

@@ -26,7 +26,11 @@ beforeAll(async () => {
       name: 'shout',
       version: '1.0.0',
       description: 'Upper-cases a text (served by a worker outside Node).',
-      fields: { type: 'object', properties: { text: { type: 'string', minLength: 1, maxLength: 100 }, times: { type: 'integer', minimum: 1, maximum: 3, default: 1 } }, required: ['text'] },
+      fields: {
+        type: 'object',
+        properties: { text: { type: 'string', minLength: 1, maxLength: 100 }, times: { type: 'integer', minimum: 1, maximum: 3, default: 1 } },
+        required: ['text'],
+      },
     }),
   );
   // A Node worker beside it serves echo and has nothing to run for a JSON descriptor.
@@ -48,7 +52,13 @@ async function contractWorker(queue: string): Promise<() => Promise<void>> {
   await channel.prefetch(1);
   const publish = (event: ReturnType<typeof taskEvent>): Promise<void> =>
     new Promise((resolve, reject) =>
-      channel.publish(`${stack.prefix}.events`, eventRoutingKey(event.status, event.processor), taskEvents.encode(event), { persistent: true, correlationId: event.task_id, type: 'warren.task.event', messageId: event.event_id }, (err) => (err ? reject(err) : resolve())),
+      channel.publish(
+        `${stack.prefix}.events`,
+        eventRoutingKey(event.status, event.processor),
+        taskEvents.encode(event),
+        { persistent: true, correlationId: event.task_id, type: 'warren.task.event', messageId: event.event_id },
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   await channel.consume(queue, (message) => {
     if (!message) return;
@@ -56,7 +66,9 @@ async function contractWorker(queue: string): Promise<() => Promise<void>> {
     void (async () => {
       await publish(taskEvent(task, { status: 'STARTED', attempt: task.attempt }));
       const text = String(task.input.fields.text);
-      await publish(taskEvent(task, { status: 'SUCCESS', attempt: task.attempt, result: { shouted: text.toUpperCase().repeat(Number(task.input.fields.times ?? 1)) } }));
+      await publish(
+        taskEvent(task, { status: 'SUCCESS', attempt: task.attempt, result: { shouted: text.toUpperCase().repeat(Number(task.input.fields.times ?? 1)) } }),
+      );
       channel.ack(message);
     })();
   });

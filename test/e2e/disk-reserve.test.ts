@@ -10,7 +10,12 @@ import { mountSmallDisk } from '../support/tmpfs.js';
  * as the bytes arrive, and refuses 507 with Retry-After, leaving no file behind.
  */
 const disk = mountSmallDisk('disk-reserve', 64 * 1024 * 1024);
-const stack = testStack('disk-reserve', { DATA_DIR: disk?.dir ?? '/nonexistent', MIN_FREE_DISK_BYTES: String(32 * 1024 * 1024), MAX_UPLOAD_BYTES: String(100 * 1024 * 1024), MAX_UPLOAD_TOTAL_BYTES: String(100 * 1024 * 1024) });
+const stack = testStack('disk-reserve', {
+  DATA_DIR: disk?.dir ?? '/nonexistent',
+  MIN_FREE_DISK_BYTES: String(32 * 1024 * 1024),
+  MAX_UPLOAD_BYTES: String(100 * 1024 * 1024),
+  MAX_UPLOAD_TOTAL_BYTES: String(100 * 1024 * 1024),
+});
 afterAll(async () => {
   await stack.stop().catch(() => {});
   disk?.unmount();
@@ -43,12 +48,19 @@ describe.skipIf(!disk)('the disk reserve', () => {
   it('refuses a chunked upload that would eat into MIN_FREE_DISK_BYTES with 507, and leaves no file behind', async () => {
     const gateway = await stack.gateway();
     const { body, contentType } = chunkedUpload(48 * 1024 * 1024);
-    const response = await fetch(`${gateway.url}/uploader`, { method: 'POST', body, headers: { 'content-type': contentType, accept: 'application/json' }, duplex: 'half' } as RequestInit);
+    const response = await fetch(`${gateway.url}/uploader`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': contentType, accept: 'application/json' },
+      duplex: 'half',
+    } as RequestInit);
     expect(response.status).toBe(507);
     expect(response.headers.get('retry-after')).toBe('60');
     expect(await response.json()).toMatchObject({ error: { code: 'insufficient_storage' } });
     const staged = path.join(disk!.dir, 'uploads', '.incoming');
-    const left = fs.existsSync(staged) ? (fs.readdirSync(staged, { recursive: true }) as string[]).filter((entry) => fs.statSync(path.join(staged, entry)).isFile()) : [];
+    const left = fs.existsSync(staged)
+      ? (fs.readdirSync(staged, { recursive: true }) as string[]).filter((entry) => fs.statSync(path.join(staged, entry)).isFile())
+      : [];
     expect(left).toEqual([]);
     const { bavail, bsize } = fs.statfsSync(disk!.dir);
     expect(bavail * bsize).toBeGreaterThan(32 * 1024 * 1024);

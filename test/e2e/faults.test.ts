@@ -28,7 +28,8 @@ let stack: TestStack | undefined;
 let faultRun: Promise<void> | undefined;
 let abandoned = false;
 // Without the management and Prometheus plugins, which the run does not use: with either, each graceful stop takes 6.2 s, not 1.2 s.
-const boot = (): Promise<NodeHandle> => startNode({ ...binaries!, host: '127.0.0.1', port, base, nodeName: `warren-faults-${port}@localhost`, plugins: [], log: () => {} });
+const boot = (): Promise<NodeHandle> =>
+  startNode({ ...binaries!, host: '127.0.0.1', port, base, nodeName: `warren-faults-${port}@localhost`, plugins: [], log: () => {} });
 
 const CLIENTS = 8;
 const WORKER_SIGKILLS = 5;
@@ -86,7 +87,13 @@ beforeAll(async () => {
   // PUBLISH_TIMEOUT_MS, so it never races a submit still waiting for its confirm, and well within the load.
   stack = testStack(
     'faults',
-    { AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}`, SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS), WORKER_CONCURRENCY: '8', PUBLISH_TIMEOUT_MS: '2000', TASK_SWEEP_GRACE_MS: '6000' },
+    {
+      AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}`,
+      SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+      WORKER_CONCURRENCY: '8',
+      PUBLISH_TIMEOUT_MS: '2000',
+      TASK_SWEEP_GRACE_MS: '6000',
+    },
     { ownBroker: true },
   );
   const [g0, g1, w0, w1] = await Promise.all([stack.gateway(), stack.gateway(), startWorker(), startWorker()]);
@@ -188,13 +195,29 @@ const readyLines = (p: WarrenProcess): number => p.logs.filter((line) => line.ms
 /** Malformed requests: each must get a 4xx with the error envelope, quickly — the broker up or not. */
 const MALFORMED: { name: string; send: (base: string) => [string, RequestInit] }[] = [
   { name: 'bad JSON', send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item_a": ' }] },
-  { name: 'unknown processor', send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ processor: 'no-such-model', item_a: 'x' }) }] },
-  { name: 'oversized field', send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item_a: 'x'.repeat(70_000) }) }] },
+  {
+    name: 'unknown processor',
+    send: (b) => [
+      `${b}/uploader`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ processor: 'no-such-model', item_a: 'x' }) },
+    ],
+  },
+  {
+    name: 'oversized field',
+    send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item_a: 'x'.repeat(70_000) }) }],
+  },
   { name: 'bad task id', send: (b) => [`${b}/task_status/..%2F..%2Fetc%2Fpasswd`, {}] },
   { name: 'wrong content type', send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'item_a=x' }] },
   {
     name: 'truncated multipart',
-    send: (b) => [`${b}/uploader`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XyZ' }, body: '--XyZ\r\nContent-Disposition: form-data; name="item_a"\r\n\r\nhalf a valu' }],
+    send: (b) => [
+      `${b}/uploader`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=XyZ' },
+        body: '--XyZ\r\nContent-Disposition: form-data; name="item_a"\r\n\r\nhalf a valu',
+      },
+    ],
   },
   { name: 'huge header', send: (b) => [`${b}/echo`, { headers: { 'x-filler': 'h'.repeat(64 * 1024) } }] },
 ];
@@ -224,15 +247,31 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
     let faultsDoneAt = Infinity;
     const outages: Outage[] = [];
     const workerKills: { at_s: number; in_flight: number }[] = [];
-    const figures = { worker_sigkills: 0, gateway_sigkills: 0, worker_sigterms: 0, worker_restarts: 0, gateway_restarts: 0, broker_restarts: 0, malformed_sent: 0, malformed_4xx: 0, duplicates: 0 };
+    const figures = {
+      worker_sigkills: 0,
+      gateway_sigkills: 0,
+      worker_sigterms: 0,
+      worker_restarts: 0,
+      gateway_restarts: 0,
+      broker_restarts: 0,
+      malformed_sent: 0,
+      malformed_4xx: 0,
+      duplicates: 0,
+    };
 
     const loadDone = (): boolean =>
       abandoned ||
-      Date.now() - started > LOAD_DEADLINE_MS || accepted.size >= MAX_ACCEPTED || (faultsDone && accepted.size - acceptedAtFaultsDone >= TAIL_TASKS);
+      Date.now() - started > LOAD_DEADLINE_MS ||
+      accepted.size >= MAX_ACCEPTED ||
+      (faultsDone && accepted.size - acceptedAtFaultsDone >= TAIL_TASKS);
 
     /** One submit; keyed ones are retried (the same request, any gateway) until answered, unkeyed ones are not. */
     const submit = async (n: number, item: string, key: string | undefined, wait: boolean): Promise<string | undefined> => {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}), ...(wait ? { prefer: 'wait=5' } : {}) };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        ...(key ? { 'idempotency-key': key } : {}),
+        ...(wait ? { prefer: 'wait=5' } : {}),
+      };
       const body = JSON.stringify({ item_a: item, sleep_ms: SLEEP_MS });
       const deadline = Date.now() + KEYED_SUBMIT_DEADLINE_MS;
       for (let attempt = 0; Date.now() < deadline; attempt += 1) {
@@ -296,7 +335,8 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
         if (!response) continue;
         figures.malformed_sent += 1;
         const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
-        if (response.status >= 400 && response.status < 500 && typeof body?.error?.code === 'string' && typeof body.error.message === 'string') figures.malformed_4xx += 1;
+        if (response.status >= 400 && response.status < 500 && typeof body?.error?.code === 'string' && typeof body.error.message === 'string')
+          figures.malformed_4xx += 1;
         else problems.push(`malformed "${kind.name}": ${response.status} ${JSON.stringify(body)}`);
         await sleep(MALFORMED_EVERY_MS);
       }
@@ -362,14 +402,20 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
         await Promise.all(
           Array.from({ length: BACKLOG_TASKS }, async (_, i) => {
             const item = `backlog ${r} task ${i}`;
-            const response = await call(`${gatewayAt(i)}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item_a: item, sleep_ms: BACKLOG_SLEEP_MS }) });
+            const response = await call(`${gatewayAt(i)}/uploader`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ item_a: item, sleep_ms: BACKLOG_SLEEP_MS }),
+            });
             if (response?.status === 202) accepted.set(((await response.json()) as { task_id: string }).task_id, item);
             else problems.push(`backlog submit ${item}: ${response?.status} ${await response?.text()}`);
           }),
         );
         const ours = [...live(), ...liveWorkers().map((w) => w.process)];
         const readyBefore = ours.map(readyLines);
-        const [open] = storeRows<{ open: number; running: number }>(`SELECT count(*) AS open, count(*) FILTER (WHERE status = 'STARTED') AS running FROM tasks WHERE status IN ('PENDING', 'STARTED', 'RETRY')`);
+        const [open] = storeRows<{ open: number; running: number }>(
+          `SELECT count(*) AS open, count(*) FILTER (WHERE status = 'STARTED') AS running FROM tasks WHERE status IN ('PENDING', 'STARTED', 'RETRY')`,
+        );
         const outage: Outage = { from: Date.now(), stoppedAt: Infinity, bootedAt: Infinity, to: Infinity, ...open! };
         outages.push(outage);
         await node!.stop();
@@ -420,7 +466,8 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
       result: string | null;
       attempt: number;
     }
-    const rows = async (): Promise<Row[]> => storeRows<Row>('SELECT id, status, error_code, input, r.result, attempt FROM tasks LEFT JOIN task_results r ON r.task_id = tasks.id');
+    const rows = async (): Promise<Row[]> =>
+      storeRows<Row>('SELECT id, status, error_code, input, r.result, attempt FROM tasks LEFT JOIN task_results r ON r.task_id = tasks.id');
     const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
     const settleDeadline = Date.now() + 30_000;
     let all = await rows();
@@ -437,12 +484,16 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
       const row = byId.get(id);
       const result = row?.result ? (JSON.parse(row.result) as { fields?: { item_a?: unknown } }) : undefined;
       if (row?.status !== 'SUCCESS' || result?.fields?.item_a !== item) {
-        lost.push(`${id} (${item}${resent.has(item) ? ', a keyed submit answered only when sent again' : ''}): ${row ? `${row.status} ${row.error_code ?? ''} ${row.result ?? ''}` : 'no row'}`);
+        lost.push(
+          `${id} (${item}${resent.has(item) ? ', a keyed submit answered only when sent again' : ''}): ${row ? `${row.status} ${row.error_code ?? ''} ${row.result ?? ''}` : 'no row'}`,
+        );
       }
     }
     // Not accepted (refused, or the answer lost to a kill): terminal all the same, never stuck.
     const unacceptedRows = all.filter((row) => !accepted.has(row.id));
-    const stuck = unacceptedRows.filter((row) => !(row.status === 'SUCCESS' || (row.status === 'FAILURE' && row.error_code === 'not_accepted'))).map((row) => `${row.id} (${itemOf(row)}): ${row.status} ${row.error_code ?? ''}`);
+    const stuck = unacceptedRows
+      .filter((row) => !(row.status === 'SUCCESS' || (row.status === 'FAILURE' && row.error_code === 'not_accepted')))
+      .map((row) => `${row.id} (${itemOf(row)}): ${row.status} ${row.error_code ?? ''}`);
 
     // Every live gateway tells the same: SUCCESS, with the same finish time.
     const ids = [...accepted.keys()].filter((id) => byId.get(id)?.status === 'SUCCESS');
@@ -450,7 +501,9 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let id = ids.pop(); id; id = ids.pop()) {
-          const documents = await Promise.all(live().map(async (g) => (await call(`${g.url}/task_status/${id}`))?.json() as Promise<{ status: string; finished_at: string | null } | undefined>));
+          const documents = await Promise.all(
+            live().map(async (g) => (await call(`${g.url}/task_status/${id}`))?.json() as Promise<{ status: string; finished_at: string | null } | undefined>),
+          );
           const views = documents.map((d) => `${d?.status}@${d?.finished_at}`);
           if (!documents.every((d) => d?.status === 'SUCCESS') || new Set(views).size !== 1) disagreements.push(`${id}: ${views.join(' / ')}`);
         }
@@ -479,7 +532,15 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
       worker_kills: workerKills,
       // Accepted tasks that ran more than once (a kill or an outage took them mid-run): recorded once all the same.
       redelivered: all.filter((row) => accepted.has(row.id) && row.attempt > 1).length,
-      outages: outages.map((o) => ({ at_s: seconds(o.from - started), open_tasks: o.open, running_tasks: o.running, stop_s: seconds(o.stoppedAt - o.from), boot_s: seconds(o.bootedAt - o.stoppedAt), reconnect_s: seconds(o.to - o.bootedAt), status_503: refusedIn(o) })),
+      outages: outages.map((o) => ({
+        at_s: seconds(o.from - started),
+        open_tasks: o.open,
+        running_tasks: o.running,
+        stop_s: seconds(o.stoppedAt - o.from),
+        boot_s: seconds(o.bootedAt - o.stoppedAt),
+        reconnect_s: seconds(o.to - o.bootedAt),
+        status_503: refusedIn(o),
+      })),
       malformed_sent: figures.malformed_sent,
       malformed_4xx: figures.malformed_4xx,
       status_5xx: status5xx,
@@ -490,7 +551,8 @@ describe.skipIf(!binaries)('faults under load, on a RabbitMQ node of our own', (
       not_accepted_rows: unacceptedRows.filter((row) => row.error_code === 'not_accepted').length,
       unanswered_rows_succeeded: unacceptedRows.filter((row) => row.status === 'SUCCESS').length,
       // Rows the killed gateway inserted but never saw confirmed, published by a gateway's task sweeper.
-      orphans_published: everyGateway.flatMap((g) => g.logs).filter((line) => String(line.msg).startsWith('task found PENDING without a confirmed message')).length,
+      orphans_published: everyGateway.flatMap((g) => g.logs).filter((line) => String(line.msg).startsWith('task found PENDING without a confirmed message'))
+        .length,
       accepted_after_faults: accepted.size - acceptedAtFaultsDone,
       load_seconds: seconds(loadEndedAt - started),
       seconds: seconds(Date.now() - started),

@@ -6,7 +6,11 @@ import type { Gateway } from '../support/processes.js';
 import { testStack } from '../support/stack.js';
 
 /** Uploads through HTTP: streamed to the volume, sniffed, limited, and served back as artifacts. */
-const stack = testStack('files', { MAX_UPLOAD_BYTES: '10485760', WORKER_PROCESSORS: 'echo,word-count', PROCESSORS_DIR: path.resolve('docs/examples/processors') }, { extraProcessors: ['word-count'] });
+const stack = testStack(
+  'files',
+  { MAX_UPLOAD_BYTES: '10485760', WORKER_PROCESSORS: 'echo,word-count', PROCESSORS_DIR: path.resolve('docs/examples/processors') },
+  { extraProcessors: ['word-count'] },
+);
 let gateway: Gateway;
 /** A gateway that thinks the volume is nearly full: it wants more free space than any disk has. */
 let fullGateway: Gateway;
@@ -43,7 +47,9 @@ describe('uploads', () => {
     const { task_id } = (await response.json()) as Submitted;
     const status = await waitForTerminal(gateway.url, task_id);
     expect(status.status).toBe('SUCCESS');
-    expect(status.artifacts).toEqual([{ name: 'top-words.csv', content_type: 'text/csv', size: 23, url: `/prediction/task_result/${task_id}/artifacts/top-words.csv` }]);
+    expect(status.artifacts).toEqual([
+      { name: 'top-words.csv', content_type: 'text/csv', size: 23, url: `/prediction/task_result/${task_id}/artifacts/top-words.csv` },
+    ]);
 
     // One artifact: task_result is that file, with its type and a download name.
     const result = await fetch(`${gateway.url}/task_result/${task_id}`);
@@ -68,7 +74,11 @@ describe('uploads', () => {
     expect(refused.headers.get('retry-after')).toBe('60');
     expect(await refused.json()).toMatchObject({ error: { code: 'insufficient_storage' } });
     expect(uploadedFiles()).toEqual(before);
-    const plain = await fetch(`${fullGateway.url}/uploader`, { method: 'POST', body: new URLSearchParams({ processor: 'echo', item_a: 'no files' }), headers: { accept: 'application/json' } });
+    const plain = await fetch(`${fullGateway.url}/uploader`, {
+      method: 'POST',
+      body: new URLSearchParams({ processor: 'echo', item_a: 'no files' }),
+      headers: { accept: 'application/json' },
+    });
     expect(plain.status).toBe(202);
   });
 
@@ -82,7 +92,9 @@ describe('uploads', () => {
 
   it('refuses a file whose bytes are not a type the processor takes with 415 naming the accepted types, whatever its name says', async () => {
     const before = uploadedFiles();
-    const response = await upload({ processor: 'word-count' }, [{ name: 'notes.txt', data: new Blob([PNG_SIGNATURE, Buffer.alloc(64)], { type: 'text/plain' }) }]);
+    const response = await upload({ processor: 'word-count' }, [
+      { name: 'notes.txt', data: new Blob([PNG_SIGNATURE, Buffer.alloc(64)], { type: 'text/plain' }) },
+    ]);
     expect(response.status).toBe(415);
     const body = (await response.json()) as { error: { code: string; message: string; accepted: string[] } };
     expect(body.error.code).toBe('unsupported_file_type');

@@ -32,13 +32,23 @@ describe('FTP deliverer (against ftp-srv)', () => {
   });
 
   function deliverer(overrides: Record<string, unknown> = {}): FileDeliverer {
-    const destination = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, root: `/incoming-${randomUUID()}`, timeoutMs: 5000 };
+    const destination = {
+      host: '127.0.0.1',
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      root: `/incoming-${randomUUID()}`,
+      timeoutMs: 5000,
+    };
     return createFtpDeliverer(parseFtpDestinations(JSON.stringify({ drop: { ...destination, ...overrides } })));
   }
 
   it('lands every file byte for byte under root/path/<task_id>/, renamed from a temporary name, status.json last', async () => {
     const ftp = deliverer({ root: '/incoming' });
-    const made = await fixtures.make([{ name: 'big.bin', size: 6 * MiB }, { name: 'notes.txt', size: 3000 }]);
+    const made = await fixtures.make([
+      { name: 'big.bin', size: 6 * MiB },
+      { name: 'notes.txt', size: 3000 },
+    ]);
     const stored = server.stored.length;
     const renamed = server.renamed.length;
     const { location } = await ftp.deliver(made.delivery, { destination: 'drop', path: 'client/b' }, made.ctx);
@@ -55,13 +65,21 @@ describe('FTP deliverer (against ftp-srv)', () => {
       ]),
     );
     // Every byte went to a temporary name; the final names only ever came from a rename.
-    expect(server.stored.slice(stored).map((file) => path.basename(file)).every((name) => PART.test(name))).toBe(true);
+    expect(
+      server.stored
+        .slice(stored)
+        .map((file) => path.basename(file))
+        .every((name) => PART.test(name)),
+    ).toBe(true);
     expect(server.renamed.slice(renamed).map((file) => path.basename(file))).toEqual(['big.bin', 'notes.txt', 'result.json', 'status.json']);
   });
 
   it('never shows a reader a final name with partial content while uploading', async () => {
     const ftp = deliverer();
-    const made = await fixtures.make([{ name: 'small.txt', size: 100 }, { name: 'big.bin', size: 6 * MiB }]);
+    const made = await fixtures.make([
+      { name: 'small.txt', size: 100 },
+      { name: 'big.bin', size: 6 * MiB },
+    ]);
     const expected = new Map([...made.digests, ['result.json', sha256(made.resultJson)], ['status.json', sha256(made.statusJson)]]);
 
     // A second FTP client lists the directory while big.bin's bytes are arriving; the server's
@@ -109,13 +127,18 @@ describe('FTP deliverer (against ftp-srv)', () => {
 
   it('refuses an unknown destination permanently', async () => {
     const made = await fixtures.make();
-    await expect(deliverer().deliver(made.delivery, { destination: 'nowhere' }, made.ctx)).rejects.toMatchObject({ code: 'unknown_destination', permanent: true });
+    await expect(deliverer().deliver(made.delivery, { destination: 'nowhere' }, made.ctx)).rejects.toMatchObject({
+      code: 'unknown_destination',
+      permanent: true,
+    });
   });
 
   it('fails a wrong password as a transient access error that does not contain the password', async () => {
     const password = `wrong-${randomUUID()}`;
     const made = await fixtures.make();
-    const failure = (await deliverer({ password }).deliver(made.delivery, { destination: 'drop' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
+    const failure = (await deliverer({ password })
+      .deliver(made.delivery, { destination: 'drop' }, made.ctx)
+      .catch((error: unknown) => error)) as DeliveryError;
     expect(failure).toBeInstanceOf(DeliveryError);
     expect(failure).toMatchObject({ code: 'access_denied', permanent: false });
     expect(failure.message).toMatch(/credentials/);
@@ -140,7 +163,10 @@ describe('FTP deliverer (against ftp-srv)', () => {
     const controller = new AbortController();
     const made = await fixtures.make([{ name: 'big.bin', size: 6 * MiB }], { signal: controller.signal });
     server.onFirstChunk = () => controller.abort(new Error('shutdown'));
-    await expect(deliverer({ root: '/aborted' }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({ code: 'aborted', permanent: false });
+    await expect(deliverer({ root: '/aborted' }).deliver(made.delivery, { destination: 'drop' }, made.ctx)).rejects.toMatchObject({
+      code: 'aborted',
+      permanent: false,
+    });
     const directory = path.join(server.root, 'aborted', made.delivery.taskId);
     expect(fs.readdirSync(directory).filter((name) => !PART.test(name))).toEqual([]);
   });
@@ -173,7 +199,9 @@ describe('FTP deliverer over explicit FTPS (against ftp-srv with a self-signed c
   });
 
   it('refuses a certificate that does not verify unless told otherwise, as a transient failure', async () => {
-    const failure = (await deliverer({}).deliver(made.delivery, { destination: 'drop', path: 'strict' }, made.ctx).catch((error: unknown) => error)) as DeliveryError;
+    const failure = (await deliverer({})
+      .deliver(made.delivery, { destination: 'drop', path: 'strict' }, made.ctx)
+      .catch((error: unknown) => error)) as DeliveryError;
     expect(failure).toMatchObject({ code: 'destination_unavailable', permanent: false });
     expect(failure.message).toMatch(/certificate/i);
     expect(failure.message).not.toContain(server.password);

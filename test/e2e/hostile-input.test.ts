@@ -25,7 +25,11 @@ type Attack = (n: number) => { path: string; init: RequestInit };
 
 const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST', body: new URLSearchParams(fields), headers: { accept: 'application/json' } });
 const json = (body: string): RequestInit => ({ method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json' } });
-const multipart = (body: string, boundary = 'XyZ'): RequestInit => ({ method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, accept: 'application/json' } });
+const multipart = (body: string, boundary = 'XyZ'): RequestInit => ({
+  method: 'POST',
+  body,
+  headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, accept: 'application/json' },
+});
 const controls = (n: number): string => String.fromCharCode(1 + (n % 31));
 
 /** Kinds of garbage, each a function of a counter so the requests vary. */
@@ -37,14 +41,35 @@ const ATTACKS: Attack[] = [
   () => ({ path: '/uploader', init: form({ item_a: 'x'.repeat(70_000) }) }), // a field over MAX_FIELD_BYTES
   (n) => ({ path: '/uploader', init: form(Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`f${i}`, String(n)]))) }), // too many fields
   (n) => ({ path: '/uploader', init: form({ [`../../etc/passwd${controls(n)}`]: 'x' }) }), // traversal and control characters in a name
-  (n) => ({ path: '/uploader', init: form({ item_a: 'TV', webhook_url: ['http://127.0.0.1/', 'http://169.254.169.254/', 'http://10.0.0.1/', 'http://[::1]/', 'gopher://x/'][n % 5]! }) }),
+  (n) => ({
+    path: '/uploader',
+    init: form({ item_a: 'TV', webhook_url: ['http://127.0.0.1/', 'http://169.254.169.254/', 'http://10.0.0.1/', 'http://[::1]/', 'gopher://x/'][n % 5]! }),
+  }),
   (n) => ({ path: '/uploader', init: form({ item_a: 'TV', volume: 'true', volume_path: `../../${n}` }) }),
   () => ({ path: '/uploader', init: multipart('--XyZ\r\nContent-Disposition: form-data; name="item_a"\r\n\r\nunterminated') }), // broken multipart
-  (n) => ({ path: '/uploader', init: multipart(`--XyZ\r\nContent-Disposition: form-data; name="file"; filename="../../${controls(n)}.png"\r\nContent-Type: image/png\r\n\r\nnot a png\r\n--XyZ--\r\n`) }),
+  (n) => ({
+    path: '/uploader',
+    init: multipart(
+      `--XyZ\r\nContent-Disposition: form-data; name="file"; filename="../../${controls(n)}.png"\r\nContent-Type: image/png\r\n\r\nnot a png\r\n--XyZ--\r\n`,
+    ),
+  }),
   () => ({ path: '/uploader', init: { method: 'POST', body: 'a=b', headers: { 'content-type': 'text/plain', accept: 'application/json' } } }),
-  () => ({ path: '/uploader', init: { method: 'POST', body: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=ebcdic', accept: 'application/json' } } }),
-  () => ({ path: '/uploader', init: { method: 'POST', body: 'a=b', headers: { 'content-encoding': 'bogus', 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } } }),
-  (n) => ({ path: '/uploader', init: { ...form({ item_a: 'x' }), headers: { accept: 'application/json', 'idempotency-key': n % 2 ? `bad key ${n}` : 'k'.repeat(300) } } }),
+  () => ({
+    path: '/uploader',
+    init: { method: 'POST', body: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=ebcdic', accept: 'application/json' } },
+  }),
+  () => ({
+    path: '/uploader',
+    init: {
+      method: 'POST',
+      body: 'a=b',
+      headers: { 'content-encoding': 'bogus', 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    },
+  }),
+  (n) => ({
+    path: '/uploader',
+    init: { ...form({ item_a: 'x' }), headers: { accept: 'application/json', 'idempotency-key': n % 2 ? `bad key ${n}` : 'k'.repeat(300) } },
+  }),
   (n) => ({ path: `/task_status/${['nope', '../../etc/passwd', '%00', 'x'.repeat(300), `${n}`][n % 5]}`, init: {} }),
   (n) => ({ path: `/task_result/not-a-uuid-${n}`, init: {} }),
   (n) => ({ path: `/task_result/00000000-0000-4000-8000-${String(n).padStart(12, '0')}/artifacts/..%2F..%2Fetc%2Fpasswd`, init: {} }),
@@ -72,7 +97,8 @@ async function attack(base: string, n: number, tally: Tally): Promise<void> {
     envelope = false;
   }
   if (response.status < 400 || response.status >= 500 || !envelope) {
-    if (tally.withoutEnvelope.length < 10) tally.withoutEnvelope.push(`${init.method ?? 'GET'} ${path.slice(0, 80)} → ${response.status} ${text.slice(0, 120)}`);
+    if (tally.withoutEnvelope.length < 10)
+      tally.withoutEnvelope.push(`${init.method ?? 'GET'} ${path.slice(0, 80)} → ${response.status} ${text.slice(0, 120)}`);
   }
 }
 
@@ -120,7 +146,16 @@ describe('hostile input', () => {
 
     const sent = [...tally.byStatus.values()].reduce((a, b) => a + b, 0);
     const serverErrors = [...tally.byStatus].filter(([status]) => status >= 500).reduce((a, [, count]) => a + count, 0);
-    console.log(JSON.stringify({ hostile_input: { sent, by_status: Object.fromEntries(tally.byStatus), status_5xx: serverErrors, rss_growth_mib: Math.round((rssAfter - rssBefore) / 2 ** 20) } }));
+    console.log(
+      JSON.stringify({
+        hostile_input: {
+          sent,
+          by_status: Object.fromEntries(tally.byStatus),
+          status_5xx: serverErrors,
+          rss_growth_mib: Math.round((rssAfter - rssBefore) / 2 ** 20),
+        },
+      }),
+    );
     expect(sent).toBe(TOTAL);
     expect(tally.withoutEnvelope).toEqual([]);
     expect(serverErrors).toBe(0);

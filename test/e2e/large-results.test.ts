@@ -15,12 +15,18 @@ import { testStack } from '../support/stack.js';
  * succeed on their first attempt. The worker's peak RSS stays under the bound the README gives.
  */
 const SECRETS = { alice: 'alice-secret-0123456789', bob: 'bob-secret-0123456789ab' };
-const stack = testStack('large-results', {
-  API_KEYS: Object.entries(SECRETS).map(([name, secret]) => `${name}:${secret}`).join(','),
-  WORKER_PROCESSORS: 'echo,document,big-result',
-  PROCESSORS_DIR: path.resolve('test/fixtures/processors'),
-  MAX_UPLOAD_BYTES: String(30 * 1024 * 1024),
-}, { extraProcessors: ['crash', 'flaky', 'big-result'] });
+const stack = testStack(
+  'large-results',
+  {
+    API_KEYS: Object.entries(SECRETS)
+      .map(([name, secret]) => `${name}:${secret}`)
+      .join(','),
+    WORKER_PROCESSORS: 'echo,document,big-result',
+    PROCESSORS_DIR: path.resolve('test/fixtures/processors'),
+    MAX_UPLOAD_BYTES: String(30 * 1024 * 1024),
+  },
+  { extraProcessors: ['crash', 'flaky', 'big-result'] },
+);
 /**
  * The bound README "Reliability" gives for a worker asked for these results: measured 281 MiB for
  * the text file (refused before the result is built; 1,275 MiB when it was built and refused) and
@@ -48,7 +54,11 @@ describe('a result too large to send', () => {
     // Bob's tasks are running on the worker when Alice's result comes out.
     const bobs = await Promise.all(
       Array.from({ length: 6 }, async (_, n) => {
-        const response = await fetch(`${gateway.url}/uploader`, { method: 'POST', headers: { ...auth('bob'), 'content-type': 'application/json' }, body: JSON.stringify({ item_a: `bob ${n}`, sleep_ms: 4000 }) });
+        const response = await fetch(`${gateway.url}/uploader`, {
+          method: 'POST',
+          headers: { ...auth('bob'), 'content-type': 'application/json' },
+          body: JSON.stringify({ item_a: `bob ${n}`, sleep_ms: 4000 }),
+        });
         expect(response.status).toBe(202);
         return ((await response.json()) as Submitted).task_id;
       }),
@@ -68,7 +78,11 @@ describe('a result too large to send', () => {
     expect(alice.attempts).toBe(1);
 
     // A processor that does return 160 MiB: the runner measures it and fails the task.
-    const big = await fetch(`${gateway.url}/uploader`, { method: 'POST', headers: { ...auth('alice'), 'content-type': 'application/json' }, body: JSON.stringify({ processor: 'big-result', mib: 160 }) });
+    const big = await fetch(`${gateway.url}/uploader`, {
+      method: 'POST',
+      headers: { ...auth('alice'), 'content-type': 'application/json' },
+      body: JSON.stringify({ processor: 'big-result', mib: 160 }),
+    });
     expect(big.status).toBe(202);
     const bigResult = await poll(((await big.json()) as Submitted).task_id, 'alice');
     expect(bigResult).toMatchObject({ status: 'FAILURE', attempts: 1, error: { code: 'result_too_large' } });
@@ -93,4 +107,3 @@ async function waitForTerminalAs(id: string, name: keyof typeof SECRETS): Promis
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-

@@ -52,7 +52,10 @@ beforeAll(async () => {
   const listening = await worker.waitForLog((line) => line.msg === 'metrics listening');
   workerMetricsUrl = `http://127.0.0.1:${String(listening.port)}/metrics`;
 
-  const submitted = await Promise.all([...Array.from({ length: N }, (_, i) => submitForm(gateway.url, { item_a: `item ${i}` })), submitForm(gateway.url, { fail: 'x' })]);
+  const submitted = await Promise.all([
+    ...Array.from({ length: N }, (_, i) => submitForm(gateway.url, { item_a: `item ${i}` })),
+    submitForm(gateway.url, { fail: 'x' }),
+  ]);
   for (const response of submitted) {
     expect(response.status).toBe(202);
     ids.push(((await response.json()) as Submitted).task_id);

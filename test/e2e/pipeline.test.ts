@@ -121,24 +121,59 @@ describe('the task pipeline, end to end', () => {
 
 describe('malformed requests get a 4xx with the error envelope', () => {
   const cases: [string, () => Promise<Response>, number, string][] = [
-    ['bad JSON', () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: '{"item_a": ', headers: { 'content-type': 'application/json' } }), 400, 'invalid_body'],
+    [
+      'bad JSON',
+      () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: '{"item_a": ', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_body',
+    ],
     ['a JSON array', () => submitJson(gatewayA.url, ['echo']), 400, 'invalid_body'],
     ['an unknown processor', () => submitForm(gatewayA.url, { processor: 'nope', item_a: 'x' }), 400, 'unknown_processor'],
     ['an oversized field', () => submitForm(gatewayA.url, { item_a: 'x'.repeat(2048) }), 413, 'field_too_large'],
-    ['an oversized multipart field', () => {
-      const form = new FormData();
-      form.set('item_a', 'x'.repeat(2048));
-      return fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: form });
-    }, 413, 'too_large'],
+    [
+      'an oversized multipart field',
+      () => {
+        const form = new FormData();
+        form.set('item_a', 'x'.repeat(2048));
+        return fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: form });
+      },
+      413,
+      'too_large',
+    ],
     ['no content type', () => fetch(`${gatewayA.url}/uploader`, { method: 'POST' }), 415, 'unsupported_media_type'],
-    ['text/plain', () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: 'item_a=x', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type'],
-    ['broken multipart', () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nva', headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 400, 'invalid_multipart'],
-    ['a file where none is taken', () => {
-      const form = new FormData();
-      form.set('doc', new Blob(['hello']), 'hello.txt');
-      return fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: form });
-    }, 400, 'unexpected_file'],
-    ['a repeated field', () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: 'item_a=1&item_a=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, 'repeated_field'],
+    [
+      'text/plain',
+      () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: 'item_a=x', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'broken multipart',
+      () =>
+        fetch(`${gatewayA.url}/uploader`, {
+          method: 'POST',
+          body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nva',
+          headers: { 'content-type': 'multipart/form-data; boundary=x' },
+        }),
+      400,
+      'invalid_multipart',
+    ],
+    [
+      'a file where none is taken',
+      () => {
+        const form = new FormData();
+        form.set('doc', new Blob(['hello']), 'hello.txt');
+        return fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: form });
+      },
+      400,
+      'unexpected_file',
+    ],
+    [
+      'a repeated field',
+      () => fetch(`${gatewayA.url}/uploader`, { method: 'POST', body: 'item_a=1&item_a=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      400,
+      'repeated_field',
+    ],
     ['a malformed task id', () => fetch(`${gatewayA.url}/task_status/not-a-uuid`), 400, 'invalid_task_id'],
     ['a path-traversal task id', () => fetch(`${gatewayA.url}/task_result/..%2F..%2Fetc%2Fpasswd`), 400, 'invalid_task_id'],
     ['an unknown route', () => fetch(`${gatewayA.url}/nowhere`), 404, 'not_found'],

@@ -41,7 +41,11 @@ describe('three gateways on one PostgreSQL store', () => {
   it('keep every status consistent and every result retrievable with 32 clients polling all three', async () => {
     const clients = 32;
     const tasksPerClient = 16;
-    const { problems, finished } = await runPollingClients(gateways.map((g) => g.url), clients, tasksPerClient);
+    const { problems, finished } = await runPollingClients(
+      gateways.map((g) => g.url),
+      clients,
+      tasksPerClient,
+    );
     expect(problems).toEqual([]);
     expect(finished).toBe(clients * tasksPerClient);
 
@@ -55,7 +59,9 @@ describe('three gateways on one PostgreSQL store', () => {
   it('never write the store password to a log line, and say which store they opened', () => {
     for (const gateway of gateways) {
       expect(JSON.stringify(gateway.logs)).not.toContain(PASSWORD);
-      expect(gateway.logs.find((line) => line.msg === 'store ready')).toMatchObject({ store: expect.stringMatching(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/test\?options=/) });
+      expect(gateway.logs.find((line) => line.msg === 'store ready')).toMatchObject({
+        store: expect.stringMatching(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/test\?options=/),
+      });
     }
   });
 });

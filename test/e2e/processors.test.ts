@@ -72,7 +72,13 @@ describe('built-in processors over HTTP', () => {
 
   it('keeps the worker responsive while OCR runs: an echo task on the same worker completes first', async () => {
     const tall = await sharp({ create: { width: 1600, height: 2200, channels: 3, background: '#ffffff' } })
-      .composite([{ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="1600" height="2200">${Array.from({ length: 40 }, (_, i) => `<text x="40" y="${60 + i * 52}" font-family="DejaVu Sans" font-size="34">Line ${i + 1}: the quick brown fox jumps over the lazy dog</text>`).join('')}</svg>`) }])
+      .composite([
+        {
+          input: Buffer.from(
+            `<svg xmlns="http://www.w3.org/2000/svg" width="1600" height="2200">${Array.from({ length: 40 }, (_, i) => `<text x="40" y="${60 + i * 52}" font-family="DejaVu Sans" font-size="34">Line ${i + 1}: the quick brown fox jumps over the lazy dog</text>`).join('')}</svg>`,
+          ),
+        },
+      ])
       .png()
       .toBuffer();
     const form = new FormData();
@@ -112,7 +118,9 @@ describe('built-in processors over HTTP', () => {
   });
 
   it('makes a WebP thumbnail of an image', async () => {
-    const png = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     const id = await uploadAndWait({ processor: 'thumbnail', width: '200' }, [{ name: 'photo.png', data: new Blob([png]) }]);
     const response = await fetch(`${gateway.url}/task_result/${id}`);
     expect(response.headers.get('content-type')).toBe('image/webp');

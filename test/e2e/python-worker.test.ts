@@ -64,7 +64,8 @@ async function waitForStatus(url: string, id: string, wanted: (document: StatusD
   }
 }
 
-const logged = (worker: WarrenProcess, msg: string, taskId: string, timeoutMs = 10_000) => worker.waitForLog((line) => line.msg === msg && line.taskId === taskId, timeoutMs);
+const logged = (worker: WarrenProcess, msg: string, taskId: string, timeoutMs = 10_000) =>
+  worker.waitForLog((line) => line.msg === msg && line.taskId === taskId, timeoutMs);
 const eventsOf = (taskId: string): Tapped[] => tapped.filter((t) => t.event.task_id === taskId);
 
 beforeAll(async () => {
@@ -75,7 +76,13 @@ beforeAll(async () => {
   const channel = await tap.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
   await channel.bindQueue(queue, `${main.prefix}.events`, 'task.#');
-  await channel.consume(queue, (message) => message && tapped.push({ routingKey: message.fields.routingKey, properties: message.properties, event: JSON.parse(message.content.toString()) as Tapped['event'] }), { noAck: true });
+  await channel.consume(
+    queue,
+    (message) =>
+      message &&
+      tapped.push({ routingKey: message.fields.routingKey, properties: message.properties, event: JSON.parse(message.content.toString()) as Tapped['event'] }),
+    { noAck: true },
+  );
 
   const lifeEnv = { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '800' };
   let first: WarrenProcess, second: WarrenProcess;
@@ -108,7 +115,11 @@ describe.skipIf(!pythonSdkAvailable)('a Python processor behind a gateway', () =
     expect(running).toMatchObject({ status: 'STARTED', progress: 0.5, progress_message: 'half way' });
     const done = await waitForTerminal(gateway.url, id);
     expect(done).toMatchObject({ status: 'SUCCESS', attempts: 1 });
-    expect(await (await fetch(`${gateway.url}/task_result/${id}`)).json()).toEqual({ fields: { item_a: 'TV', progress: 0.5, progress_message: 'half way' }, files: [], attempt: 1 });
+    expect(await (await fetch(`${gateway.url}/task_result/${id}`)).json()).toEqual({
+      fields: { item_a: 'TV', progress: 0.5, progress_message: 'half way' },
+      files: [],
+      attempt: 1,
+    });
     const progress = eventsOf(id).find((t) => t.event.progress === 0.5);
     expect(progress).toMatchObject({ routingKey: 'task.started.echo', event: { status: 'STARTED', message: 'half way', attempt: 1 } });
   });
@@ -141,16 +152,33 @@ describe.skipIf(!pythonSdkAvailable)('a Python processor behind a gateway', () =
     ]);
     expect(events[1]!.event.error).toEqual({ code: 'internal_error', message: 'RuntimeError: transient failure on attempt 1' });
     for (const { properties, event } of events) {
-      expect(properties).toMatchObject({ messageId: event.event_id, correlationId: id, type: 'warren.task.event', contentType: 'application/json', deliveryMode: 2 });
+      expect(properties).toMatchObject({
+        messageId: event.event_id,
+        correlationId: id,
+        type: 'warren.task.event',
+        contentType: 'application/json',
+        deliveryMode: 2,
+      });
       expect(event.worker).toBe(`${os.hostname()}:${steady.child.pid}`);
     }
   });
 
   it('dead-letters malformed and misrouted task messages with the reason, and keeps serving', async () => {
     const before = Date.now();
-    await publishRaw(`${main.prefix}.tasks`, 'echo', Buffer.from(JSON.stringify({ type: 'warren.task', version: 1, task_id: 'nope' })), { messageId: 'm-1', type: 'warren.task' });
+    await publishRaw(`${main.prefix}.tasks`, 'echo', Buffer.from(JSON.stringify({ type: 'warren.task', version: 1, task_id: 'nope' })), {
+      messageId: 'm-1',
+      type: 'warren.task',
+    });
     await publishRaw(`${main.prefix}.tasks`, 'echo', Buffer.from('{"half": '));
-    const misrouted = { type: 'warren.task', version: 1, task_id: randomUUID(), processor: 'flaky', submitted_at: new Date().toISOString(), attempt: 1, input: { fields: {}, files: [] } };
+    const misrouted = {
+      type: 'warren.task',
+      version: 1,
+      task_id: randomUUID(),
+      processor: 'flaky',
+      submitted_at: new Date().toISOString(),
+      attempt: 1,
+      input: { fields: {}, files: [] },
+    };
     await publishRaw(`${main.prefix}.tasks`, 'echo', Buffer.from(JSON.stringify(misrouted)));
 
     const first = await takeMessage(`${main.prefix}.dead-letters`);
@@ -187,7 +215,15 @@ describe.skipIf(!pythonSdkAvailable)('a Python processor behind a gateway', () =
     fs.mkdirSync(path.join(main.dataDir, 'uploads', taskId), { recursive: true });
     fs.writeFileSync(path.join(main.dataDir, 'uploads', taskId, '0-note.txt'), 'note');
     const file = { name: 'note.txt', content_type: 'text/plain', size: 4, location: `volume:uploads/${taskId}/0-note.txt` };
-    const task = { type: 'warren.task', version: 1, task_id: taskId, processor: 'echo', submitted_at: new Date().toISOString(), attempt: 1, input: { fields: { artifact: 'out' }, files: [file] } };
+    const task = {
+      type: 'warren.task',
+      version: 1,
+      task_id: taskId,
+      processor: 'echo',
+      submitted_at: new Date().toISOString(),
+      attempt: 1,
+      input: { fields: { artifact: 'out' }, files: [file] },
+    };
     await publishRaw(`${main.prefix}.tasks`, 'echo', Buffer.from(JSON.stringify(task)));
     const deadline = Date.now() + 10_000;
     while (!eventsOf(taskId).some((t) => t.event.status === 'SUCCESS') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -204,7 +240,15 @@ describe.skipIf(!pythonSdkAvailable)('batched inference in Python', () => {
     const connection = await amqp.connect(TEST_AMQP_URL);
     const channel = await connection.createConfirmChannel();
     const ids = fields.map((f) => {
-      const task = { type: 'warren.task', version: 1, task_id: randomUUID(), processor: 'batched', submitted_at: new Date().toISOString(), attempt: 1, input: { fields: f, files: [] } };
+      const task = {
+        type: 'warren.task',
+        version: 1,
+        task_id: randomUUID(),
+        processor: 'batched',
+        submitted_at: new Date().toISOString(),
+        attempt: 1,
+        input: { fields: f, files: [] },
+      };
       channel.publish(`${main.prefix}.tasks`, 'batched', Buffer.from(JSON.stringify(task)), { persistent: true, messageId: task.task_id, type: 'warren.task' });
       return task.task_id;
     });
@@ -311,7 +355,11 @@ describe.skipIf(!pythonSdkAvailable)('Python workers coming and going', () => {
   it('fails a run that outlives TASK_TIMEOUT_MS as timed_out, and the run sees the cancel', async () => {
     const late = workers.at(-1)!;
     const id = await submit(lifeGateway.url, { processor: 'echo', sleep_ms: 20_000 });
-    expect(await waitForTerminal(lifeGateway.url, id, 10_000)).toMatchObject({ status: 'FAILURE', attempts: 1, error: { code: 'timed_out', message: 'timed out after 4000 ms' } });
+    expect(await waitForTerminal(lifeGateway.url, id, 10_000)).toMatchObject({
+      status: 'FAILURE',
+      attempts: 1,
+      error: { code: 'timed_out', message: 'timed out after 4000 ms' },
+    });
     expect(await logged(late, 'run saw the cancel', id)).toMatchObject({ reason: 'timed_out' });
   });
 });

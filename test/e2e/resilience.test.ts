@@ -78,7 +78,14 @@ describe('backpressure', () => {
 
   beforeAll(async () => {
     // No worker: the queue only fills.
-    lonely = await startGateway({ AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: fullPrefix, DATA_DIR: fullDir, TASK_QUEUE_MAX_LENGTH: '2', DEFAULT_PROCESSOR: 'echo', RETRY_DELAYS_MS: '1000' });
+    lonely = await startGateway({
+      AMQP_URL: TEST_AMQP_URL,
+      AMQP_PREFIX: fullPrefix,
+      DATA_DIR: fullDir,
+      TASK_QUEUE_MAX_LENGTH: '2',
+      DEFAULT_PROCESSOR: 'echo',
+      RETRY_DELAYS_MS: '1000',
+    });
   });
 
   afterAll(async () => {
@@ -119,7 +126,15 @@ describe('backpressure', () => {
 describe('worker shutdown', () => {
   const ownPrefix = uniquePrefix();
   const ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-shutdown-'));
-  const ownEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: ownPrefix, DATA_DIR: ownDir, SHUTDOWN_GRACE_MS: '300', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000' };
+  const ownEnv = {
+    AMQP_URL: TEST_AMQP_URL,
+    AMQP_PREFIX: ownPrefix,
+    DATA_DIR: ownDir,
+    SHUTDOWN_GRACE_MS: '300',
+    DEFAULT_PROCESSOR: 'echo',
+    WORKER_PROCESSORS: 'echo',
+    RETRY_DELAYS_MS: '1000',
+  };
   const started: WarrenProcess[] = [];
 
   afterAll(async () => {

@@ -66,7 +66,11 @@ describe('retention', () => {
   });
 
   it('leaves unfinished tasks alone, however old', async () => {
-    const response = await fetch(`${gateway.url}/uploader`, { method: 'POST', body: new URLSearchParams({ processor: 'echo', sleep_ms: '4500' }), headers: { accept: 'application/json' } });
+    const response = await fetch(`${gateway.url}/uploader`, {
+      method: 'POST',
+      body: new URLSearchParams({ processor: 'echo', sleep_ms: '4500' }),
+      headers: { accept: 'application/json' },
+    });
     const { task_id: id } = (await response.json()) as Submitted;
     await new Promise((resolve) => setTimeout(resolve, 3500)); // past the TTL while it runs
     const running = (await (await fetch(`${gateway.url}/task_status/${id}`)).json()) as StatusDocument;

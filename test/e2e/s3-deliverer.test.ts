@@ -65,7 +65,10 @@ describe('S3 deliverer (against s3rver)', () => {
 
   it('delivers artifacts, result.json and status.json byte for byte under prefix/path/<task_id>/', async () => {
     const s3 = deliverer({ prefix: 'warren/out' });
-    const made = await fixtures.make([{ name: 'big.bin', size: 12 * MiB }, { name: 'summary.txt', size: 2000, contentType: 'text/plain' }]);
+    const made = await fixtures.make([
+      { name: 'big.bin', size: 12 * MiB },
+      { name: 'summary.txt', size: 2000, contentType: 'text/plain' },
+    ]);
     const first = server.requests.length;
     const { location } = await s3.deliver(made.delivery, { destination: 'archive', path: 'client/a' }, made.ctx);
 

@@ -29,12 +29,19 @@ let broken: Gateway;
 let lonely: Gateway;
 
 function destinations(bucket = BUCKET): string {
-  return JSON.stringify({ inputs: { bucket, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, prefix: PREFIX } });
+  return JSON.stringify({
+    inputs: { bucket, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, prefix: PREFIX },
+  });
 }
 
 beforeAll(async () => {
   s3 = await startS3Server([BUCKET]);
-  reader = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  reader = new S3Client({
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   // All at once: each start costs a second or two, each prefix its topology.
   [worker, gateway, broken, lonely] = await Promise.all([
     stack.worker({ S3_DESTINATIONS: destinations() }),
@@ -93,7 +100,9 @@ describe('inputs in S3', () => {
     expect(await streamSha256(object.Body as Readable)).toBe(createHash('sha256').update(PNG).digest('hex'));
     // The task message carried the reference (the stored input is what was published), and the worker read it from S3.
     const row = taskRows().find((r) => r.id === task_id)!;
-    expect(JSON.parse(row.input)).toMatchObject({ files: [{ name: 'invoice.png', content_type: 'image/png', size: PNG.length, location: `s3://${BUCKET}/${key}` }] });
+    expect(JSON.parse(row.input)).toMatchObject({
+      files: [{ name: 'invoice.png', content_type: 'image/png', size: PNG.length, location: `s3://${BUCKET}/${key}` }],
+    });
     expect(s3.requests).toContain(`GET /${BUCKET}/${key}?x-id=GetObject`);
     // Neither the gateway's staged copy nor the worker's download is left on disk.
     expect(filesUnder('uploads')).toEqual([]);
@@ -144,7 +153,11 @@ describe('inputs in S3', () => {
   /** Publish a thumbnail task straight to the queue (as a buggy or foreign producer might) and wait for the worker's verdict. */
   async function runWithInput(taskId: string, location: string): Promise<Record<string, unknown>> {
     const input = { fields: {}, files: [{ name: 'gone.png', content_type: 'image/png', size: 1, location }] };
-    await publishRaw(`${stack.prefix}.tasks`, 'thumbnail', taskMessages.encode(taskMessage({ task_id: taskId, processor: 'thumbnail', submitted_at: new Date().toISOString(), attempt: 1, input })));
+    await publishRaw(
+      `${stack.prefix}.tasks`,
+      'thumbnail',
+      taskMessages.encode(taskMessage({ task_id: taskId, processor: 'thumbnail', submitted_at: new Date().toISOString(), attempt: 1, input })),
+    );
     return worker.waitForLog((line) => line.taskId === taskId && typeof line.msg === 'string' && line.msg.startsWith('task failed'));
   }
 

@@ -33,7 +33,10 @@ describe('a gateway whose broker URLs hold nasty passwords', () => {
     const nasty = written
       // Percent-encoded to the real broker (it refuses the password: its own error text is logged
       // too); as typed to a port where nothing listens — where the configuration takes it as typed.
-      .map(({ password, form, text }) => ({ password, url: form === 'encoded' ? `amqp://${broker.username}:${text}@${broker.host}` : `amqp://warren:${text}@127.0.0.1:1` }))
+      .map(({ password, form, text }) => ({
+        password,
+        url: form === 'encoded' ? `amqp://${broker.username}:${text}@${broker.host}` : `amqp://warren:${text}@127.0.0.1:1`,
+      }))
       .filter(({ url }) => {
         try {
           loadConfig({ AMQP_URL: url });
@@ -82,7 +85,10 @@ describe('a gateway whose PostgreSQL URL holds a nasty password', () => {
       // Taken as typed: the store cannot be opened (exit 1, its error logged); else a bad configuration (exit 2).
       if (configTakesIt) {
         expect(code, label).toBe(1);
-        expect(logs.find((line) => line.msg === 'could not open the task store'), label).toMatchObject({ err: { message: expect.stringContaining('postgres://warren:***') } });
+        expect(
+          logs.find((line) => line.msg === 'could not open the task store'),
+          label,
+        ).toMatchObject({ err: { message: expect.stringContaining('postgres://warren:***') } });
       } else {
         expect(code, label).toBe(2);
         expect(everything(logs), label).toMatch(/bad configuration: STORE_URL: /);

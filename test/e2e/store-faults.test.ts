@@ -16,7 +16,13 @@ import { fillDisk, mountSmallDisk } from '../support/tmpfs.js';
  * crash (vitest fails the run on an uncaught error) — and the store must work again after it.
  */
 const TIMEOUT_MS = 600;
-const task = (fields: Partial<NewTask> = {}): NewTask => ({ id: randomUUID(), processor: 'echo', input: { fields: { item_a: 'x' }, files: [] }, createdAt: Date.now(), ...fields });
+const task = (fields: Partial<NewTask> = {}): NewTask => ({
+  id: randomUUID(),
+  processor: 'echo',
+  input: { fields: { item_a: 'x' }, files: [] },
+  createdAt: Date.now(),
+  ...fields,
+});
 
 /** How long `call` took to settle, and how. */
 async function timed(call: () => Promise<unknown>): Promise<{ ms: number; error?: unknown }> {
@@ -60,9 +66,13 @@ describe('a PostgreSQL store behind a failing network', () => {
   });
 
   it('fails calls with store_unavailable while connections are cut, mid-transaction too, and works again after', async () => {
-    const pending = await Promise.all(Array.from({ length: 20 }, () => task()).map(async (t) => (await store.insertPending(t), { task_id: t.id, processor: 'echo' })));
+    const pending = await Promise.all(
+      Array.from({ length: 20 }, () => task()).map(async (t) => (await store.insertPending(t), { task_id: t.id, processor: 'echo' })),
+    );
     // Cut while batches are in their transactions: checked-out connections break under them.
-    const batches = Array.from({ length: 4 }, (_, n) => store.applyEvents(pending.slice(n * 5, n * 5 + 5).map((t) => taskEvent(t, { status: 'STARTED', attempt: 1 }))));
+    const batches = Array.from({ length: 4 }, (_, n) =>
+      store.applyEvents(pending.slice(n * 5, n * 5 + 5).map((t) => taskEvent(t, { status: 'STARTED', attempt: 1 }))),
+    );
     await new Promise((resolve) => setImmediate(resolve));
     proxy.cut();
     for (const outcome of await Promise.allSettled(batches)) {

@@ -106,14 +106,19 @@ describe('a PostgreSQL store that is cut, frozen and abandoned under load', () =
       await load.stop();
     }
 
-    const rows = (): Promise<Row[]> => admin(`SELECT t.id, t.status, t.error_code, r.result FROM ${schema.name}.tasks t LEFT JOIN ${schema.name}.task_results r ON r.task_id = t.id`);
+    const rows = (): Promise<Row[]> =>
+      admin(`SELECT t.id, t.status, t.error_code, r.result FROM ${schema.name}.tasks t LEFT JOIN ${schema.name}.task_results r ON r.task_id = t.id`);
     const wrong = await verdict(load.accepted, rows);
     const all = await rows();
     const terminal = throughEvents(all);
     const recorded = await finishedCount(gateways);
     // Rows of submits answered 503 that the store had taken all the same: not_accepted, or run by the task sweeper.
     const unaccepted = all.filter((row) => !load.accepted.has(row.id)).map((row) => row.error_code ?? row.status);
-    console.log(JSON.stringify({ store_outage_postgres: { accepted: load.accepted.size, answers: Object.fromEntries(load.answers), rows: all.length, unaccepted, recorded, ...figures } }));
+    console.log(
+      JSON.stringify({
+        store_outage_postgres: { accepted: load.accepted.size, answers: Object.fromEntries(load.answers), rows: all.length, unaccepted, recorded, ...figures },
+      }),
+    );
 
     expect(load.problems).toEqual([]);
     expect(wrong).toEqual([]);

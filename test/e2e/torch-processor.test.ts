@@ -43,7 +43,12 @@ describe.skipIf(!(hasTorch && pythonSdkAvailable) && !process.env.CI)('the PyTor
       ['Nike Air Zoom Pegasus running shoes', 'Nike'],
       ['iPhone 15 Pro 128GB Natural Titanium', 'Apple'],
     ];
-    const ids = await Promise.all(titles.map(async ([item_a, item_b]) => ((await (await submitForm(gateway.url, { processor: 'categorize-torch', item_a: item_a!, item_b: item_b! })).json()) as Submitted).task_id));
+    const ids = await Promise.all(
+      titles.map(
+        async ([item_a, item_b]) =>
+          ((await (await submitForm(gateway.url, { processor: 'categorize-torch', item_a: item_a!, item_b: item_b! })).json()) as Submitted).task_id,
+      ),
+    );
     for (const id of ids) expect((await waitForTerminal(gateway.url, id, 30_000)).status).toBe('SUCCESS');
     expect(worker.logs.filter((line) => /model loaded/.test(String(line.msg)))).toHaveLength(1);
     const refused = await submitForm(gateway.url, { processor: 'categorize-torch', item_a: '', item_b: 'x' });

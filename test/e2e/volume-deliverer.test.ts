@@ -13,7 +13,10 @@ describe('volume deliverer', () => {
   afterEach(() => fixtures.cleanup());
 
   it('writes DATA_DIR/results/<path>/<task_id>/ with copies of the artifacts, result.json and status.json', async () => {
-    const made = await fixtures.make([{ name: 'big.bin', size: 3 * MiB }, { name: 'page.txt', size: 100 }]);
+    const made = await fixtures.make([
+      { name: 'big.bin', size: 3 * MiB },
+      { name: 'page.txt', size: 100 },
+    ]);
     const { location } = await volume.deliver(made.delivery, { path: 'client/c' }, made.ctx);
 
     expect(location).toBe(`volume:results/client/c/${made.delivery.taskId}/`);
@@ -32,7 +35,10 @@ describe('volume deliverer', () => {
   });
 
   it('shows nothing when a delivery stops half-way: the directory appears whole or not at all', async () => {
-    const made = await fixtures.make([{ name: 'a.bin', size: 1000 }, { name: 'b.bin', size: 1000 }]);
+    const made = await fixtures.make([
+      { name: 'a.bin', size: 1000 },
+      { name: 'b.bin', size: 1000 },
+    ]);
     // The deliverer checks the signal before each file; this one turns aborted once the first file is in.
     const controller = new AbortController();
     let checks = 0;

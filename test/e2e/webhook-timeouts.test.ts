@@ -26,7 +26,20 @@ afterAll(() => deliverer.close());
 
 function jobFor(url: string): DeliveryJob {
   const id = randomUUID();
-  return { type: DELIVERY_JOB_TYPE, version: 1, delivery_id: id, task_id: id, processor: 'echo', target_id: 'webhook', target: { kind: 'webhook', url, events: ['completed'] }, event: 'completed', round: 1, attempt: 1, document: {}, artifacts: [] };
+  return {
+    type: DELIVERY_JOB_TYPE,
+    version: 1,
+    delivery_id: id,
+    task_id: id,
+    processor: 'echo',
+    target_id: 'webhook',
+    target: { kind: 'webhook', url, events: ['completed'] },
+    event: 'completed',
+    round: 1,
+    attempt: 1,
+    document: {},
+    artifacts: [],
+  };
 }
 
 /** The attempt's error and how long it took. */

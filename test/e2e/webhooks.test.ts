@@ -16,7 +16,12 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
  * allowlist shows the SSRF guard refusing it.
  */
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-const stack = testStack('webhooks', { WEBHOOK_SECRET: secret, WEBHOOK_ALLOWLIST: '127.0.0.1', DELIVERY_RETRY_DELAYS_MS: '200,400', DELIVERY_SWEEP_GRACE_MS: '2000' });
+const stack = testStack('webhooks', {
+  WEBHOOK_SECRET: secret,
+  WEBHOOK_ALLOWLIST: '127.0.0.1',
+  DELIVERY_RETRY_DELAYS_MS: '200,400',
+  DELIVERY_SWEEP_GRACE_MS: '2000',
+});
 let gateway: Gateway;
 let guarded: Gateway;
 let receiver: WebhookReceiver;
@@ -93,7 +98,9 @@ describe('webhooks', () => {
     expect(requests.every((r) => r.verified)).toBe(true);
     expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
 
-    const listing = (await (await fetch(`${gateway.url}${delivery.attempts_url.replace(/^\/prediction/, '')}`)).json()) as { attempts: { attempt: number; outcome: string; http_status: number }[] };
+    const listing = (await (await fetch(`${gateway.url}${delivery.attempts_url.replace(/^\/prediction/, '')}`)).json()) as {
+      attempts: { attempt: number; outcome: string; http_status: number }[];
+    };
     expect(listing.attempts.map((a) => [a.attempt, a.outcome, a.http_status])).toEqual([
       [1, 'RETRY', 503],
       [2, 'RETRY', 503],
@@ -110,7 +117,9 @@ describe('webhooks', () => {
     expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
 
     // The operator sees it on the dashboard.
-    const dashboard = (await (await fetch(`${gateway.url}/dashboard.json`)).json()) as { delivery_problems: { task_id: string; target: string; state: string }[] };
+    const dashboard = (await (await fetch(`${gateway.url}/dashboard.json`)).json()) as {
+      delivery_problems: { task_id: string; target: string; state: string }[];
+    };
     expect(dashboard.delivery_problems).toContainEqual(expect.objectContaining({ task_id: taskId, target: 'webhook', state: 'FAILED' }));
     expect(await (await fetch(`${gateway.url}/dashboard`)).text()).toContain('Delivery problems');
   });
@@ -168,7 +177,13 @@ describe('webhooks', () => {
   });
 
   it('refuses unknown destinations and malformed delivery fields with 400', async () => {
-    const cases: Record<string, string>[] = [{ s3: 'nowhere' }, { ftp: 'nowhere' }, { volume: 'maybe' }, { webhook_events: 'completed' }, { volume: 'true', volume_path: '../etc' }];
+    const cases: Record<string, string>[] = [
+      { s3: 'nowhere' },
+      { ftp: 'nowhere' },
+      { volume: 'maybe' },
+      { webhook_events: 'completed' },
+      { volume: 'true', volume_path: '../etc' },
+    ];
     for (const fields of cases) {
       const response = await submitForm(gateway.url, { item_a: 'TV', ...fields });
       expect(response.status, JSON.stringify(fields)).toBe(400);

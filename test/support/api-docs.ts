@@ -127,7 +127,8 @@ export class OpenApiValidator {
     const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const content = answer.content as Record<string, { schema?: unknown }> | undefined;
     if (!content) {
-      if (type && response.status !== 304) throw new Error(`${method.toUpperCase()} ${path} ${response.status} is documented without content, but sent ${type}`);
+      if (type && response.status !== 304)
+        throw new Error(`${method.toUpperCase()} ${path} ${response.status} is documented without content, but sent ${type}`);
       return;
     }
     const media = content[type] ?? content['*/*'];
@@ -135,7 +136,9 @@ export class OpenApiValidator {
     if (type !== 'application/json' || media.schema === undefined) return;
     const validate = this.validator(media.schema);
     if (!validate(body)) {
-      throw new Error(`${method.toUpperCase()} ${path} ${response.status} does not fit its schema: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+      throw new Error(
+        `${method.toUpperCase()} ${path} ${response.status} does not fit its schema: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`,
+      );
     }
   }
 

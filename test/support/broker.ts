@@ -24,7 +24,14 @@ export async function deletePrefix(
   const connection = await amqp.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    const topology = buildTopology({ prefix, processors, taskQueueMaxLength: 1, deliveryLimit: 1, retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS, ...retryDelaysMs], deliveryRetryDelaysMs: [...DEFAULT_DELIVERY_RETRY_DELAYS_MS, ...deliveryRetryDelaysMs] });
+    const topology = buildTopology({
+      prefix,
+      processors,
+      taskQueueMaxLength: 1,
+      deliveryLimit: 1,
+      retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS, ...retryDelaysMs],
+      deliveryRetryDelaysMs: [...DEFAULT_DELIVERY_RETRY_DELAYS_MS, ...deliveryRetryDelaysMs],
+    });
     await deleteTopology(channel, topology);
     await channel.close();
   } finally {

@@ -49,7 +49,7 @@ function ensureCookie(): void {
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
+  for (const deadline = Date.now() + timeoutMs; !(await condition());) {
     if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -112,10 +112,14 @@ export async function startCluster(size = 3, log: (msg: string) => void = () => 
       },
       stop: stopAll,
     };
-    await waitFor(async () => {
-      const running = await cluster.management<{ name: string; running: boolean }[]>(nodes[0]!, '/api/nodes').catch(() => []);
-      return running.filter((node) => node.running).length === size;
-    }, JOIN_TIMEOUT_MS, `the ${size} nodes did not all show as running in the cluster`);
+    await waitFor(
+      async () => {
+        const running = await cluster.management<{ name: string; running: boolean }[]>(nodes[0]!, '/api/nodes').catch(() => []);
+        return running.filter((node) => node.running).length === size;
+      },
+      JOIN_TIMEOUT_MS,
+      `the ${size} nodes did not all show as running in the cluster`,
+    );
     log(`RabbitMQ cluster ${id}: ${nodes.map((node) => node.name).join(', ')} running in ${dir}`);
     return cluster;
   } catch (err) {

@@ -61,7 +61,14 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`${entry} did not log the expected line within ${timeoutMs} ms; last lines:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`));
+          reject(
+            new Error(
+              `${entry} did not log the expected line within ${timeoutMs} ms; last lines:\n${logs
+                .slice(-10)
+                .map((l) => JSON.stringify(l))
+                .join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);
@@ -71,7 +78,14 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
         void exited.then(() => {
           if (waiters.has(check)) {
             cleanup();
-            reject(new Error(`${entry} exited before logging the expected line:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`));
+            reject(
+              new Error(
+                `${entry} exited before logging the expected line:\n${logs
+                  .slice(-10)
+                  .map((l) => JSON.stringify(l))
+                  .join('\n')}`,
+              ),
+            );
           }
         });
         check();
@@ -100,7 +114,10 @@ export async function startGateway(env: Record<string, string>, entry: Entry = '
 
 export async function startWorker(env: Record<string, string>, entry: Entry = 'worker/main.ts'): Promise<WarrenProcess> {
   const worker = startProcess(entry, env);
-  await stopIfNotReady(worker, worker.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS));
+  await stopIfNotReady(
+    worker,
+    worker.waitForLog((line) => line.msg === 'broker ready', READY_TIMEOUT_MS),
+  );
   return worker;
 }
 

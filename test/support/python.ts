@@ -49,7 +49,11 @@ export async function startPythonWorker(env: Record<string, string>, modules: re
     exited,
     waitForLog(predicate, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
-        const tail = (): string => logs.slice(-10).map((l) => JSON.stringify(l)).join('\n');
+        const tail = (): string =>
+          logs
+            .slice(-10)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
         const timer = setTimeout(() => {
           waiters.delete(check);
           reject(new Error(`python worker did not log the expected line within ${timeoutMs} ms; last lines:\n${tail()}`));

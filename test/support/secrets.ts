@@ -5,7 +5,16 @@
  * comma, which separates AMQP_URL's failover list. Each starts and ends with a marker of its own
  * (`zqS1a` … `zqS1b`), so a redaction that stops early, or starts late, leaves a marker to find.
  */
-const CORES = ['p@ss:w0rd', 'sl/ash?que#frag', '100%pure%zz%4', 'with a space', 'pässwörd✓密码', 'a@b@c:d/e?f#g%h i', '%41%40looks-encoded', 'amp&password=in-it'];
+const CORES = [
+  'p@ss:w0rd',
+  'sl/ash?que#frag',
+  '100%pure%zz%4',
+  'with a space',
+  'pässwörd✓密码',
+  'a@b@c:d/e?f#g%h i',
+  '%41%40looks-encoded',
+  'amp&password=in-it',
+];
 export const NASTY_PASSWORDS: readonly string[] = CORES.map((core, i) => `${marker(i, 'a')}${core}${marker(i, 'b')}`);
 
 function marker(i: number, end: 'a' | 'b'): string {

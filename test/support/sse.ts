@@ -5,7 +5,11 @@ export interface ServerSentEvent {
   data: unknown;
 }
 
-export async function readEvents(url: string, timeoutMs = 15_000, headers: Record<string, string> = {}): Promise<{ status: number; events: ServerSentEvent[] }> {
+export async function readEvents(
+  url: string,
+  timeoutMs = 15_000,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; events: ServerSentEvent[] }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {

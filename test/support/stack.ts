@@ -26,7 +26,16 @@ export function testStack(name: string, env: Record<string, string> = {}, option
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warren-${name}-`));
   // One retry tier, not the default four: every quorum queue is a Raft group, and a dozen test
   // files declaring theirs at once on a 2-core broker is slow enough already.
-  const stackEnv = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo', RETRY_DELAYS_MS: '1000', DELIVERY_RETRY_DELAYS_MS: '1000', ...env };
+  const stackEnv = {
+    AMQP_URL: TEST_AMQP_URL,
+    AMQP_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    DEFAULT_PROCESSOR: 'echo',
+    WORKER_PROCESSORS: 'echo',
+    RETRY_DELAYS_MS: '1000',
+    DELIVERY_RETRY_DELAYS_MS: '1000',
+    ...env,
+  };
   const started: WarrenProcess[] = [];
   const track = async <T extends WarrenProcess>(starting: Promise<T>): Promise<T> => {
     const process = await starting;
@@ -49,7 +58,8 @@ export function testStack(name: string, env: Record<string, string> = {}, option
       const retryDelays = stackEnv.RETRY_DELAYS_MS.split(',').map(Number);
       const deliveryRetryDelays = stackEnv.DELIVERY_RETRY_DELAYS_MS.split(',').map(Number);
       // A broker of the test's own (env.AMQP_URL) goes away with its data; only the shared one needs tidying.
-      if (!options.ownBroker) await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])], retryDelays, deliveryRetryDelays);
+      if (!options.ownBroker)
+        await deletePrefix(prefix, [...BUILTIN_DESCRIPTORS.map((p) => p.name), ...(options.extraProcessors ?? [])], retryDelays, deliveryRetryDelays);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

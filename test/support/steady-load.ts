@@ -49,7 +49,8 @@ export function startSteadyLoad({ gateways, clients, thinkMs = 40, refusals = [5
     if (response.ok) return response;
     const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
     if (!refusals.includes(response.status)) problems.push(`${init.method ?? 'GET'} ${url}: ${response.status} ${JSON.stringify(body)}`);
-    else if (!response.headers.get('retry-after') || typeof body?.error?.code !== 'string') problems.push(`${url}: ${response.status} without Retry-After or the error envelope`);
+    else if (!response.headers.get('retry-after') || typeof body?.error?.code !== 'string')
+      problems.push(`${url}: ${response.status} without Retry-After or the error envelope`);
     return undefined;
   };
 
@@ -57,7 +58,11 @@ export function startSteadyLoad({ gateways, clients, thinkMs = 40, refusals = [5
     for (let i = 0; !stopped; i += 1) {
       const urls = gateways();
       const item = `client ${n} task ${i}`;
-      const submitted = await call(`${urls[(n + i) % urls.length]}/uploader`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item_a: item }) });
+      const submitted = await call(`${urls[(n + i) % urls.length]}/uploader`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item_a: item }),
+      });
       if (submitted) {
         const { task_id: id } = (await submitted.json()) as { task_id: string };
         accepted.set(id, item);

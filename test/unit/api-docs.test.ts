@@ -13,7 +13,17 @@ import { toStatusDocument } from '../../gateway/tasks/task-document.js';
 import { volumeUploadStore } from '../../gateway/uploads/volume-store.js';
 import { ASYNCAPI_PATH, OPENAPI_PATH, renderApiDocs } from '../../scripts/generate-api-docs.js';
 import { asyncApiOptions, buildAsyncApi, toJsonSchema } from '../../gateway/docs/asyncapi.js';
-import { BUILTIN_DESCRIPTORS, Broker, buildTopology, createLogger, eventRoutingKey, loadConfig, TaskEvent, TaskMessage, type Config } from '../../shared/index.js';
+import {
+  BUILTIN_DESCRIPTORS,
+  Broker,
+  buildTopology,
+  createLogger,
+  eventRoutingKey,
+  loadConfig,
+  TaskEvent,
+  TaskMessage,
+  type Config,
+} from '../../shared/index.js';
 import type { TaskRecord, TaskStore } from '../../gateway/store/index.js';
 import { documentedRoutes, OpenApiValidator, resolveRef, servedRoutes } from '../support/api-docs.js';
 
@@ -61,7 +71,9 @@ describe('the OpenAPI document', () => {
     // The validator does not check that path templates have their parameters; this does.
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { parameters?: Json[] }>>)) {
       for (const [method, operation] of Object.entries(item).filter(([key]) => key !== 'servers')) {
-        const declared = (operation.parameters ?? []).map((p) => (typeof p.$ref === 'string' ? (resolveRef(document, p.$ref) as Json) : p)).filter((p) => p.in === 'path');
+        const declared = (operation.parameters ?? [])
+          .map((p) => (typeof p.$ref === 'string' ? (resolveRef(document, p.$ref) as Json) : p))
+          .filter((p) => p.in === 'path');
         expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual([...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort());
       }
     }
@@ -146,9 +158,7 @@ describe('the OpenAPI document', () => {
       expect(served.headers.get('content-type')).toMatch(/^application\/json/);
       expect(await served.json()).toEqual(document);
       const asyncapi = await fetch(`${base}/asyncapi.json`);
-      expect(await asyncapi.json()).toEqual(
-        buildAsyncApi(asyncApiOptions(config, BUILTIN_DESCRIPTORS)),
-      );
+      expect(await asyncapi.json()).toEqual(buildAsyncApi(asyncApiOptions(config, BUILTIN_DESCRIPTORS)));
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -205,11 +215,11 @@ describe('the AsyncAPI document', () => {
     }
     const exchanges = Object.values(document.channels).filter((channel) => channel.bindings.amqp.is === 'routingKey');
     for (const spec of topology.declare.exchanges) {
-      expect(exchanges.some((channel) => (channel.bindings.amqp.exchange as Json).name === spec.name && (channel.bindings.amqp.exchange as Json).type === spec.type)).toBe(true);
+      expect(
+        exchanges.some((channel) => (channel.bindings.amqp.exchange as Json).name === spec.name && (channel.bindings.amqp.exchange as Json).type === spec.type),
+      ).toBe(true);
     }
-    expect(eventRoutingKey('SUCCESS', 'echo')).toBe(
-      document.channels.events!.address!.replace('{status}', 'success').replace('{processor}', 'echo'),
-    );
+    expect(eventRoutingKey('SUCCESS', 'echo')).toBe(document.channels.events!.address!.replace('{status}', 'success').replace('{processor}', 'echo'));
   });
 });
 

@@ -50,7 +50,13 @@ describe('a Celery task message', () => {
   it('is JSON [args, kwargs, embed] with the fields as kwargs, correlated by the task id and replying to warren’s queue', () => {
     const { body, properties } = celeryTaskMessage(spec());
     expect(JSON.parse(body.toString('utf8'))).toEqual([[], { item_a: 'TV', item_b: 'Samsung' }, { callbacks: null, errbacks: null, chain: null, chord: null }]);
-    expect(properties).toMatchObject({ correlationId: taskId, replyTo: 'warren.celery-replies', contentType: 'application/json', contentEncoding: 'utf-8', persistent: true });
+    expect(properties).toMatchObject({
+      correlationId: taskId,
+      replyTo: 'warren.celery-replies',
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      persistent: true,
+    });
   });
 
   it('waits in the queue no longer than warren’s queue TTL (an AMQP expiration, never Celery’s `expires`), and carries the run timeout as the hard time limit [hard, soft]', () => {
@@ -66,7 +72,10 @@ describe('a Celery task message', () => {
       { name: 'b.pdf', content_type: 'application/pdf', size: 20, location: 's3://bucket/uploads/b.pdf' },
     ];
     const { body } = celeryTaskMessage(spec({ takesFiles: true, input: { fields: { pages: 2 }, files } }));
-    expect((JSON.parse(body.toString('utf8')) as unknown[])[1]).toEqual({ pages: 2, files: [path.join(dataDir, 'uploads', taskId, '0-scan.png'), 's3://bucket/uploads/b.pdf'] });
+    expect((JSON.parse(body.toString('utf8')) as unknown[])[1]).toEqual({
+      pages: 2,
+      files: [path.join(dataDir, 'uploads', taskId, '0-scan.png'), 's3://bucket/uploads/b.pdf'],
+    });
   });
 
   it('passes no `files` kwarg to a task of a processor that takes no files', () => {
@@ -88,7 +97,9 @@ describe('a Celery task message', () => {
 
 describe('pythonRepr', () => {
   it('writes JSON values as Python’s repr does', () => {
-    expect(pythonRepr({ a: true, b: null, c: [1, 2.5, false], d: "it's", e: 'say "hi"\n' }, 1000)).toBe(`{'a': True, 'b': None, 'c': [1, 2.5, False], 'd': "it's", 'e': 'say "hi"\\n'}`);
+    expect(pythonRepr({ a: true, b: null, c: [1, 2.5, false], d: "it's", e: 'say "hi"\n' }, 1000)).toBe(
+      `{'a': True, 'b': None, 'c': [1, 2.5, False], 'd': "it's", 'e': 'say "hi"\\n'}`,
+    );
   });
 
   it('cuts at the limit with "...", as Celery’s saferepr does', () => {
@@ -101,7 +112,13 @@ describe('pythonRepr', () => {
 describe('a revoke broadcast', () => {
   it('is the `revoke` command kombu’s Mailbox sends for app.control.revoke(id, terminate=True)', () => {
     const { body, properties } = revokeBroadcast(taskId);
-    expect(JSON.parse(body.toString('utf8'))).toEqual({ method: 'revoke', arguments: { task_id: taskId, terminate: true, signal: 'SIGTERM' }, destination: null, pattern: null, matcher: null });
+    expect(JSON.parse(body.toString('utf8'))).toEqual({
+      method: 'revoke',
+      arguments: { task_id: taskId, terminate: true, signal: 'SIGTERM' },
+      destination: null,
+      pattern: null,
+      matcher: null,
+    });
     expect(properties).toMatchObject({ contentType: 'application/json', contentEncoding: 'utf-8', persistent: false, headers: { expires: 0 } });
     expect(TypeCompiler.Compile(CeleryRevoke).Check(JSON.parse(body.toString('utf8')))).toBe(true);
   });

@@ -12,16 +12,24 @@ const reply = (status: string, result: unknown, traceback: string | null = null)
 
 describe('parseCeleryReply', () => {
   it('reads the JSON reply the rpc:// backend sends', () => {
-    const parsed = parseCeleryReply(json({ task_id: taskId.toUpperCase(), status: 'SUCCESS', result: 'tv samsung', traceback: null, children: [] }), { contentType: 'application/json', correlationId: taskId });
+    const parsed = parseCeleryReply(json({ task_id: taskId.toUpperCase(), status: 'SUCCESS', result: 'tv samsung', traceback: null, children: [] }), {
+      contentType: 'application/json',
+      correlationId: taskId,
+    });
     expect(parsed).toEqual({ taskId, status: 'SUCCESS', result: 'tv samsung', traceback: null });
   });
 
   it('takes the task id from the correlation id when the body has none', () => {
-    expect(parseCeleryReply(json({ status: 'STARTED', result: null }), { contentType: 'application/json', correlationId: taskId })).toMatchObject({ taskId, status: 'STARTED' });
+    expect(parseCeleryReply(json({ status: 'STARTED', result: null }), { contentType: 'application/json', correlationId: taskId })).toMatchObject({
+      taskId,
+      status: 'STARTED',
+    });
   });
 
   it('refuses a pickled reply, saying which setting to use', () => {
-    expect(parseCeleryReply(Buffer.from([0x80, 0x04]), { contentType: 'application/x-python-serialize' })).toEqual({ invalid: expect.stringContaining("result_serializer='json'") as unknown });
+    expect(parseCeleryReply(Buffer.from([0x80, 0x04]), { contentType: 'application/x-python-serialize' })).toEqual({
+      invalid: expect.stringContaining("result_serializer='json'") as unknown,
+    });
   });
 
   it('refuses what is not JSON, not an object, or names no task warren could have made', () => {
@@ -44,17 +52,28 @@ describe('mapCeleryReply', () => {
 
   it('fails a task whose result is over MAX_RESULT_BYTES of JSON as result_too_large, as from a warren worker', () => {
     expect(mapCeleryReply(reply('SUCCESS', 'x'.repeat(100)), { maxResultBytes: 102 })).toMatchObject({ status: 'SUCCESS' });
-    expect(mapCeleryReply(reply('SUCCESS', 'x'.repeat(101)), { maxResultBytes: 102 })).toMatchObject({ status: 'FAILURE', error: { code: 'result_too_large' } });
+    expect(mapCeleryReply(reply('SUCCESS', 'x'.repeat(101)), { maxResultBytes: 102 })).toMatchObject({
+      status: 'FAILURE',
+      error: { code: 'result_too_large' },
+    });
   });
 
   it('maps FAILURE to FAILURE with code celery_<ExcType> and the exception’s message', () => {
     const failure = { exc_type: 'ValueError', exc_message: ['cannot elaborate Toaster by Acme'], exc_module: 'builtins' };
-    expect(mapCeleryReply(reply('FAILURE', failure, 'Traceback (most recent call last): …'))).toEqual({ kind: 'event', status: 'FAILURE', error: { code: 'celery_ValueError', message: 'cannot elaborate Toaster by Acme' } });
+    expect(mapCeleryReply(reply('FAILURE', failure, 'Traceback (most recent call last): …'))).toEqual({
+      kind: 'event',
+      status: 'FAILURE',
+      error: { code: 'celery_ValueError', message: 'cannot elaborate Toaster by Acme' },
+    });
   });
 
   it('writes an exception of several arguments, or none, as Python’s str() would give them', () => {
-    expect(mapCeleryReply(reply('FAILURE', { exc_type: 'KeyError', exc_message: ['item_c', 3] }))).toMatchObject({ error: { code: 'celery_KeyError', message: 'item_c, 3' } });
-    expect(mapCeleryReply(reply('FAILURE', { exc_type: 'Outer.Inner', exc_message: [] }))).toMatchObject({ error: { code: 'celery_Outer_Inner', message: 'Outer.Inner' } });
+    expect(mapCeleryReply(reply('FAILURE', { exc_type: 'KeyError', exc_message: ['item_c', 3] }))).toMatchObject({
+      error: { code: 'celery_KeyError', message: 'item_c, 3' },
+    });
+    expect(mapCeleryReply(reply('FAILURE', { exc_type: 'Outer.Inner', exc_message: [] }))).toMatchObject({
+      error: { code: 'celery_Outer_Inner', message: 'Outer.Inner' },
+    });
   });
 
   it('maps a FAILURE that carries no exception to celery_error', () => {
@@ -76,8 +95,15 @@ describe('mapCeleryReply', () => {
   });
 
   it('maps REVOKED to REVOKED, but a task that expired before any worker started it to FAILURE celery_expired', () => {
-    expect(mapCeleryReply(reply('REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['terminated'] }))).toEqual({ kind: 'event', status: 'REVOKED', error: { code: 'revoked', message: 'revoked at the Celery worker (terminated)' } });
-    expect(mapCeleryReply(reply('REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['expired'] }))).toMatchObject({ status: 'FAILURE', error: { code: 'celery_expired' } });
+    expect(mapCeleryReply(reply('REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['terminated'] }))).toEqual({
+      kind: 'event',
+      status: 'REVOKED',
+      error: { code: 'revoked', message: 'revoked at the Celery worker (terminated)' },
+    });
+    expect(mapCeleryReply(reply('REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['expired'] }))).toMatchObject({
+      status: 'FAILURE',
+      error: { code: 'celery_expired' },
+    });
   });
 
   it('maps a custom state with {current, total} or {progress} meta to progress', () => {
@@ -105,7 +131,10 @@ describe('attempt numbers of Celery replies, as the recorder applies them', () =
   };
 
   it('moves STARTED → RETRY → STARTED → SUCCESS forward, counting the run after a retry as the next attempt', () => {
-    expect(run(['STARTED', 'RETRY', 'STARTED', 'RETRY', 'STARTED', 'SUCCESS'])).toEqual({ state: { status: 'SUCCESS', attempt: 3, progress: 1 }, applied: [true, true, true, true, true, true] });
+    expect(run(['STARTED', 'RETRY', 'STARTED', 'RETRY', 'STARTED', 'SUCCESS'])).toEqual({
+      state: { status: 'SUCCESS', attempt: 3, progress: 1 },
+      applied: [true, true, true, true, true, true],
+    });
   });
 
   it('counts attempts without STARTED replies too (task_track_started off): RETRY, RETRY, SUCCESS is attempts 1, 2, 3', () => {

@@ -23,7 +23,13 @@ function recordingChannel(): { channel: Channel; calls: string[] } {
       calls.push(`${verb} ${JSON.stringify(args)}`);
       return Promise.resolve();
     };
-  const channel = { assertExchange: record('assertExchange'), assertQueue: record('assertQueue'), bindQueue: record('bindQueue'), deleteQueue: record('deleteQueue'), deleteExchange: record('deleteExchange') };
+  const channel = {
+    assertExchange: record('assertExchange'),
+    assertQueue: record('assertQueue'),
+    bindQueue: record('bindQueue'),
+    deleteQueue: record('deleteQueue'),
+    deleteExchange: record('deleteExchange'),
+  };
   return { channel: channel as unknown as Channel, calls };
 }
 
@@ -84,7 +90,12 @@ describe('a Celery descriptor that takes files', () => {
 
 describe('the AsyncAPI document with a processor Celery workers serve', () => {
   const elab = { name: 'elab', version: '1', description: 'On a Celery worker', celery: { task: 'tasks.elab_file', queue: 'ml-jobs' } };
-  const document = buildAsyncApi({ prefix: 'w', processors: [{ name: 'echo', version: '1', description: 'echo' }, elab], taskQueueMaxLength: 10, deliveryLimit: 5 }) as {
+  const document = buildAsyncApi({
+    prefix: 'w',
+    processors: [{ name: 'echo', version: '1', description: 'echo' }, elab],
+    taskQueueMaxLength: 10,
+    deliveryLimit: 5,
+  }) as {
     channels: Record<string, { address: string | null; messages: Record<string, { $ref: string }> }>;
     components: { schemas: Record<string, unknown> };
   };

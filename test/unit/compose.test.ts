@@ -35,7 +35,12 @@ interface Service {
 
 /** The merged, interpolated configuration Compose would run, for these overrides and profiles. */
 function config(overrides: string[] = [], profiles: string[] = []): Record<string, Service> {
-  const args = [...compose!.slice(1), ...profiles.flatMap((p) => ['--profile', p]), ...['docker-compose.yml', ...overrides].flatMap((f) => ['-f', f]), 'config'];
+  const args = [
+    ...compose!.slice(1),
+    ...profiles.flatMap((p) => ['--profile', p]),
+    ...['docker-compose.yml', ...overrides].flatMap((f) => ['-f', f]),
+    'config',
+  ];
   const out = execFileSync(compose![0]!, args, { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   return (parse(out) as { services: Record<string, Service> }).services;
 }
@@ -50,7 +55,9 @@ const healthyDependencies = (service: Service): string[] =>
 describe.skipIf(!compose && !process.env.CI)('docker-compose.yml', () => {
   it('is accepted, and without profiles runs rabbitmq, gateway and worker in order, each with a healthcheck', () => {
     const services = config();
-    const always = Object.entries(services).filter(([, service]) => !service.profiles?.length).map(([name]) => name);
+    const always = Object.entries(services)
+      .filter(([, service]) => !service.profiles?.length)
+      .map(([name]) => name);
     expect(always.sort()).toEqual(['gateway', 'rabbitmq', 'worker']);
     expect(targetPorts(services.rabbitmq!).sort()).toEqual([15672, 15692, 5672]);
     expect(targetPorts(services.gateway!)).toEqual([5000]);
@@ -76,7 +83,9 @@ describe.skipIf(!compose && !process.env.CI)('docker-compose.yml', () => {
     expect(services.gateway!.environment!.STORE_URL).toBe('postgres://warren:warren@postgres:5432/warren');
     expect(healthyDependencies(services.gateway!)).toEqual(['postgres', 'rabbitmq', 'rabbitmq-2', 'rabbitmq-3']);
     for (const name of ['gateway', 'worker']) {
-      expect(services[name]!.environment!.AMQP_URL!.split(',')).toEqual(['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'].map((host) => `amqp://guest:guest@${host}:5672`));
+      expect(services[name]!.environment!.AMQP_URL!.split(',')).toEqual(
+        ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'].map((host) => `amqp://guest:guest@${host}:5672`),
+      );
     }
     // Nodes join one after another, all with the same cookie and the cluster's peer discovery.
     expect(healthyDependencies(services['rabbitmq-2']!)).toEqual(['rabbitmq']);

@@ -79,7 +79,12 @@ describe('loadConfig', () => {
 
   describe('delivery slots and their fair shares', () => {
     it('gives one key half of DELIVERY_CONCURRENCY and one destination a quarter, rounded up', () => {
-      expect(loadConfig({})).toMatchObject({ deliveryConcurrency: 16, deliveryKeyConcurrency: 8, deliveryDestinationConcurrency: 4, deliveryDeferAfterMs: 1000 });
+      expect(loadConfig({})).toMatchObject({
+        deliveryConcurrency: 16,
+        deliveryKeyConcurrency: 8,
+        deliveryDestinationConcurrency: 4,
+        deliveryDeferAfterMs: 1000,
+      });
       expect(loadConfig({ DELIVERY_CONCURRENCY: '6' })).toMatchObject({ deliveryKeyConcurrency: 3, deliveryDestinationConcurrency: 2 });
       expect(loadConfig({ DELIVERY_CONCURRENCY: '1' })).toMatchObject({ deliveryKeyConcurrency: 1, deliveryDestinationConcurrency: 1 });
     });
@@ -104,7 +109,9 @@ describe('loadConfig', () => {
       expect(loadConfig({}).webhookConnectTimeoutMs).toBe(5000);
       expect(loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '2500' }).webhookConnectTimeoutMs).toBe(2500);
       expect(loadConfig({ WEBHOOK_TIMEOUT_MS: '2000' }).webhookConnectTimeoutMs).toBe(2000);
-      expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_CONNECT_TIMEOUT_MS: '3000' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS: 3000 is longer than WEBHOOK_TIMEOUT_MS \(2000\)/);
+      expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_CONNECT_TIMEOUT_MS: '3000' })).toThrow(
+        /^WEBHOOK_CONNECT_TIMEOUT_MS: 3000 is longer than WEBHOOK_TIMEOUT_MS \(2000\)/,
+      );
       expect(() => loadConfig({ WEBHOOK_CONNECT_TIMEOUT_MS: '50' })).toThrow(/^WEBHOOK_CONNECT_TIMEOUT_MS:/);
     });
   });
@@ -161,10 +168,20 @@ describe('loadConfig', () => {
     });
 
     it('reads MAX_IMAGE_PIXELS, WORKER_MEMORY_BUDGET_MB and PROCESSOR_CONCURRENCY', () => {
-      const config = loadConfig({ MAX_IMAGE_PIXELS: '40000000', WORKER_MEMORY_BUDGET_MB: '3072', PROCESSOR_CONCURRENCY: 'document:2, thumbnail : 8,my-model:1' });
+      const config = loadConfig({
+        MAX_IMAGE_PIXELS: '40000000',
+        WORKER_MEMORY_BUDGET_MB: '3072',
+        PROCESSOR_CONCURRENCY: 'document:2, thumbnail : 8,my-model:1',
+      });
       expect(config.maxImagePixels).toBe(40_000_000);
       expect(config.workerMemoryBudgetMb).toBe(3072);
-      expect(config.processorConcurrency).toEqual(new Map([['document', 2], ['thumbnail', 8], ['my-model', 1]]));
+      expect(config.processorConcurrency).toEqual(
+        new Map([
+          ['document', 2],
+          ['thumbnail', 8],
+          ['my-model', 1],
+        ]),
+      );
     });
 
     it.each([

@@ -67,7 +67,9 @@ describe('the gateway’s own origin', () => {
 
   it('follows what a proxy in front says (X-Forwarded-Proto, X-Forwarded-Host; the first of a list)', () => {
     expect(ownOrigin(request({ host: 'gateway.test', 'x-forwarded-proto': 'https' }), undefined)).toBe('https://gateway.test');
-    expect(ownOrigin(request({ host: '10.0.0.5:5000', 'x-forwarded-host': 'ml.example.com, proxy.internal', 'x-forwarded-proto': 'https,http' }), undefined)).toBe('https://ml.example.com');
+    expect(
+      ownOrigin(request({ host: '10.0.0.5:5000', 'x-forwarded-host': 'ml.example.com, proxy.internal', 'x-forwarded-proto': 'https,http' }), undefined),
+    ).toBe('https://ml.example.com');
     expect(ownOrigin(request({ host: 'gateway.test', 'x-forwarded-proto': 'gopher' }), undefined)).toBe('http://gateway.test');
   });
 

@@ -12,7 +12,9 @@ describe('rabbitmq/definitions.json', () => {
     // rabbit_password_hashing_sha256: base64(salt(4 bytes) ++ sha256(salt ++ password)).
     const raw = Buffer.from(guestPasswordHash(), 'base64');
     const salt = raw.subarray(0, 4);
-    const expected = createHash('sha256').update(Buffer.concat([salt, Buffer.from('guest')])).digest();
+    const expected = createHash('sha256')
+      .update(Buffer.concat([salt, Buffer.from('guest')]))
+      .digest();
     expect(raw.subarray(4).equals(expected)).toBe(true);
   });
 });

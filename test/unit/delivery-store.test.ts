@@ -31,7 +31,14 @@ describe.each(backends)('the $name delivery store', (backend) => {
   async function finishedTask(status: 'SUCCESS' | 'REVOKED' = 'SUCCESS'): Promise<string> {
     const id = randomUUID();
     await store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() });
-    await store.deliveries.create(id, [{ targetId: 'webhook', target: webhook }, { targetId: 'volume', target: volume }], Date.now());
+    await store.deliveries.create(
+      id,
+      [
+        { targetId: 'webhook', target: webhook },
+        { targetId: 'volume', target: volume },
+      ],
+      Date.now(),
+    );
     await store.applyEvents([taskEvent({ task_id: id, processor: 'echo' }, { status, attempt: 1, ...(status === 'SUCCESS' ? { result: { ok: true } } : {}) })]);
     return id;
   }
@@ -102,7 +109,13 @@ describe.each(backends)('the $name delivery store', (backend) => {
     expect(target).toMatchObject({ state: 'DELIVERED', attempts: 2, lastHttpStatus: 200, location: webhook.url });
     expect(target.deliveredAt).not.toBeNull();
     const attempts = await store.deliveries.attempts(id, 'webhook');
-    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual(expect.arrayContaining([[1, 'RETRY'], [2, 'DELIVERED'], [3, 'FAILED']]));
+    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual(
+      expect.arrayContaining([
+        [1, 'RETRY'],
+        [2, 'DELIVERED'],
+        [3, 'FAILED'],
+      ]),
+    );
     expect(attempts).toHaveLength(3); // the duplicate RETRY of attempt 1 is one attempt
   });
 
@@ -115,7 +128,7 @@ describe.each(backends)('the $name delivery store', (backend) => {
     expect(found).not.toContain(enqueued);
   });
 
-  it('redelivers only a finished target, as a new round that ignores the old round\'s reports', async () => {
+  it("redelivers only a finished target, as a new round that ignores the old round's reports", async () => {
     const id = await finishedTask();
     await store.deliveries.begin(id, 'SUCCESS', Date.now());
     expect(await store.deliveries.redeliver(id, 'webhook', Date.now())).toEqual({ ok: false, reason: 'in_progress' });

@@ -26,7 +26,15 @@ describe('S3_DESTINATIONS', () => {
 
   it('parses a MinIO-style destination with credentials, normalising the prefix', () => {
     const { archive } = parseS3Destinations(
-      s3({ bucket: 'results', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, accessKeyId: 'AK', secretAccessKey: SECRET, prefix: '/warren/out/' }),
+      s3({
+        bucket: 'results',
+        region: 'eu-west-1',
+        endpoint: 'http://127.0.0.1:9000',
+        forcePathStyle: true,
+        accessKeyId: 'AK',
+        secretAccessKey: SECRET,
+        prefix: '/warren/out/',
+      }),
     );
     expect(archive).toMatchObject({
       kind: 's3',
@@ -41,7 +49,13 @@ describe('S3_DESTINATIONS', () => {
   });
 
   it('defaults to us-east-1, virtual-host style, no prefix and the SDK credential chain', () => {
-    expect(parseS3Destinations(s3({ bucket: 'results' })).archive).toMatchObject({ region: 'us-east-1', forcePathStyle: false, prefix: '', credentials: undefined, endpoint: undefined });
+    expect(parseS3Destinations(s3({ bucket: 'results' })).archive).toMatchObject({
+      region: 'us-east-1',
+      forcePathStyle: false,
+      prefix: '',
+      credentials: undefined,
+      endpoint: undefined,
+    });
   });
 
   it.each([
@@ -73,7 +87,16 @@ describe('FTP_DESTINATIONS', () => {
         legacy: { host: '10.0.0.5', secure: 'implicit' },
       }),
     );
-    expect(parsed.drop).toMatchObject({ kind: 'ftp', host: 'ftp.example.com', port: 21, user: 'warren', password: SECRET, secure: false, root: '/incoming', timeoutMs: 30_000 });
+    expect(parsed.drop).toMatchObject({
+      kind: 'ftp',
+      host: 'ftp.example.com',
+      port: 21,
+      user: 'warren',
+      password: SECRET,
+      secure: false,
+      root: '/incoming',
+      timeoutMs: 30_000,
+    });
     expect(parsed.legacy).toMatchObject({ port: 990, secure: 'implicit', root: '/', user: 'anonymous', rejectUnauthorized: true });
   });
 
@@ -94,7 +117,9 @@ describe('FTP_DESTINATIONS', () => {
 });
 
 describe('describing a destination', () => {
-  const { archive } = parseS3Destinations(s3({ bucket: 'results', endpoint: 'http://127.0.0.1:9000', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: SECRET, prefix: 'warren' }));
+  const { archive } = parseS3Destinations(
+    s3({ bucket: 'results', endpoint: 'http://127.0.0.1:9000', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: SECRET, prefix: 'warren' }),
+  );
   const { drop } = parseFtpDestinations(JSON.stringify({ drop: { host: 'ftp.example.com', user: 'warren', password: SECRET, root: '/in' } }));
 
   it('redacts credentials for status and logs', () => {

@@ -9,7 +9,9 @@ import { ERROR_CODES, isErrorCode, statusesOf, type ErrorCode } from '../../gate
  * route can answer. (The 409 idempotency_key_reused once slipped through undeclared.)
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const openapi = JSON.parse(fs.readFileSync(path.join(root, 'docs/openapi.json'), 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, { description?: string }> }>> };
+const openapi = JSON.parse(fs.readFileSync(path.join(root, 'docs/openapi.json'), 'utf8')) as {
+  paths: Record<string, Record<string, { responses: Record<string, { description?: string }> }>>;
+};
 
 /** status → codes declared for one operation, read from "error.code: `a`, `b`. …" descriptions. */
 function declared(pathName: string, method: string): Map<number, Set<string>> {
@@ -33,12 +35,32 @@ function codesIn(...files: string[]): ErrorCode[] {
 }
 
 /** Codes every keyed route may answer whatever its own code does (auth, rate limit, the task store, a route that went wrong). */
-const EVERYWHERE = new Set<string>(['unauthorized', 'invalid_api_key', 'invalid_authorization', 'rate_limited', 'cross_site_request', 'forbidden', 'store_unavailable', 'insufficient_storage', 'internal_error', 'not_found']);
+const EVERYWHERE = new Set<string>([
+  'unauthorized',
+  'invalid_api_key',
+  'invalid_authorization',
+  'rate_limited',
+  'cross_site_request',
+  'forbidden',
+  'store_unavailable',
+  'insufficient_storage',
+  'internal_error',
+  'not_found',
+]);
 
 const ROUTES: { operations: [string, string][]; files: string[]; also?: ErrorCode[] }[] = [
   {
     operations: [['/uploader', 'post']],
-    files: ['gateway/routes/submit.ts', 'gateway/tasks/submission.ts', 'gateway/tasks/delivery-targets.ts', 'gateway/uploads/accept.ts', 'gateway/uploads/storage.ts', 'gateway/uploads/disk-budget.ts', 'gateway/uploads/s3-store.ts', 'shared/url-guard.ts'],
+    files: [
+      'gateway/routes/submit.ts',
+      'gateway/tasks/submission.ts',
+      'gateway/tasks/delivery-targets.ts',
+      'gateway/uploads/accept.ts',
+      'gateway/uploads/storage.ts',
+      'gateway/uploads/disk-budget.ts',
+      'gateway/uploads/s3-store.ts',
+      'shared/url-guard.ts',
+    ],
   },
   {
     operations: [
@@ -50,7 +72,11 @@ const ROUTES: { operations: [string, string][]; files: string[]; also?: ErrorCod
   },
   // routes/tasks.ts answers for both: artifact_not_found is the artifact route's alone.
   { operations: [['/task_result/{id}/artifacts/{name}', 'get']], files: ['gateway/routes/tasks.ts', 'gateway/tasks/task-lookup.ts'] },
-  { operations: [['/task_result/{id}', 'get']], files: ['gateway/tasks/task-lookup.ts'], also: ['task_not_ready', 'task_failed', 'task_revoked', 'result_expired', 'artifact_gone'] },
+  {
+    operations: [['/task_result/{id}', 'get']],
+    files: ['gateway/tasks/task-lookup.ts'],
+    also: ['task_not_ready', 'task_failed', 'task_revoked', 'result_expired', 'artifact_gone'],
+  },
   { operations: [['/task_cancel/{id}', 'post']], files: ['gateway/routes/cancel.ts', 'gateway/tasks/task-lookup.ts'] },
   { operations: [['/task_deliveries/{id}/{target}/redeliver', 'post']], files: ['gateway/routes/deliveries.ts', 'gateway/tasks/task-lookup.ts'] },
   { operations: [['/upload/fields', 'get']], files: [] },
@@ -61,7 +87,8 @@ describe('error codes', () => {
     const everywhere = new Map<string, Set<number>>();
     for (const [pathName, operations] of Object.entries(openapi.paths)) {
       for (const method of Object.keys(operations).filter((key) => ['get', 'post', 'put', 'patch', 'delete'].includes(key))) {
-        for (const [status, codes] of declared(pathName, method)) for (const code of codes) everywhere.set(code, (everywhere.get(code) ?? new Set()).add(status));
+        for (const [status, codes] of declared(pathName, method))
+          for (const code of codes) everywhere.set(code, (everywhere.get(code) ?? new Set()).add(status));
       }
     }
     const undeclared = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => !statusesOf(code).some((status) => everywhere.get(code)?.has(status)));
@@ -69,7 +96,9 @@ describe('error codes', () => {
     expect(undeclared.filter((code) => !['request_timeout', 'headers_too_large', 'internal_error'].includes(code))).toEqual([]);
     const unknown = [...everywhere.keys()].filter((code) => !isErrorCode(code));
     expect(unknown).toEqual([]);
-    const wrongStatus = [...everywhere].flatMap(([code, statuses]) => (isErrorCode(code) ? [...statuses].filter((status) => !statusesOf(code).includes(status)).map((status) => `${code} under ${status}`) : []));
+    const wrongStatus = [...everywhere].flatMap(([code, statuses]) =>
+      isErrorCode(code) ? [...statuses].filter((status) => !statusesOf(code).includes(status)).map((status) => `${code} under ${status}`) : [],
+    );
     expect(wrongStatus).toEqual([]);
   });
 

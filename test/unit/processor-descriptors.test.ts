@@ -56,7 +56,12 @@ describe('JSON processor descriptors', () => {
     const [descriptor] = await loadProcessorDescriptors(dirWith({ 'sentiment.json': sentiment }));
     expect(descriptor).toMatchObject({ name: 'sentiment', version: '2.1.0', timeoutMs: 60_000 });
     const parser = new SubmissionParser([descriptor!], { defaultProcessor: 'sentiment', maxFieldBytes: 10_000, maxFields: 10 });
-    expect(parser.parse({ text: 'great', threshold: '0.5', top: '2', explain: 'true' }, 'form').fields).toEqual({ text: 'great', threshold: 0.5, top: 2, explain: true });
+    expect(parser.parse({ text: 'great', threshold: '0.5', top: '2', explain: 'true' }, 'form').fields).toEqual({
+      text: 'great',
+      threshold: 0.5,
+      top: 2,
+      explain: true,
+    });
     expect(parser.parse({ text: 'gut', language: 'de', tags: ['a', 'b'] }, 'json').fields).toEqual({ text: 'gut', language: 'de', tags: ['a', 'b'] });
     expect(refusal(parser, { threshold: '0.5' }).code).toBe('invalid_fields');
     expect(refusal(parser, { text: 'x', language: 'fr' }).message).toMatch(/language/);
@@ -72,17 +77,35 @@ describe('JSON processor descriptors', () => {
   });
 
   it('carry where a Celery worker takes their tasks, "celery" being the default queue', async () => {
-    const [elab] = await loadProcessorDescriptors(dirWith({ 'elab.json': { name: 'elab', version: '1', description: 'the seed worker', celery: { task: 'tasks.elab_file' } } }));
+    const [elab] = await loadProcessorDescriptors(
+      dirWith({ 'elab.json': { name: 'elab', version: '1', description: 'the seed worker', celery: { task: 'tasks.elab_file' } } }),
+    );
     expect(elab?.celery).toEqual({ task: 'tasks.elab_file', queue: 'celery' });
   });
 
   it.each([
     ['not JSON', { 'bad.json': '{"name": ' }, /^PROCESSORS_DIR: bad\.json: not JSON/],
-    ['a file named after another processor', { 'other.json': { ...sentiment } }, /other\.json: is named after another processor: it describes "sentiment", so call it sentiment\.json/],
+    [
+      'a file named after another processor',
+      { 'other.json': { ...sentiment } },
+      /other\.json: is named after another processor: it describes "sentiment", so call it sentiment\.json/,
+    ],
     ['an unknown key', { 'sentiment.json': { ...sentiment, tiemoutMs: 5 } }, /sentiment\.json: unknown key "tiemoutMs"/],
-    ['a keyword it cannot honour', { 'sentiment.json': { ...sentiment, fields: { type: 'object', properties: { text: { type: 'string', oneOf: [] } } } } }, /fields\.properties\.text: "oneOf" not supported for a string/],
-    ['a required field it does not describe', { 'sentiment.json': { ...sentiment, fields: { type: 'object', required: ['text'] } } }, /"required" must list names of "properties"/],
-    ['a bad pattern', { 'sentiment.json': { ...sentiment, fields: { type: 'object', properties: { a: { type: 'string', pattern: '(' } } } } }, /"pattern" is not a regular expression/],
+    [
+      'a keyword it cannot honour',
+      { 'sentiment.json': { ...sentiment, fields: { type: 'object', properties: { text: { type: 'string', oneOf: [] } } } } },
+      /fields\.properties\.text: "oneOf" not supported for a string/,
+    ],
+    [
+      'a required field it does not describe',
+      { 'sentiment.json': { ...sentiment, fields: { type: 'object', required: ['text'] } } },
+      /"required" must list names of "properties"/,
+    ],
+    [
+      'a bad pattern',
+      { 'sentiment.json': { ...sentiment, fields: { type: 'object', properties: { a: { type: 'string', pattern: '(' } } } } },
+      /"pattern" is not a regular expression/,
+    ],
     ['files without types', { 'sentiment.json': { ...sentiment, files: { accept: [], minCount: 1, maxCount: 1 } } }, /"files\.accept" must list MIME types/],
     ['a bad Celery task', { 'sentiment.json': { ...sentiment, celery: { task: 'no spaces allowed' } } }, /"celery\.task" must name a Celery task/],
     ['the same name twice', { 'sentiment.json': sentiment, 'sentiment.mjs': 'export default {}' }, /PROCESSORS_DIR/],

@@ -13,7 +13,12 @@ import { PYTHON, PYTHON_SDK_DIR, pythonEnv, pythonSdkAvailable } from '../suppor
 
 interface PythonAnswers {
   configs: Record<string, unknown>[];
-  topologies: { exchanges: { name: string; type: string }[]; queues: { name: string; arguments: Record<string, unknown>; bindings: string[][] }[]; retryTiers: unknown[]; taskQueues: Record<string, string> }[];
+  topologies: {
+    exchanges: { name: string; type: string }[];
+    queues: { name: string; arguments: Record<string, unknown>; bindings: string[][] }[];
+    retryTiers: unknown[];
+    taskQueues: Record<string, string>;
+  }[];
   tasks: boolean[];
   names: string[];
   events: unknown[];
@@ -22,8 +27,27 @@ interface PythonAnswers {
 
 const CONFIGS: Record<string, string>[] = [
   {},
-  { AMQP_URL: 'amqp://u:p@a:5672/v, amqps://b', AMQP_PREFIX: 'p-1.x', DATA_DIR: '/srv/data', WORKER_CONCURRENCY: '4', PROCESSOR_CONCURRENCY: 'echo:2, flaky : 3', WORKER_PROCESSORS: 'echo, flaky', LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty' },
-  { RETRY_DELAYS_MS: '500,500,20', TASK_QUEUE_TTL_MS: '0', TASK_QUEUE_MAX_LENGTH: '7', DELIVERY_LIMIT: '9', MAX_RESULT_BYTES: '2048', TASK_TIMEOUT_MS: '100', SHUTDOWN_GRACE_MS: '0', PUBLISH_TIMEOUT_MS: '250', TASK_MAX_ATTEMPTS: '1' },
+  {
+    AMQP_URL: 'amqp://u:p@a:5672/v, amqps://b',
+    AMQP_PREFIX: 'p-1.x',
+    DATA_DIR: '/srv/data',
+    WORKER_CONCURRENCY: '4',
+    PROCESSOR_CONCURRENCY: 'echo:2, flaky : 3',
+    WORKER_PROCESSORS: 'echo, flaky',
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'pretty',
+  },
+  {
+    RETRY_DELAYS_MS: '500,500,20',
+    TASK_QUEUE_TTL_MS: '0',
+    TASK_QUEUE_MAX_LENGTH: '7',
+    DELIVERY_LIMIT: '9',
+    MAX_RESULT_BYTES: '2048',
+    TASK_TIMEOUT_MS: '100',
+    SHUTDOWN_GRACE_MS: '0',
+    PUBLISH_TIMEOUT_MS: '250',
+    TASK_MAX_ATTEMPTS: '1',
+  },
   { RETRY_DELAYS_MS: '1000,' },
   { S3_DESTINATIONS: '{"up":{"bucket":"uploads","accessKeyId":"a","secretAccessKey":"s"}}', UPLOAD_STORE: 's3:up' },
   { WORKER_PROCESSORS: 'all' },
@@ -55,7 +79,14 @@ const CONFIGS: Record<string, string>[] = [
 ];
 
 const TOPOLOGIES = [
-  { prefix: 'warren', processors: ['echo', 'categorize-torch'], taskQueueMaxLength: 100_000, deliveryLimit: 5, retryDelaysMs: [1000, 10_000, 60_000, 300_000], taskQueueTtlMs: 86_400_000 },
+  {
+    prefix: 'warren',
+    processors: ['echo', 'categorize-torch'],
+    taskQueueMaxLength: 100_000,
+    deliveryLimit: 5,
+    retryDelaysMs: [1000, 10_000, 60_000, 300_000],
+    taskQueueTtlMs: 86_400_000,
+  },
   { prefix: 'test-1', processors: ['a'], taskQueueMaxLength: 3, deliveryLimit: 1, retryDelaysMs: [300, 20, 300], taskQueueTtlMs: 0 },
   { prefix: 'x', processors: [], taskQueueMaxLength: 1, deliveryLimit: 2, retryDelaysMs: [], taskQueueTtlMs: 5 },
 ];
@@ -90,7 +121,19 @@ const TASKS = [
   '{"half": ',
 ];
 
-const NAMES = ['report.pdf', '../../etc/passwd', 'C:\\Users\\x\\a b.txt', '.hidden', '__init__.py', 'Café déjà.txt', '日本語', '', 'x'.repeat(150) + '.txt', 'a\u0000b', 'emoji 😀 name.png'];
+const NAMES = [
+  'report.pdf',
+  '../../etc/passwd',
+  'C:\\Users\\x\\a b.txt',
+  '.hidden',
+  '__init__.py',
+  'Café déjà.txt',
+  '日本語',
+  '',
+  'x'.repeat(150) + '.txt',
+  'a\u0000b',
+  'emoji 😀 name.png',
+];
 
 function askPython(): PythonAnswers {
   const done = spawnSync(PYTHON, [`${PYTHON_SDK_DIR}/tests/parity.py`], {
@@ -105,7 +148,11 @@ function askPython(): PythonAnswers {
 
 describe.skipIf(!pythonSdkAvailable)('the Python worker SDK', () => {
   it("passes its own unit tests (Debian's python3 -m unittest)", () => {
-    const done = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', `${PYTHON_SDK_DIR}/tests`, '-t', PYTHON_SDK_DIR], { env: pythonEnv(), encoding: 'utf8', timeout: 120_000 });
+    const done = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', `${PYTHON_SDK_DIR}/tests`, '-t', PYTHON_SDK_DIR], {
+      env: pythonEnv(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(done.status, done.stderr).toBe(0);
     expect(done.stderr).toMatch(/^OK/m);
   }, 130_000);
@@ -138,10 +185,23 @@ describe.skipIf(!pythonSdkAvailable)('the Python worker SDK', () => {
         try {
           const c = loadConfig(env);
           node = {
-            amqpUrls: c.amqpUrls, amqpPrefix: c.amqpPrefix, dataDir: c.dataDir, logLevel: c.logLevel, logFormat: c.logFormat, workerProcessors: c.workerProcessors,
-            workerConcurrency: c.workerConcurrency, processorConcurrency: Object.fromEntries(c.processorConcurrency), publishTimeoutMs: c.publishTimeoutMs,
-            taskQueueMaxLength: c.taskQueueMaxLength, taskQueueTtlMs: c.taskQueueTtlMs, deliveryLimit: c.deliveryLimit, retryDelaysMs: c.retryDelaysMs,
-            taskMaxAttempts: c.taskMaxAttempts, maxResultBytes: c.maxResultBytes, taskTimeoutMs: c.taskTimeoutMs, shutdownGraceMs: c.shutdownGraceMs,
+            amqpUrls: c.amqpUrls,
+            amqpPrefix: c.amqpPrefix,
+            dataDir: c.dataDir,
+            logLevel: c.logLevel,
+            logFormat: c.logFormat,
+            workerProcessors: c.workerProcessors,
+            workerConcurrency: c.workerConcurrency,
+            processorConcurrency: Object.fromEntries(c.processorConcurrency),
+            publishTimeoutMs: c.publishTimeoutMs,
+            taskQueueMaxLength: c.taskQueueMaxLength,
+            taskQueueTtlMs: c.taskQueueTtlMs,
+            deliveryLimit: c.deliveryLimit,
+            retryDelaysMs: c.retryDelaysMs,
+            taskMaxAttempts: c.taskMaxAttempts,
+            maxResultBytes: c.maxResultBytes,
+            taskTimeoutMs: c.taskTimeoutMs,
+            shutdownGraceMs: c.shutdownGraceMs,
             uploadStore: c.uploadStore.kind === 's3' ? c.uploadStore.destination.name : null,
           };
         } catch (err) {
@@ -154,13 +214,15 @@ describe.skipIf(!pythonSdkAvailable)('the Python worker SDK', () => {
     });
 
     it('accepts and refuses the same task messages as shared/contracts.ts', () => {
-      expect(python!.tasks).toEqual(TASKS.map((body) => {
-        try {
-          return taskMessages.check(JSON.parse(body));
-        } catch {
-          return false;
-        }
-      }));
+      expect(python!.tasks).toEqual(
+        TASKS.map((body) => {
+          try {
+            return taskMessages.check(JSON.parse(body));
+          } catch {
+            return false;
+          }
+        }),
+      );
       expect(python!.tasks.filter(Boolean)).toHaveLength(2);
     });
 

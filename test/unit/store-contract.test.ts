@@ -16,7 +16,13 @@ type Location = StoreLocation;
 const backends = STORE_BACKENDS;
 
 const echo = (id: string = randomUUID()) => ({ task_id: id, processor: 'echo' });
-const newTask = (fields: Partial<NewTask> = {}): NewTask => ({ id: randomUUID(), processor: 'echo', input: { fields: { item_a: 'TV' }, files: [] }, createdAt: Date.now(), ...fields });
+const newTask = (fields: Partial<NewTask> = {}): NewTask => ({
+  id: randomUUID(),
+  processor: 'echo',
+  input: { fields: { item_a: 'TV' }, files: [] },
+  createdAt: Date.now(),
+  ...fields,
+});
 
 describe.each(backends)('the $name task store', (backend) => {
   let location: Location;
@@ -291,7 +297,11 @@ describe.each(backends)('the $name task store', (backend) => {
       const store = await open();
       const first = newTask({ idempotency: key() });
       await store.insertPending(first);
-      expect(await store.insertPending(newTask({ idempotency: key({ fingerprint: 'other' }) }))).toEqual({ created: false, taskId: first.id, sameRequest: false });
+      expect(await store.insertPending(newTask({ idempotency: key({ fingerprint: 'other' }) }))).toEqual({
+        created: false,
+        taskId: first.id,
+        sameRequest: false,
+      });
 
       const lapsed = newTask({ idempotency: key({ key: 'k-2', expiresAt: Date.now() - 1 }) });
       await store.insertPending({ ...lapsed, createdAt: Date.now() - 10 });
@@ -308,11 +318,16 @@ describe.each(backends)('the $name task store', (backend) => {
       for (let round = 0; round < 5; round += 1) {
         const tasks = await Promise.all(Array.from({ length: 20 }, () => pendingTask(a)));
         // Opposite orders: recorders that locked rows as they met them would deadlock here.
-        const batchA = tasks.flatMap((task) => [taskEvent(task, { status: 'STARTED', attempt: 1 }), taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'A' })]);
-        const batchB = [...tasks].reverse().flatMap((task) => [
-          taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.5 }),
-          taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'b', message: 'B' } }),
+        const batchA = tasks.flatMap((task) => [
+          taskEvent(task, { status: 'STARTED', attempt: 1 }),
+          taskEvent(task, { status: 'SUCCESS', attempt: 1, result: 'A' }),
         ]);
+        const batchB = [...tasks]
+          .reverse()
+          .flatMap((task) => [
+            taskEvent(task, { status: 'STARTED', attempt: 1, progress: 0.5 }),
+            taskEvent(task, { status: 'FAILURE', attempt: 1, error: { code: 'b', message: 'B' } }),
+          ]);
         const outcomes = (await Promise.all([a.applyEvents(batchA), b.applyEvents(batchB)])).flat();
         for (const task of tasks) {
           const terminal = outcomes.filter((o) => o.taskId === task.task_id && o.record);

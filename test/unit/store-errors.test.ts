@@ -67,7 +67,9 @@ describe('store faults', () => {
     await expect(guarded.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
     // A failed read does not make the store unready: only writes do (a full disk still serves reads).
     expect(guarded.problem()).toBeUndefined();
-    await expect(guarded.insertPending({ id: 'x', processor: 'echo', input: { fields: {}, files: [] }, createdAt: 0 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(guarded.insertPending({ id: 'x', processor: 'echo', input: { fields: {}, files: [] }, createdAt: 0 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
     expect(guarded.problem()).toMatch(/unavailable/);
     failWith = driverError('database or disk is full', 'SQLITE_FULL');
     await expect(guarded.deliveries.apply([])).rejects.toBeInstanceOf(StorageFullError);

@@ -93,7 +93,9 @@ describe('the webhook URL guard', () => {
       expect(refusal.message).not.toContain(address);
       expect(refusal.message).not.toMatch(/\d+\.\d+\.\d+\.\d+|:[0-9a-f]*:/i);
     }
-    const rebound = (await lookupOnce(createUrlGuard([], resolverOf({ 'later.example': ['10.1.2.3'] })), 'later.example').catch((err: unknown) => err)) as Error;
+    const rebound = (await lookupOnce(createUrlGuard([], resolverOf({ 'later.example': ['10.1.2.3'] })), 'later.example').catch(
+      (err: unknown) => err,
+    )) as Error;
     expect(rebound.message).toBe('webhook host later.example is not public (operators may allow it with WEBHOOK_ALLOWLIST)');
   });
 

@@ -55,7 +55,12 @@ describe.each(cases)('a password $form: $password', ({ password, written }) => {
     const ftp = { drop: { host: 'ftp.example.com', user: 'warren', password: written } };
     const shown: string[] = [];
     for (const destination of [parseS3Destinations(JSON.stringify(s3)).archive!, parseFtpDestinations(JSON.stringify(ftp)).drop!]) {
-      shown.push(JSON.stringify(destination), inspect(destination, { depth: 5 }), JSON.stringify(redactDestination(destination)), describeDestination(destination));
+      shown.push(
+        JSON.stringify(destination),
+        inspect(destination, { depth: 5 }),
+        JSON.stringify(redactDestination(destination)),
+        describeDestination(destination),
+      );
     }
     const complaints = [
       () => parseS3Destinations(JSON.stringify({ archive: { ...s3.archive, bucket: 'NO' } })),

@@ -73,8 +73,10 @@ export function createWebhookDeliverer({ secret, timeoutMs, connectTimeoutMs, gu
           validateStatus: () => true,
         });
       } catch (err) {
-        if (deadline.aborted && !signal.aborted) throw new DeliveryError('webhook_timeout', `the receiver did not answer within ${timeoutMs} ms`, { cause: err });
-        if (isConnectTimeout(err)) throw new DeliveryError('webhook_connect_timeout', `no connection to the receiver within ${connectTimeoutMs} ms`, { cause: err });
+        if (deadline.aborted && !signal.aborted)
+          throw new DeliveryError('webhook_timeout', `the receiver did not answer within ${timeoutMs} ms`, { cause: err });
+        if (isConnectTimeout(err))
+          throw new DeliveryError('webhook_connect_timeout', `no connection to the receiver within ${connectTimeoutMs} ms`, { cause: err });
         const message = err instanceof Error ? err.message : String(err);
         throw new DeliveryError('webhook_unreachable', `webhook request failed: ${message.slice(0, 300)}`, { cause: err });
       }
@@ -82,8 +84,12 @@ export function createWebhookDeliverer({ secret, timeoutMs, connectTimeoutMs, gu
       if (status >= 200 && status < 300) return { httpStatus: status, location: url };
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       if (status === 410) throw new DeliveryError('webhook_gone', 'the receiver answered 410 Gone: no more attempts', { permanent: true, httpStatus: status });
-      if (status >= 300 && status < 400) throw new DeliveryError('webhook_redirect', `the receiver answered ${status}; redirects are not followed`, { httpStatus: status });
-      throw new DeliveryError('webhook_status', `the receiver answered ${status}`, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+      if (status >= 300 && status < 400)
+        throw new DeliveryError('webhook_redirect', `the receiver answered ${status}; redirects are not followed`, { httpStatus: status });
+      throw new DeliveryError('webhook_status', `the receiver answered ${status}`, {
+        httpStatus: status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
     },
     close() {
       agents.http.destroy();

@@ -18,7 +18,8 @@ export async function selectProcessors(config: Pick<Config, ProcessorSettings>):
   const custom = config.processorsDir ? await loadProcessorDir(config.processorsDir) : [];
   const all = mergeProcessors(BUILTIN_PROCESSORS, custom);
   for (const name of config.processorConcurrency.keys()) {
-    if (!all.some((p) => p.name === name)) throw new ConfigError('PROCESSOR_CONCURRENCY', `unknown processor "${name}"; known: ${all.map((p) => p.name).join(', ')}`);
+    if (!all.some((p) => p.name === name))
+      throw new ConfigError('PROCESSOR_CONCURRENCY', `unknown processor "${name}"; known: ${all.map((p) => p.name).join(', ')}`);
   }
   if (config.workerProcessors === 'all') return all;
   return config.workerProcessors.map((name) => {

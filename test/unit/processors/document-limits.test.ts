@@ -64,7 +64,11 @@ describe('document processor: images over MAX_IMAGE_PIXELS', () => {
     const bomb = await pdfBomb(12_000, 12_000);
     expect(bomb.length).toBeLessThan(200_000);
     const { outcome, growthMb } = await measured(() => run('bomb.pdf', bomb, 'application/pdf'));
-    expectFailure(outcome, 'image_too_large', /^image too large: 12000 × 12000 pixels \(144 MP\) on page 1 is more than the 100-megapixel limit \(MAX_IMAGE_PIXELS\)$/);
+    expectFailure(
+      outcome,
+      'image_too_large',
+      /^image too large: 12000 × 12000 pixels \(144 MP\) on page 1 is more than the 100-megapixel limit \(MAX_IMAGE_PIXELS\)$/,
+    );
     // Decoded it is 432 MB of RGB, and 1.4 GB on its way through OCR; refused, a PDF thread's worth.
     expect(growthMb).toBeLessThan(300);
   }, 30_000);
@@ -80,7 +84,11 @@ describe('document processor: images over MAX_IMAGE_PIXELS', () => {
   it('takes the limit from MAX_IMAGE_PIXELS, for image files and for the scans inside PDFs', async () => {
     configureDecoderLimits({ maxImagePixels: 300_000 });
     // invoice.png is 1200 × 320; scanned.pdf holds the same page as a JPEG.
-    expectFailure((await measured(() => run('invoice.png', fixture('invoice.png'), 'image/png'))).outcome, 'image_too_large', /1200 × 320 pixels \(0.384 MP\) is more than the 0.3-megapixel limit/);
+    expectFailure(
+      (await measured(() => run('invoice.png', fixture('invoice.png'), 'image/png'))).outcome,
+      'image_too_large',
+      /1200 × 320 pixels \(0.384 MP\) is more than the 0.3-megapixel limit/,
+    );
     const scanned = await measured(() => run('scanned.pdf', fixture('scanned.pdf'), 'application/pdf'));
     expectFailure(scanned.outcome, 'image_too_large', /1200 × 320 pixels \(0.384 MP\) on page 1 is more than the 0.3-megapixel limit/);
     // A text PDF decodes no image: the limit does not touch it.
@@ -104,7 +112,13 @@ describe('document processor: WORKER_MEMORY_BUDGET_MB', () => {
       Promise.all([run('bomb.pdf', bomb, 'application/pdf').catch((error: unknown) => error), run('scanned.pdf', fixture('scanned.pdf'), 'application/pdf')]),
     );
     const [bombed, scanned] = outcome as [unknown, DocumentResult];
-    expectFailure(bombed, 'memory_budget_exceeded', new RegExp(`^memory budget exceeded: decoding the images of page 1 took the worker to \\d+ MB, over its budget of ${budgetMb} MB \\(WORKER_MEMORY_BUDGET_MB\\)$`));
+    expectFailure(
+      bombed,
+      'memory_budget_exceeded',
+      new RegExp(
+        `^memory budget exceeded: decoding the images of page 1 took the worker to \\d+ MB, over its budget of ${budgetMb} MB \\(WORKER_MEMORY_BUDGET_MB\\)$`,
+      ),
+    );
     // The scan waited its turn and was read as usual.
     expect(scanned.pages[0]).toMatchObject({ method: 'ocr' });
     expect(scanned.text).toMatch(/INVOICE/);

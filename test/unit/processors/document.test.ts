@@ -27,7 +27,13 @@ function fresh(): TestContext {
   return context;
 }
 
-async function run(name: string, data: Uint8Array, contentType: string, fields: Record<string, unknown> = {}, ctx?: (base: ProcessorContext) => ProcessorContext): Promise<DocumentResult> {
+async function run(
+  name: string,
+  data: Uint8Array,
+  contentType: string,
+  fields: Record<string, unknown> = {},
+  ctx?: (base: ProcessorContext) => ProcessorContext,
+): Promise<DocumentResult> {
   t = fresh();
   const file = t.addFile(name, data, contentType);
   return (await document.run({ fields, files: [file] }, ctx ? ctx(t.ctx) : t.ctx)) as DocumentResult;
@@ -84,7 +90,9 @@ describe('document processor: images (OCR)', () => {
     const webp = await run('invoice.webp', await sharp(png).webp({ quality: 90 }).toBuffer(), 'image/webp');
     expectInvoiceText(webp.text);
 
-    const tiff = await sharp([png, png], { join: { animated: true } }).tiff().toBuffer();
+    const tiff = await sharp([png, png], { join: { animated: true } })
+      .tiff()
+      .toBuffer();
     const result = await run('invoice.tiff', tiff, 'image/tiff');
     expect(result.pages.map((p) => p.page)).toEqual([1, 2]);
     for (const page of result.pages) expectOcrPage(page, 1200, 320);
@@ -110,7 +118,9 @@ describe('document processor: images (OCR)', () => {
       // One page four invoices tall: a single recognize call of ~0.5 s on two cores, which would
       // show as a gap of that size were it to run on this thread.
       const png = fixture('invoice.png');
-      const tall = await sharp([png, png, png, png], { join: { across: 1 } }).png().toBuffer();
+      const tall = await sharp([png, png, png, png], { join: { across: 1 } })
+        .png()
+        .toBuffer();
       const began = performance.now();
       const result = await run('tall.png', tall, 'image/png');
       elapsed = performance.now() - began;
@@ -176,7 +186,16 @@ describe('document processor: plain text', () => {
   it('passes text through as one page of lines', async () => {
     const result = await run('note.txt', fixture('note.txt'), 'text/plain');
     expect(result.text).toBe(PLAIN_TEXT.trimEnd());
-    expect(result.pages).toEqual([{ page: 1, method: 'plain', lines: PLAIN_TEXT.trimEnd().split('\n').map((text) => ({ text })), words: [] }]);
+    expect(result.pages).toEqual([
+      {
+        page: 1,
+        method: 'plain',
+        lines: PLAIN_TEXT.trimEnd()
+          .split('\n')
+          .map((text) => ({ text })),
+        words: [],
+      },
+    ]);
     expectProgress();
   });
 

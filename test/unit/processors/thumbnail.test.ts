@@ -135,7 +135,11 @@ describe('thumbnail processor', () => {
   it('takes its pixel limit from MAX_IMAGE_PIXELS', async () => {
     configureDecoderLimits({ maxImagePixels: 1_000_000 });
     try {
-      await expectPermanent(runThumbnail(await solid(1200, 1000).png().toBuffer()), 'image_too_large', /1200 × 1000 pixels \(1.2 MP\) is more than the 1-megapixel limit \(MAX_IMAGE_PIXELS\)/);
+      await expectPermanent(
+        runThumbnail(await solid(1200, 1000).png().toBuffer()),
+        'image_too_large',
+        /1200 × 1000 pixels \(1.2 MP\) is more than the 1-megapixel limit \(MAX_IMAGE_PIXELS\)/,
+      );
       expect((await runThumbnail(await solid(1000, 1000).png().toBuffer())).output).toMatchObject({ width: 256, height: 256 });
     } finally {
       configureDecoderLimits({});

@@ -45,7 +45,10 @@ export interface Prediction {
 
 /** Lower-case ASCII words: accents folded, punctuation dropped ("Kärcher K4" → ["karcher", "k4"]). */
 export function tokenize(text: string): string[] {
-  const folded = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  const folded = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
   return folded.match(/[a-z0-9]+/g) ?? [];
 }
 
@@ -133,9 +136,7 @@ export function softmax(scores: Float64Array, temperature = 1): Float64Array {
 /** Every category with its probability, most likely first. */
 export function predict(model: CategorizeModel, name: string, brand?: string): Prediction[] {
   const probabilities = softmax(logits(model, extractFeatures(name, brand, model.featureWeights)), model.temperature);
-  return model.categories
-    .map((category, k) => ({ category, confidence: probabilities[k] }))
-    .sort((a, b) => b.confidence - a.confidence);
+  return model.categories.map((category, k) => ({ category, confidence: probabilities[k] })).sort((a, b) => b.confidence - a.confidence);
 }
 
 /**

@@ -8,15 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { loadDataset, nearestWordOverlap, seededRandom, shuffle, stratifiedSplit, type ProductRow } from './dataset.js';
-import {
-  DEFAULT_FEATURE_WEIGHTS,
-  extractFeatures,
-  logits,
-  serializeModel,
-  softmax,
-  type CategorizeModel,
-  type FeatureWeights,
-} from './model.js';
+import { DEFAULT_FEATURE_WEIGHTS, extractFeatures, logits, serializeModel, softmax, type CategorizeModel, type FeatureWeights } from './model.js';
 
 export const MODEL_URL = new URL('./model.json', import.meta.url);
 
@@ -236,7 +228,9 @@ function main(): void {
   const started = performance.now();
   const rows = loadDataset();
   const { train, test } = stratifiedSplit(rows, 0.2, DEFAULT_TRAIN_OPTIONS.seed);
-  console.log(`dataset: ${rows.length} products, ${new Set(rows.map((r) => r.category)).size} categories; split ${train.length} train / ${test.length} held out (stratified, seed ${DEFAULT_TRAIN_OPTIONS.seed})`);
+  console.log(
+    `dataset: ${rows.length} products, ${new Set(rows.map((r) => r.category)).size} categories; split ${train.length} train / ${test.length} held out (stratified, seed ${DEFAULT_TRAIN_OPTIONS.seed})`,
+  );
   const overlaps = nearestWordOverlap(test, train);
   console.log(
     `held-out rows sharing >= 80% of their words with a training row: ${overlaps.filter((o) => o >= 0.8).length} (highest overlap ${Math.max(...overlaps).toFixed(2)})`,

@@ -1,6 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { DOCUMENT_DEFAULT_PAGES, DOCUMENT_MAX_PAGES, documentDescriptor, PermanentError, type FileRef, type Logger, type Processor, type ProcessorContext } from '../../../shared/index.js';
+import {
+  DOCUMENT_DEFAULT_PAGES,
+  DOCUMENT_MAX_PAGES,
+  documentDescriptor,
+  PermanentError,
+  type FileRef,
+  type Logger,
+  type Processor,
+  type ProcessorContext,
+} from '../../../shared/index.js';
 import { DECODER_CONCURRENCY, decoderLimits } from '../decoder-limits.js';
 import { imagePageCount, prepareImageFile, prepareRawImage } from './images.js';
 import { OCR_ENGINE, OCR_LANGUAGE, OcrEngine } from './ocr.js';

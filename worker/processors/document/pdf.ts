@@ -110,9 +110,12 @@ export class PdfReader {
     if (refused) {
       const where = `on page ${page}`;
       if (refused.width !== undefined && refused.height !== undefined) throw imageTooLarge(refused.width, refused.height, this.limits.maxImagePixels, where);
-      throw new PermanentError(`image too large: page ${page} draws an image of more than the ${megapixels(this.limits.maxImagePixels)}-megapixel limit (MAX_IMAGE_PIXELS)`, {
-        code: 'image_too_large',
-      });
+      throw new PermanentError(
+        `image too large: page ${page} draws an image of more than the ${megapixels(this.limits.maxImagePixels)}-megapixel limit (MAX_IMAGE_PIXELS)`,
+        {
+          code: 'image_too_large',
+        },
+      );
     }
     return error === undefined ? (image ? { image } : {}) : { error };
   }

@@ -19,7 +19,10 @@ function leastResultBytes(bytes: Uint8Array): number {
 export function plainTextPage(bytes: Uint8Array, maxResultBytes: number = Infinity): PageResult {
   const least = leastResultBytes(bytes);
   if (least > maxResultBytes) {
-    throw new PermanentError(`the text would make a result of at least ${least} bytes of JSON, more than MAX_RESULT_BYTES (${maxResultBytes}); send a shorter text`, { code: 'result_too_large' });
+    throw new PermanentError(
+      `the text would make a result of at least ${least} bytes of JSON, more than MAX_RESULT_BYTES (${maxResultBytes}); send a shorter text`,
+      { code: 'result_too_large' },
+    );
   }
   let text: string;
   try {

@@ -39,14 +39,7 @@ export function parseDeadline(text: string, timeZone: string): Deadline | { erro
 
   const dateTime = DATE_TIME.exec(text);
   if (!dateTime) return { error: `"${clip(text)}" is not an ISO 8601 date or date-time (${DEADLINE_FORMATS})` };
-  const [year, month, day, hour, minute, second] = dateTime.slice(1, 7).map((part) => Number(part ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = dateTime.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
   if (!isRealDate(year, month, day)) return { error: `"${text}" is not a real calendar date` };
   if (hour > 23 || minute > 59 || second > 59) return { error: `"${text}" is not a real time of day` };
 

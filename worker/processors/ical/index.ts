@@ -37,9 +37,7 @@ async function readTodos(input: TaskInput, ctx: ProcessorContext, timeZone: stri
 
   if (fieldGiven && file) throw invalidInput('give the todos either as the todos field or as an uploaded file, not both');
   if (fieldGiven) {
-    return typeof field === 'string'
-      ? todosFromJson(field, 'the todos field', timeZone)
-      : todosFromValue(field, 'the todos field', timeZone);
+    return typeof field === 'string' ? todosFromJson(field, 'the todos field', timeZone) : todosFromValue(field, 'the todos field', timeZone);
   }
   if (file) return todosFromFile(file, ctx, timeZone);
   throw invalidInput('no todos: give the todos field (a JSON array) or upload one JSON or CSV file');

@@ -73,8 +73,7 @@ export function todosFromCsv(text: string, source: string, timeZone: string): To
   const items = rows.map((row, index) => {
     if (row.fields.length > columns.length) {
       tooWide.push(
-        `todo ${index + 1} (CSV line ${row.line}): ${row.fields.length} fields but the header has ${columns.length}; ` +
-          'quote fields that contain commas',
+        `todo ${index + 1} (CSV line ${row.line}): ${row.fields.length} fields but the header has ${columns.length}; ` + 'quote fields that contain commas',
       );
     }
     const item: Record<string, string> = {};
@@ -134,7 +133,10 @@ export function validateTodos(items: readonly unknown[], label: (index: number) 
       // Same title and deadline, same UID: re-importing the calendar updates events instead of
       // duplicating them. The deadline as written (not as resolved) keeps the UID when only the
       // time zone is corrected. Repeats within one list are told apart by their order.
-      const hash = createHash('sha256').update(JSON.stringify([title, deadlineText])).digest('hex').slice(0, 32);
+      const hash = createHash('sha256')
+        .update(JSON.stringify([title, deadlineText]))
+        .digest('hex')
+        .slice(0, 32);
       const seen = derivedUids.get(hash) ?? 0;
       derivedUids.set(hash, seen + 1);
       uid = `${hash}${seen === 0 ? '' : `-${seen + 1}`}@${UID_DOMAIN}`;

@@ -1,6 +1,15 @@
 import fs from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
-import { PermanentError, THUMBNAIL_FITS, THUMBNAIL_FORMATS, THUMBNAIL_MAX_SIDE, thumbnailDescriptor, type Processor, type ThumbnailFit, type ThumbnailFormat } from '../../../shared/index.js';
+import {
+  PermanentError,
+  THUMBNAIL_FITS,
+  THUMBNAIL_FORMATS,
+  THUMBNAIL_MAX_SIDE,
+  thumbnailDescriptor,
+  type Processor,
+  type ThumbnailFit,
+  type ThumbnailFormat,
+} from '../../../shared/index.js';
 import { DECODER_CONCURRENCY, checkImagePixels, decoderLimits, imageTooLarge } from '../decoder-limits.js';
 
 export const DEFAULT_WIDTH = 256;
