@@ -29,6 +29,14 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return watchProcess(child, entry);
+}
+
+/**
+ * A started child (stdout and stderr piped) as a WarrenProcess: its log lines captured (JSON where
+ * they are JSON), waited for, and the child stopped by its own PID. `label` names it in errors.
+ */
+export function watchProcess(child: ChildProcess, label: string): WarrenProcess {
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   const onLine = (text: string): void => {
@@ -39,12 +47,17 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
       line = { msg: text };
     }
     logs.push(line);
-    if (process.env.WARREN_TEST_LOGS) console.log(`[${entry}:${child.pid}] ${text}`);
+    if (process.env.WARREN_TEST_LOGS) console.log(`[${label}:${child.pid}] ${text}`);
     for (const wake of waiters) wake();
   };
   readline.createInterface({ input: child.stdout! }).on('line', onLine);
   readline.createInterface({ input: child.stderr! }).on('line', onLine);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const lastLines = (): string =>
+    logs
+      .slice(-10)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
 
   return {
     child,
@@ -61,14 +74,7 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(
-            new Error(
-              `${entry} did not log the expected line within ${timeoutMs} ms; last lines:\n${logs
-                .slice(-10)
-                .map((l) => JSON.stringify(l))
-                .join('\n')}`,
-            ),
-          );
+          reject(new Error(`${label} did not log the expected line within ${timeoutMs} ms; last lines:\n${lastLines()}`));
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);
@@ -78,14 +84,7 @@ export function startProcess(entry: Entry, env: Record<string, string>): WarrenP
         void exited.then(() => {
           if (waiters.has(check)) {
             cleanup();
-            reject(
-              new Error(
-                `${entry} exited before logging the expected line:\n${logs
-                  .slice(-10)
-                  .map((l) => JSON.stringify(l))
-                  .join('\n')}`,
-              ),
-            );
+            reject(new Error(`${label} exited before logging the expected line:\n${lastLines()}`));
           }
         });
         check();
