@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { connectionOptions, migrateOnce } from './postgres-connection.js';
 import { inTransaction } from './postgres-transaction.js';
+import { text, writeRows } from './postgres-writes.js';
 import { PostgresDeliveryStore } from './postgres-deliveries.js';
 import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
@@ -203,7 +204,13 @@ export class PostgresTaskStore implements TaskStore {
 
   async markConfirmed(ids: readonly string[], at: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.pool.query('UPDATE tasks SET confirmed_at = $1 WHERE id = ANY($2) AND confirmed_at IS NULL', [at, ids]);
+    // Rows locked in id order, as applyEvents locks them: a plain UPDATE … = ANY locks in the order
+    // it finds rows, and deadlocked with the recorder under load (each retried, adding seconds to p99).
+    await this.pool.query(
+      `UPDATE tasks t SET confirmed_at = $1
+       FROM (SELECT id FROM tasks WHERE id = ANY($2) AND confirmed_at IS NULL ORDER BY id FOR UPDATE) picked WHERE t.id = picked.id`,
+      [at, ids],
+    );
   }
 
   async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
@@ -220,7 +227,11 @@ export class PostgresTaskStore implements TaskStore {
 
   async unclaim(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.pool.query(`UPDATE tasks SET confirmed_at = NULL WHERE id = ANY($1) AND status = 'PENDING'`, [ids]);
+    await this.pool.query(
+      `UPDATE tasks t SET confirmed_at = NULL
+       FROM (SELECT id FROM tasks WHERE id = ANY($1) AND status = 'PENDING' ORDER BY id FOR UPDATE) picked WHERE t.id = picked.id`,
+      [ids],
+    );
   }
 
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {
@@ -260,41 +271,4 @@ export class PostgresTaskStore implements TaskStore {
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, work);
   }
-}
-
-/** Write rows changed by a batch: one statement, one array per column. */
-async function writeRows(client: pg.PoolClient, rows: readonly TaskRow[]): Promise<void> {
-  const column = <K extends keyof TaskRow>(key: K): TaskRow[K][] => rows.map((row) => row[key]);
-  await client.query(
-    `UPDATE tasks AS t SET status = v.status, attempt = v.attempt, progress = v.progress, progress_message = v.progress_message,
-       artifacts = v.artifacts, error_code = v.error_code, error_message = v.error_message,
-       started_at = v.started_at, finished_at = v.finished_at, updated_at = v.updated_at, final_event_id = v.final_event_id
-     FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
-       AS v(id, status, attempt, progress, progress_message, artifacts, error_code, error_message, started_at, finished_at, updated_at, final_event_id)
-     WHERE t.id = v.id`,
-    [
-      column('id'),
-      column('status'),
-      column('attempt'),
-      column('progress'),
-      column('progress_message').map(text),
-      column('artifacts'),
-      column('error_code').map(text),
-      column('error_message').map(text),
-      column('started_at'),
-      column('finished_at'),
-      column('updated_at'),
-      column('final_event_id'),
-    ],
-  );
-}
-
-/**
- * PostgreSQL text cannot hold NUL, which a worker's error or progress message might contain; it
- * becomes U+FFFD rather than failing (and so endlessly redelivering) the recorder's whole batch.
- * JSON columns need no such care: JSON.stringify escapes NUL.
- */
-function text<T extends string | null>(value: T): T {
-  return (value === null ? value : value.replaceAll('\u0000', '\uFFFD')) as T;
 }
