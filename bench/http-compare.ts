@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
+import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { driveHttpClients, type ClientRun } from './http.js';
 import { profilesByPid, selfTimes, topRows } from './profile.js';
-import { problemsLogged, startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
-import { brokerPid, cpuMeter, ratio, round } from './stats.js';
+import { cpuMeter, ratio, round } from './stats.js';
+import { startCeiling, startWarren, type Target } from './targets.js';
 
 /**
  * warren against its HTTP ceiling, in one run, with one client: the same `driveHttpClients`
@@ -25,18 +25,11 @@ export interface HttpCompareOptions {
   profile: boolean;
 }
 
-interface Target {
-  name: 'ceiling' | 'warren';
-  urls: string[];
-  cpu: Record<string, readonly number[]>;
-  stop(): Promise<void>;
-  problems(): number;
-}
-
 type Row = Record<string, string | number | null>;
 
 export async function runHttpCompare(options: HttpCompareOptions): Promise<Record<string, unknown>> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
+  let keepLogs = false; // logs that hold warnings outlive the run, to be read
   const rows: Row[] = [];
   const cpuRows: Row[] = [];
   const runs = new Map<string, ClientRun>();
@@ -52,7 +45,10 @@ export async function runHttpCompare(options: HttpCompareOptions): Promise<Recor
         rows.push(caseRow(target.name, clients, run, runs.get(`ceiling@${clients}`)));
         cpuRows.push({ case: `${target.name} c=${clients}`, ...meter.stop(options.tasks) });
       }
-      if (target.problems() > 0) console.warn(`${target.name}: ${target.problems()} warn/error lines logged (see ${logDir})`);
+      if (target.problems() > 0) {
+        keepLogs = true;
+        console.warn(`${target.name}: ${target.problems()} warn/error lines logged (kept in ${logDir})`);
+      }
     } finally {
       await target.stop();
     }
@@ -62,7 +58,7 @@ export async function runHttpCompare(options: HttpCompareOptions): Promise<Recor
     await measure(await startCeiling(options.gateways, logDir));
     const prefix = uniquePrefix();
     try {
-      await measure(await startWarren(prefix, options.gateways, logDir));
+      await measure(await startWarren({ prefix, gateways: options.gateways, logDir }));
     } finally {
       await deletePrefix(prefix);
     }
@@ -78,7 +74,7 @@ export async function runHttpCompare(options: HttpCompareOptions): Promise<Recor
       Object.assign(result.tables as Record<string, Row[]>, await profileWarren(options, logDir, runs.get(`ceiling@${Math.max(...options.concurrency)}`)));
     return result;
   } finally {
-    fs.rmSync(logDir, { recursive: true, force: true });
+    if (!keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
   }
 }
 
@@ -100,59 +96,6 @@ function caseRow(target: string, clients: number, run: ClientRun, ceiling: Clien
   };
 }
 
-async function startCeiling(servers: number, logDir: string): Promise<Target> {
-  const started: BenchProcess[] = [];
-  try {
-    for (let i = 0; i < servers; i += 1) {
-      started.push(await startBenchProcess({ entry: 'bench/ceiling-http.ts', env: { PORT: '0' }, ready: [(l) => l.msg === 'ceiling listening'], logDir }));
-    }
-  } catch (err) {
-    await Promise.all(started.map((p) => p.stop()));
-    throw err;
-  }
-  return {
-    name: 'ceiling',
-    urls: started.map((p) => `http://127.0.0.1:${String(p.readyLines[0]!.port)}/prediction`),
-    cpu: cpuGroups(started.map((p) => p.pid)),
-    stop: async () => void (await Promise.all(started.map((p) => p.stop()))),
-    problems: () => 0,
-  };
-}
-
-/** 1 worker + `gateways` gateways on a private prefix and DATA_DIR, logging at info as deployed. */
-async function startWarren(prefix: string, gateways: number, logDir: string, nodeArgs: string[] = []): Promise<Target> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = { AMQP_URL: TEST_AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'info', DEFAULT_PROCESSOR: 'echo', WORKER_PROCESSORS: 'echo' };
-  const started: BenchProcess[] = [];
-  const stop = async (): Promise<void> => {
-    await Promise.all(started.map((p) => p.stop()));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    // The worker first: it declares the task queue the gateways' first submits go to.
-    started.push(await startBenchProcess({ entry: 'worker/main.ts', env, ready: warrenReady.worker, logDir, nodeArgs }));
-    for (let i = 0; i < gateways; i += 1) {
-      started.push(await startBenchProcess({ entry: 'gateway/main.ts', env: { ...env, PORT: '0' }, ready: warrenReady.gateway, logDir, nodeArgs }));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const [worker, ...gatewayProcesses] = started;
-  return {
-    name: 'warren',
-    urls: gatewayProcesses.map((p) => `http://127.0.0.1:${String(p.readyLines[0]!.port)}/prediction`),
-    cpu: { ...cpuGroups(gatewayProcesses.map((p) => p.pid)), worker: [worker!.pid] },
-    stop,
-    problems: () => started.reduce((sum, p) => sum + problemsLogged(p), 0),
-  };
-}
-
-function cpuGroups(servers: number[]): Record<string, readonly number[]> {
-  const broker = brokerPid();
-  return { client: [process.pid], servers, ...(broker ? { broker: [broker] } : {}) };
-}
-
 /**
  * One more warren run at the highest concurrency, gateways and worker under `--cpu-prof`, counted
  * only between the start and the end of the measured run. The profiles are kept under
@@ -167,7 +110,7 @@ async function profileWarren(options: HttpCompareOptions, logDir: string, ceilin
   let run: ClientRun;
   let pids: { gateways: number[]; worker: number };
   try {
-    const target = await startWarren(prefix, options.gateways, logDir, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
+    const target = await startWarren({ prefix, gateways: options.gateways, logDir, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
     pids = { gateways: target.cpu.servers as number[], worker: target.cpu.worker![0]! };
     try {
       await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });

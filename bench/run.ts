@@ -10,6 +10,7 @@ import { runDeliveryBench } from './delivery.js';
 import { runLargeResultBench } from './large-result.js';
 import { runOcrBench } from './ocr.js';
 import { runOcrScalingBench } from './ocr-scaling.js';
+import { runPeersBench } from './peers.js';
 import { runPipelineBench } from './raw-amqp.js';
 import { runUploadBench } from './upload.js';
 
@@ -37,6 +38,7 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string', default: '32,128' },
     warmup: { type: 'string', default: '300' },
     profile: { type: 'boolean', default: false },
+    postgres: { type: 'boolean', default: false },
     // No default here: pipeline and ocr-scaling each have their own (64 and 16).
     'in-flight': { type: 'string' },
     'latency-tasks': { type: 'string', default: '500' },
@@ -75,6 +77,14 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   latency: () => runLatencyBench({ tasks: tasks(500) }),
   delivery: () => runDeliveryBench({ tasks: tasks(300) }),
   batch: () => runBatchBench({ tasks: tasks(2000) }),
+  peers: () =>
+    runPeersBench({
+      tasks: tasks(4000),
+      concurrency: values.concurrency.split(',').map(Number),
+      pollMs: Number(process.argv.includes('--poll-ms') ? values['poll-ms'] : 50),
+      warmup: Number(values.warmup),
+      postgres: values.postgres,
+    }),
   'large-result': () =>
     runLargeResultBench({
       mib: Number(values['result-mib']),

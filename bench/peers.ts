@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
+import { createTestSchema, type TestSchema } from '../test/support/postgres.js';
+import { driveHttpClients, type ClientRun } from './http.js';
+import { cpuMeter, ratio } from './stats.js';
+import { startBullmq, startCeiling, startWarren, type Target } from './targets.js';
+
+/**
+ * warren against the peer a Node team would pick instead — Express + BullMQ on Redis
+ * (bench/peers/) — and the do-nothing ceiling, in one run, with one client (bench/http.ts): submit,
+ * poll task_status every `pollMs`, fetch task_result, for echo tasks. Each system runs as its
+ * default single-box deployment: one gateway and one worker (warren as `npm start` runs it; the
+ * peer's worker at concurrency 16). `--postgres` adds warren on the PostgreSQL store, with one and
+ * with two gateways. Ratios are taken against the peer and the ceiling of the same run.
+ *   npm run bench -- peers [--tasks 4000 --concurrency 32,128 --poll-ms 50 --warmup 300 --postgres]
+ */
+export interface PeersOptions {
+  tasks: number;
+  concurrency: number[];
+  pollMs: number;
+  warmup: number;
+  postgres: boolean;
+}
+
+type Row = Record<string, string | number | null>;
+
+/** What each system has promised by the time it answers 202 and SUCCESS: read its figure with it. */
+const PROMISES: Record<string, string> = {
+  ceiling: 'nothing: no queue, no store, no worker',
+  'express+bullmq': 'the job is in Redis before 202 (no fsync: this Redis has no AOF or snapshots, so a Redis restart loses everything); at-least-once runs',
+  warren:
+    'the task is committed (fsync) and its message confirmed by a quorum queue before 202; SUCCESS is committed before it is visible; at-least-once runs, exactly one terminal state',
+  'warren (postgres)': 'as warren, the store being PostgreSQL (synchronous commit) shared by the gateways',
+};
+
+export async function runPeersBench(options: PeersOptions): Promise<Record<string, unknown>> {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
+  let keepLogs = false; // logs that hold warnings outlive the run, to be read
+  const rows: Row[] = [];
+  const cpuRows: Row[] = [];
+  const runs = new Map<string, ClientRun>();
+  const measure = async (start: () => Promise<Target>): Promise<void> => {
+    const target = await start();
+    try {
+      for (const clients of options.concurrency) {
+        // Warm-up: connections, JIT, store pages — not counted.
+        await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });
+        const meter = cpuMeter(target.cpu);
+        const run = await driveHttpClients(target.urls, { tasks: options.tasks, clients, pollMs: options.pollMs });
+        runs.set(`${target.name}@${clients}`, run);
+        if (run.first_error) console.warn(`${target.name} c=${clients}: ${run.errors} errors, the first: ${run.first_error}`);
+        rows.push(row(target.name, clients, run, runs.get(`express+bullmq@${clients}`), runs.get(`ceiling@${clients}`)));
+        cpuRows.push({ case: `${target.name} c=${clients}`, ...meter.stop(options.tasks) });
+      }
+      if (target.problems() > 0) {
+        keepLogs = true;
+        console.warn(`${target.name}: ${target.problems()} warn/error lines logged (kept in ${logDir})`);
+      }
+    } finally {
+      await target.stop();
+    }
+  };
+  const withPrefix = async (run: (prefix: string) => Promise<void>): Promise<void> => {
+    const prefix = uniquePrefix();
+    try {
+      await run(prefix);
+    } finally {
+      await deletePrefix(prefix);
+    }
+  };
+  const withSchema = async (run: (schema: TestSchema) => Promise<void>): Promise<void> => {
+    const schema = await createTestSchema();
+    try {
+      await run(schema);
+    } finally {
+      await schema.drop();
+    }
+  };
+
+  try {
+    await measure(() => startCeiling(1, logDir));
+    await measure(() => startBullmq({ prefix: uniquePrefix(), gateways: 1, logDir }));
+    await withPrefix((prefix) => measure(() => startWarren({ prefix, gateways: 1, logDir })));
+    if (options.postgres) {
+      for (const gateways of [1, 2]) {
+        await withSchema((schema) =>
+          withPrefix((prefix) => measure(() => startWarren({ prefix, gateways, logDir, env: { STORE_URL: schema.url }, name: `warren pg×${gateways}` }))),
+        );
+      }
+    }
+    return {
+      bench: 'peers',
+      tasks: options.tasks,
+      poll_ms: options.pollMs,
+      warmup: options.warmup,
+      tables: {
+        cases: rows,
+        cpu_ms_per_task: cpuRows,
+        promises: Object.entries(PROMISES).map(([system, promise]) => ({ case: system, promise })),
+      } as Record<string, Row[]>,
+    };
+  } finally {
+    if (!keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+function row(target: string, clients: number, run: ClientRun, peer: ClientRun | undefined, ceiling: ClientRun | undefined): Row {
+  const compared = target !== 'ceiling' && target !== 'express+bullmq';
+  return {
+    case: `${target} c=${clients}`,
+    'tasks/s': run.tasks_per_s,
+    errors: run.errors,
+    lost: run.lost,
+    'submit p50': run.submit_ms.p50,
+    'e2e p50': run.end_to_end_ms.p50,
+    'e2e p99': run.end_to_end_ms.p99,
+    'polls/task': run.polls_per_task,
+    'vs bullmq': compared ? ratio(run.tasks_per_s, peer?.tasks_per_s) : null,
+    'vs ceiling': target === 'ceiling' ? null : ratio(run.tasks_per_s, ceiling?.tasks_per_s),
+  };
+}
