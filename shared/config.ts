@@ -91,6 +91,8 @@ export interface Config {
   recorderPrefetch: number;
   /** TASK_TIMEOUT_MS — longest run of a processor that sets no timeout of its own; keep it below RabbitMQ's consumer_timeout (65 min in rabbitmq/advanced.config) (default 3600000). */
   taskTimeoutMs: number;
+  /** STARTED_REPORT_DELAY_MS — a worker reports STARTED only for a run still going after this long; a task done sooner goes from PENDING to its final state in one event (default 20, 0: always report). */
+  startedReportDelayMs: number;
   /** IDEMPOTENCY_TTL_SECONDS — how long an Idempotency-Key keeps returning its task (default 86400). */
   idempotencyTtlSeconds: number;
   /** MAX_WAIT_SECONDS — the longest `Prefer: wait=N` a request may ask for (default 60). */
@@ -296,5 +298,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3600),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     taskTimeoutMs: int(env, 'TASK_TIMEOUT_MS', 3_600_000, 100, 86_400_000),
+    startedReportDelayMs: int(env, 'STARTED_REPORT_DELAY_MS', 20, 0, 60_000),
   };
 }

@@ -47,6 +47,7 @@ await runService('worker', async (config, logger) => {
     dataDir: config.dataDir,
     inputs,
     defaultTimeoutMs: config.taskTimeoutMs,
+    startedReportDelayMs: config.startedReportDelayMs,
     defaultMaxAttempts: config.taskMaxAttempts,
     metrics,
     revocations,

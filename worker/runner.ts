@@ -21,12 +21,14 @@ import { batcher, type BatchedRun } from './batcher.js';
 import type { InputFetcher, TaskInputs } from './inputs.js';
 import type { WorkerMetrics, WorkerOutcome } from './metrics.js';
 import { throttledProgress } from './progress.js';
+import { startedReport } from './started-report.js';
 import type { RevocationWatch } from './revocations.js';
 
 /**
- * Serves processors from their queues. For each task: STARTED is published (confirmed), the
- * processor runs, the final event is published (confirmed), and only then is the message acked —
- * so a worker that dies at any point leaves the task to be redelivered, never lost.
+ * Serves processors from their queues. For each task: the processor runs, STARTED is published
+ * once the run has lasted `startedReportDelayMs`, the final event is published (confirmed), and
+ * only then is the message acked — so a worker that dies at any point leaves the task to be
+ * redelivered, never lost.
  */
 export interface RunnerDeps {
   broker: Broker;
@@ -45,6 +47,11 @@ export interface RunnerDeps {
   /** Runs before a transient failure is final, for processors that set no `maxAttempts` (TASK_MAX_ATTEMPTS). */
   defaultMaxAttempts: number;
   progressIntervalMs?: number;
+  /**
+   * STARTED_REPORT_DELAY_MS: STARTED is published only for a run still going after this long (0:
+   * at once; see worker/started-report.ts).
+   */
+  startedReportDelayMs?: number;
   /** Outcomes, tasks in flight and run times, for the worker's /metrics. */
   metrics?: Pick<WorkerMetrics, 'tasks' | 'inFlight' | 'runSeconds' | 'track'>;
   /** Cancelled tasks: skipped before they run, aborted while they run. */
@@ -69,6 +76,7 @@ export async function startRunner({
   defaultTimeoutMs,
   defaultMaxAttempts,
   progressIntervalMs = 250,
+  startedReportDelayMs = 0,
   metrics,
   revocations,
   maxResultBytes,
@@ -109,18 +117,11 @@ export async function startRunner({
     const send = (fields: Omit<Parameters<typeof taskEvent>[1], 'attempt' | 'worker'>): Promise<void> =>
       publishTaskEvent(broker, taskEvent(task, { ...fields, attempt, worker: workerId }));
 
-    // STARTED goes out without waiting for its confirm: the channel routes it ahead of what
-    // follows. The task is acked only once its final event is confirmed; STARTED only informs
-    // (a task recorded SUCCESS without it has started all the same), so its confirm is awaited
-    // before the ack but does not hold up the final event.
-    const started = send({ status: 'STARTED' });
-    started.catch(() => {}); // awaited below; this only keeps it from being reported as unhandled
+    const started = startedReport(send, startedReportDelayMs, (err: unknown) => log.warn({ err: coerceError(err).message }, 'progress report not published'));
     const controller = new AbortController();
     running.set(controller, task.task_id);
     const progress = throttledProgress((fraction, text) => {
-      send({ status: 'STARTED', progress: Math.min(1, Math.max(0, fraction)), ...(text === undefined ? {} : { message: text.slice(0, 1000) }) }).catch(
-        (err: unknown) => log.warn({ err: coerceError(err).message }, 'progress report not published'),
-      );
+      started.progress({ status: 'STARTED', progress: Math.min(1, Math.max(0, fraction)), ...(text === undefined ? {} : { message: text.slice(0, 1000) }) });
     }, progressIntervalMs);
 
     const artifacts = createArtifactWriter(dataDir, task.task_id);
@@ -158,13 +159,14 @@ export async function startRunner({
       if (controller.signal.reason instanceof RevokedAbort) {
         // Never retried, nothing published: REVOKED is terminal in the store already.
         log.info('task cancelled while running; aborted it');
-        await started.catch(() => {});
+        await started.sent?.catch(() => {});
         count(processor, 'revoked');
         return ACK;
       }
       outcome = { ok: false, error: coerceError(thrown), permanent: isPermanent(thrown) };
     } finally {
       clearTimeout(deadline);
+      started.cancel();
       progress.cancel();
       running.delete(controller);
       await inputs?.release().catch((err: unknown) => log.warn({ err: coerceError(err).message }, 'downloaded inputs not removed'));
@@ -201,7 +203,7 @@ export async function startRunner({
       }
     }
     // The final event is confirmed, so a STARTED the broker refused changes nothing recorded.
-    await started.catch((err: unknown) => log.debug({ err: coerceError(err).message }, 'STARTED not confirmed; the final event was'));
+    await started.sent?.catch((err: unknown) => log.debug({ err: coerceError(err).message }, 'STARTED not confirmed; the final event was'));
     metrics?.runSeconds.labels(processor.name).observe(seconds);
     return ACK;
   };
