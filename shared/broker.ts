@@ -9,6 +9,7 @@ import { assertQueueTopology, assertTopology } from './topology-declare.js';
 import { redactUrl } from './url-secrets.js';
 import { openChannelConsumer, topologyHint } from './channel-consumer.js';
 import type { ConsumeOutcome, Consumer, MessageHandler } from './consumer.js';
+import { ackBatcher, type AckBatcher } from './ack-batcher.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -167,7 +168,7 @@ export class Broker {
   consume(queue: string, prefetch: number, handler: MessageHandler): Consumer {
     const inFlight = new Set<Promise<void>>();
 
-    const settle = async (channel: Channel, message: ConsumeMessage, channelClosed: AbortSignal): Promise<void> => {
+    const settle = async (acks: AckBatcher, message: ConsumeMessage, channelClosed: AbortSignal): Promise<void> => {
       let outcome: ConsumeOutcome;
       try {
         outcome = await handler(message, { channelClosed });
@@ -178,12 +179,12 @@ export class Broker {
         if (outcome.kind === 'dead-letter') {
           this.logger.warn({ queue, reason: outcome.reason }, 'dead-lettering message');
           await this.deadLetter(message, queue, outcome.reason);
-          channel.ack(message);
+          acks.ack(message);
         } else if (outcome.kind === 'requeue') {
           this.logger.warn({ queue, reason: outcome.reason }, 'requeueing message');
-          channel.nack(message, false, true);
+          acks.nack(message, true);
         } else {
-          channel.ack(message);
+          acks.ack(message);
         }
       } catch (err) {
         // The channel is gone (or the DLX publish failed): the broker redelivers the message.
@@ -198,12 +199,14 @@ export class Broker {
         await channel.prefetch(prefetch);
         const closed = new AbortController();
         channel.once('close', () => closed.abort());
+        const acks = ackBatcher(channel, (err) => this.logger.warn({ queue, err: coerceError(err).message }, 'could not ack; broker will redeliver'));
         const { consumerTag } = await channel.consume(queue, (message) => {
           if (message === null) {
             this.logger.warn({ queue }, 'broker cancelled the consumer (queue deleted?)');
             return;
           }
-          const task = settle(channel, message, closed.signal).finally(() => inFlight.delete(task));
+          acks.delivered(message);
+          const task = settle(acks, message, closed.signal).finally(() => inFlight.delete(task));
           inFlight.add(task);
         });
         return consumerTag;
