@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Express } from 'express';
-import helmet from 'helmet';
 import { createUrlGuard, type Broker, type Config, type Logger, type ProcessorDescriptor } from '../shared/index.js';
 import type { StoreHealth, TaskStore } from './store/index.js';
 import { accessLog } from './http/access-log.js';
+import { securityHeaders } from './http/security-headers.js';
 import { authenticate, rateLimiter, requireAdmin } from './http/auth.js';
 import { refuseCrossSite } from './http/cross-site.js';
 import { errorHandler, HttpError, notFound } from './http/http-errors.js';
@@ -53,22 +53,13 @@ export function createGateway({ config, store, broker, processors, logger, live,
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // No ETags: the API's answers are no-store, and hashing every body cost CPU on every poll.
+  // (Static files get theirs from express.static.)
+  app.set('etag', false);
   // First, so their clocks include everything after them and they see every answer, errors too.
   app.use(accessLog(logger, linksFor(config.basePath)));
   app.use(httpMetrics(metrics));
-  // No upgrade-insecure-requests: warren is often served over plain HTTP on a private network, and
-  // upgrading the form's POST to https would break it there.
-  // blob: images: the form previews the image being uploaded (with OCR word boxes over it).
-  // Referrer-Policy same-origin, not helmet's no-referrer: under no-referrer a browser sends
-  // `Origin: null` with the pages' own plain form posts, and the cross-site check must refuse that.
-  // Other sites still learn nothing (no Referer leaves the origin).
-  app.use(
-    helmet({
-      contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'upgrade-insecure-requests': null } },
-      hsts: false,
-      referrerPolicy: { policy: 'same-origin' },
-    }),
-  );
+  app.use(securityHeaders());
 
   const parser = new SubmissionParser(processors, {
     defaultProcessor: config.defaultProcessor,

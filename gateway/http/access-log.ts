@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { isTaskId, type Logger } from '../../shared/index.js';
 import { clientOf } from './auth.js';
 import type { Links } from '../links.js';
@@ -18,7 +18,6 @@ export function accessLog(logger: Logger, links: Links): RequestHandler {
   const quiet = (path: string): boolean => path === '/metrics' || path.startsWith(links.to('/health/')) || path.startsWith(links.to('/static/'));
   return (req, res, next) => {
     const began = performance.now();
-    rememberTaskId(req, res);
     let logged = false;
     const log = (): void => {
       if (logged) return;
@@ -27,7 +26,8 @@ export function accessLog(logger: Logger, links: Links): RequestHandler {
       // A client that hung up before the answer was sent has no real status.
       const completed = res.writableFinished;
       const line: Record<string, unknown> = { method: req.method, path, status: completed ? res.statusCode : null, ms: Math.round(performance.now() - began) };
-      if (typeof res.locals.taskId === 'string') line.taskId = res.locals.taskId;
+      const taskId = typeof res.locals.taskId === 'string' ? res.locals.taskId : taskIdIn(path);
+      if (taskId !== undefined) line.taskId = taskId;
       const { owner } = clientOf(res);
       if (owner !== null) line.apiKey = owner;
       if (quiet(path)) logger.debug(line, 'request completed');
@@ -49,20 +49,12 @@ function pathOf(req: Request): string {
 }
 
 /**
- * Sets `res.locals.taskId` from the first `:id` route parameter that is a task id. Express
- * restores `req.params` when an error leaves a router, so by the time a 404 or 409 is answered the
- * id is gone; watching the assignments catches it for every route with an `:id`, present or future.
+ * The task a request concerns: the first path segment that is a task id (every route with one has
+ * it as `:id`, right after the route's name). Read from the path at log time, since Express has
+ * restored `req.params` by the time an error from a router is answered; the submit route sets
+ * `res.locals.taskId` for the task it accepted.
  */
-export function rememberTaskId(req: Request, res: Response): void {
-  let params: unknown = req.params;
-  Object.defineProperty(req, 'params', {
-    configurable: true,
-    enumerable: true,
-    get: () => params,
-    set: (value: unknown) => {
-      params = value;
-      const id = (value as { id?: unknown } | undefined)?.id;
-      if (res.locals.taskId === undefined && typeof id === 'string' && isTaskId(id)) res.locals.taskId = id.toLowerCase();
-    },
-  });
+export function taskIdIn(path: string): string | undefined {
+  for (const segment of path.split('/')) if (isTaskId(segment)) return segment.toLowerCase();
+  return undefined;
 }
