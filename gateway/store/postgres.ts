@@ -17,6 +17,10 @@ export interface PostgresStoreOptions {
 }
 
 /**
+ * The statements run per task or per recorder batch are named, so each connection parses and plans
+ * them once (node-pg prepares a named statement on its first use on a connection). Behind
+ * PgBouncer in transaction mode this needs its prepared-statement support (1.21+).
+ *
  * The store for several gateways: one PostgreSQL database shared by all of them. Every gateway's
  * recorder competes for the results queue; row locks (taken in id order) serialise recorders that
  * meet on a task, and reduceTask makes whichever comes second a no-op where it must be.
@@ -82,7 +86,7 @@ export class PostgresTaskStore implements TaskStore {
       SELECT count(*) AS inserted FROM task`;
     const { idempotency } = task;
     if (!idempotency) {
-      await this.pool.query(`WITH ${insertTask('')}`, values);
+      await this.pool.query({ name: 'warren-insert-task', text: `WITH ${insertTask('')}`, values });
       return { created: true };
     }
     // The key can vanish between the two statements (markNotAccepted frees it); then claim again.
@@ -127,12 +131,16 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<TaskRow>({ name: 'warren-get-task', text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`, values: [id] });
     return rows[0] && toRecord(rows[0]);
   }
 
   async result(id: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ result: string }>('SELECT result FROM task_results WHERE task_id = $1', [id]);
+    const { rows } = await this.pool.query<{ result: string }>({
+      name: 'warren-get-result',
+      text: 'SELECT result FROM task_results WHERE task_id = $1',
+      values: [id],
+    });
     return rows[0]?.result;
   }
 
@@ -206,11 +214,12 @@ export class PostgresTaskStore implements TaskStore {
     if (ids.length === 0) return;
     // Rows locked in id order, as applyEvents locks them: a plain UPDATE … = ANY locks in the order
     // it finds rows, and deadlocked with the recorder under load (each retried, adding seconds to p99).
-    await this.pool.query(
-      `UPDATE tasks t SET confirmed_at = $1
+    await this.pool.query({
+      name: 'warren-mark-confirmed',
+      text: `UPDATE tasks t SET confirmed_at = $1
        FROM (SELECT id FROM tasks WHERE id = ANY($2) AND confirmed_at IS NULL ORDER BY id FOR UPDATE) picked WHERE t.id = picked.id`,
-      [at, ids],
-    );
+      values: [at, ids],
+    });
   }
 
   async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
@@ -238,7 +247,11 @@ export class PostgresTaskStore implements TaskStore {
     if (events.length === 0) return [];
     return this.transaction(async (client) => {
       const ids = [...new Set(events.map((event) => event.task_id))];
-      const locked = await client.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+      const locked = await client.query<TaskRow>({
+        name: 'warren-lock-tasks',
+        text: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+        values: [ids],
+      });
       const rows = new Map(locked.rows.map((row) => [row.id, row]));
       const changed = new Map<string, TaskRow>();
       const results = new Map<string, string>();
@@ -254,10 +267,11 @@ export class PostgresTaskStore implements TaskStore {
       if (changed.size > 0) await writeRows(client, [...changed.values()]);
       if (results.size > 0) {
         // A terminal state is applied once, so a task's result is written once.
-        await client.query('INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING', [
-          [...results.keys()],
-          [...results.values()],
-        ]);
+        await client.query({
+          name: 'warren-insert-results',
+          text: 'INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING',
+          values: [[...results.keys()], [...results.values()]],
+        });
       }
       return onlyFirstFinish(events, outcomes);
     });
