@@ -264,15 +264,7 @@ export class PostgresTaskStore implements TaskStore {
         if (change.result !== undefined) results.set(event.task_id, change.result);
         return change.outcome;
       });
-      if (changed.size > 0) await writeRows(client, [...changed.values()]);
-      if (results.size > 0) {
-        // A terminal state is applied once, so a task's result is written once.
-        await client.query({
-          name: 'warren-insert-results',
-          text: 'INSERT INTO task_results (task_id, result) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (task_id) DO NOTHING',
-          values: [[...results.keys()], [...results.values()]],
-        });
-      }
+      if (changed.size > 0 || results.size > 0) await writeRows(client, [...changed.values()], results);
       return onlyFirstFinish(events, outcomes);
     });
   }
