@@ -33,6 +33,8 @@ const UNREACHABLE_ERRNO = new Set([
   'ENETDOWN',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // The disk under the SQLite store failed a write or an fsync (as SQLITE_IOERR does).
+  'EIO',
 ]);
 const FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
 

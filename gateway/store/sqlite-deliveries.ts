@@ -8,7 +8,11 @@ export class SqliteDeliveryStore implements DeliveryStore {
   private readonly select;
   private readonly selectOne;
 
-  constructor(private readonly db: Database.Database) {
+  /** `durable` resolves once what was committed before it was called is on disk (sqlite-wal-sync.ts). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly durable: () => Promise<void>,
+  ) {
     this.select = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE task_id = ? ORDER BY target_id');
     this.selectOne = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE task_id = ? AND target_id = ?');
   }
@@ -19,6 +23,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
       for (const { targetId, target } of targets) insert.run(taskId, targetId, JSON.stringify(target), randomUUID(), at);
       this.db.prepare('UPDATE tasks SET delivery_targets = delivery_targets + ? WHERE id = ?').run(targets.length, taskId);
     })();
+    await this.durable();
   }
 
   async forTask(taskId: string): Promise<DeliveryRecord[]> {
@@ -30,7 +35,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     const rows = this.select.all(taskId);
     if (rows.length === 0) return [];
     if (!rows.some((row) => row.state === 'PENDING')) return rows.filter((row) => row.state === 'DELIVERING' && row.enqueued_at === null).map(toRecord);
-    return this.db
+    const begun = this.db
       .transaction(() => {
         if (status === 'REVOKED') {
           // A revoked task delivers nothing; its targets say why.
@@ -49,6 +54,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
           .map(toRecord);
       })
       .immediate();
+    await this.durable();
+    return begun;
   }
 
   async markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void> {
@@ -56,6 +63,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     this.db.transaction(() => {
       for (const key of keys) update.run(at, key.taskId, key.targetId, key.round);
     })();
+    await this.durable();
   }
 
   async stranded(before: number, limit: number): Promise<string[]> {
@@ -116,6 +124,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
         }
       })
       .immediate();
+    await this.durable();
   }
 
   async troubled(limit: number): Promise<DeliveryRecord[]> {
@@ -136,7 +145,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async redeliver(taskId: string, targetId: string, at: number): Promise<RedeliverOutcome> {
-    return this.db
+    const outcome = this.db
       .transaction((): RedeliverOutcome => {
         const row = this.selectOne.get(taskId, targetId);
         if (!row) return { ok: false, reason: 'not_found' };
@@ -152,5 +161,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
         return { ok: true, record: toRecord(this.selectOne.get(taskId, targetId)!) };
       })
       .immediate();
+    await this.durable();
+    return outcome;
   }
 }

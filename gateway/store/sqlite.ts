@@ -6,6 +6,7 @@ import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithI
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 import { migrate } from './sqlite-schema.js';
+import { WalSync } from './sqlite-wal-sync.js';
 import type { TaskError, TaskEvent, TaskStatus } from '../../shared/index.js';
 
 /**
@@ -21,17 +22,21 @@ export class SqliteTaskStore implements TaskStore {
   private readonly applyBatch: Database.Transaction<(events: readonly TaskEvent[]) => ApplyOutcome[]>;
   private readonly insertOnce: Database.Transaction<(task: NewTask) => InsertOutcome>;
   private readonly insertBatch: Database.Transaction<(tasks: readonly NewTask[]) => ({ ok: InsertOutcome } | { error: unknown })[]>;
+  private readonly wal: WalSync;
   private pendingInserts: { task: NewTask; resolve: (outcome: InsertOutcome) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a commit the recorder acks is on disk even after a power cut. Batching keeps it cheap.
-    this.db.pragma('synchronous = FULL');
+    // NORMAL, with the WAL fsynced off the event loop (sqlite-wal-sync.ts): a write something
+    // outside relies on (a 202, a broker ack) resolves only once its commit is on disk, even after
+    // a power cut, as under FULL, without holding every poll behind each commit's fsync.
+    this.db.pragma('synchronous = NORMAL');
+    this.wal = new WalSync(file === ':memory:' ? undefined : `${file}-wal`);
     this.db.pragma('busy_timeout = 10000');
     migrate(this.db);
-    this.deliveries = new SqliteDeliveryStore(this.db);
+    this.deliveries = new SqliteDeliveryStore(this.db, () => this.wal.sync());
 
     this.statements = {
       insert: this.db.prepare(
@@ -99,7 +104,7 @@ export class SqliteTaskStore implements TaskStore {
 
   /**
    * Group commit: inserts that arrive in the same turn of the event loop share one transaction,
-   * so one fsync (synchronous=FULL) covers them all instead of one each. Every insert runs in its
+   * and one WAL fsync covers them all (and other commits) instead of one each. Every insert runs in its
    * own savepoint, so one failing insert fails only its own submit.
    */
   insertPending(task: NewTask): Promise<InsertOutcome> {
@@ -119,14 +124,19 @@ export class SqliteTaskStore implements TaskStore {
       results = batch.map(() => ({ error }));
     }
     results.forEach((result, index) => {
-      if ('ok' in result) batch[index]!.resolve(result.ok);
-      else batch[index]!.reject(result.error);
+      if ('error' in result) batch[index]!.reject(result.error);
     });
+    const inserted = results.flatMap((result, index) => ('ok' in result ? [{ item: batch[index]!, outcome: result.ok }] : []));
+    if (inserted.length === 0) return;
+    this.wal.sync().then(
+      () => inserted.forEach(({ item, outcome }) => item.resolve(outcome)),
+      (error: unknown) => inserted.forEach(({ item }) => item.reject(error)),
+    );
   }
 
   // Rare (a publish the broker did not confirm), so its transaction is made when needed.
   async markNotAccepted(id: string, error: TaskError, at: number): Promise<boolean> {
-    return this.db.transaction((): boolean => {
+    const marked = this.db.transaction((): boolean => {
       const marked =
         this.db
           .prepare(
@@ -142,6 +152,8 @@ export class SqliteTaskStore implements TaskStore {
       }
       return marked;
     })();
+    await this.wal.sync();
+    return marked;
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
@@ -189,7 +201,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async expireFinished(finishedBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
-    return this.db
+    const expired = this.db
       .transaction(() => {
         const rows = this.db
           .prepare<[number, number], TaskRowWithInput>(
@@ -207,6 +219,8 @@ export class SqliteTaskStore implements TaskStore {
         return rows.map(toRecordWithInput);
       })
       .immediate();
+    await this.wal.sync();
+    return expired;
   }
 
   async markConfirmed(ids: readonly string[], at: number): Promise<void> {
@@ -217,10 +231,11 @@ export class SqliteTaskStore implements TaskStore {
         for (const id of ids) mark.run(at, id);
       })
       .immediate();
+    await this.wal.sync();
   }
 
   async claimUnconfirmed(createdBefore: number, limit: number, at: number): Promise<TaskWithInput[]> {
-    return this.db
+    const claimed = this.db
       .transaction(() => {
         const rows = this.db
           .prepare<[number, number], TaskRowWithInput>(
@@ -232,6 +247,8 @@ export class SqliteTaskStore implements TaskStore {
         return rows.map(toRecordWithInput);
       })
       .immediate();
+    await this.wal.sync();
+    return claimed;
   }
 
   async unclaim(ids: readonly string[]): Promise<void> {
@@ -239,16 +256,20 @@ export class SqliteTaskStore implements TaskStore {
     this.db.transaction(() => {
       for (const id of ids) release.run(id);
     })();
+    await this.wal.sync();
   }
 
   async applyEvents(events: readonly TaskEvent[]): Promise<ApplyOutcome[]> {
     if (events.length === 0) return [];
     // IMMEDIATE takes the write lock up front, so two gateways' recorders queue on busy_timeout
     // instead of failing with SQLITE_BUSY at the first write.
-    return this.applyBatch.immediate(events);
+    const outcomes = this.applyBatch.immediate(events);
+    await this.wal.sync();
+    return outcomes;
   }
 
   async close(): Promise<void> {
+    await this.wal.close();
     if (this.db.open) this.db.close();
   }
 
