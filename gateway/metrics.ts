@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isTerminal, TASK_SECONDS_BUCKETS } from '../shared/index.js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics, isTerminal, TASK_SECONDS_BUCKETS } from '../shared/index.js';
 import type { TaskRecord } from './store/index.js';
 
 /**
@@ -46,7 +46,7 @@ export interface GatewayMetricsOptions {
 
 export function createGatewayMetrics({ processors = [], defaultMetrics = true }: GatewayMetricsOptions = {}): GatewayMetrics {
   const registry = new Registry();
-  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (defaultMetrics) collectProcessMetrics(registry);
   const registers = [registry];
 
   const tasksSubmitted = new Counter({

@@ -65,7 +65,7 @@ export { icalDescriptor, ICAL_MAX_FILE_BYTES, ICAL_MAX_TODOS } from './processor
 export { thumbnailDescriptor, THUMBNAIL_FITS, THUMBNAIL_FORMATS, THUMBNAIL_MAX_SIDE, type ThumbnailFit, type ThumbnailFormat } from './processors/thumbnail.js';
 export { createUrlGuard, UrlRefused, type UrlGuard } from './url-guard.js';
 export type { ApiKey } from './api-keys.js';
-export { TASK_SECONDS_BUCKETS } from './metrics.js';
+export { TASK_SECONDS_BUCKETS, MISNAMED_DEFAULT_METRICS, collectProcessMetrics } from './metrics.js';
 export { loadProcessorDescriptors, loadProcessorDir, mergeProcessors } from './processors/load.js';
 export { redactUrl } from './url-secrets.js';
 export { storeKind, type StoreKind } from './store-url.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { TASK_SECONDS_BUCKETS } from '../shared/index.js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics, TASK_SECONDS_BUCKETS } from '../shared/index.js';
 
 /**
  * A worker's Prometheus metrics, on their own registry (not prom-client's global one, so tests
@@ -23,7 +23,7 @@ export interface WorkerMetrics {
 
 export function createWorkerMetrics({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}): WorkerMetrics {
   const registry = new Registry();
-  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (defaultMetrics) collectProcessMetrics(registry);
   const registers = [registry];
   const tasks = new Counter({
     name: 'warren_worker_tasks_total',

@@ -103,12 +103,18 @@ export const FinishedTask = Type.Composite(
 export const SubmitAccepted = Type.Object(
   {
     task_id: TaskId,
-    status: Type.Literal('PENDING'),
+    status: Type.Union(
+      TASK_STATUSES.map((status) => Type.Literal(status)),
+      {
+        description:
+          'PENDING for a new task. A repeated Idempotency-Key (Idempotent-Replayed: true) answers with the first submission’s task as it is now, which may have finished',
+      },
+    ),
     processor: ProcessorName,
     status_url: Url,
     result_url: Url,
   },
-  { description: 'The task is queued (the broker confirmed it). `Location` is its status_url.' },
+  { description: 'The task is queued (the broker confirmed it), or was by an earlier submission with the same Idempotency-Key. `Location` is its status_url.' },
 );
 export type SubmitAccepted = Static<typeof SubmitAccepted>;
 

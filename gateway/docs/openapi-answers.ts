@@ -61,6 +61,9 @@ export function withStoreFaults(paths: Record<string, Json>): Record<string, Jso
   );
 }
 
+/** The keys of a path item that are operations (a path item also holds `servers`, `parameters`…). */
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
 /** Routes that never ask for a key (gateway/app.ts mounts them before `authenticate`). */
 const OPEN_PATHS = new Set(['/echo', '/health/ready', '/upload/fields', '/static/{file}', '/processors', '/openapi.json', '/asyncapi.json', '/metrics']);
 
@@ -87,7 +90,10 @@ export function withAuth(paths: Record<string, Json>): Record<string, Json> {
         );
   return Object.fromEntries(
     Object.entries(paths).map(([path, item]) => {
-      if (OPEN_PATHS.has(path)) return [path, item];
+      // `security: []` says so explicitly: without it, readers fall back to a document-wide default.
+      if (OPEN_PATHS.has(path)) {
+        return [path, Object.fromEntries(Object.entries(item).map(([key, value]) => [key, METHODS.has(key) ? { ...(value as Json), security: [] } : value]))];
+      }
       const operations = Object.entries(item).map(([method, operation]) => {
         const op = operation as Json & { responses: Json };
         const responses: Json = { ...op.responses, '401': unauthorized, '429': limited };

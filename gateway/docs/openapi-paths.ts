@@ -114,27 +114,22 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
           "broker's confirm; only then answers 202. `processor` names the processor; every other key is a field; multipart files (any field name) go to the processor. " +
           'With `Prefer: wait=N` the answer may be the finished task (200).',
         tags: ['tasks'],
-        parameters: [parameter('Prefer')],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': { schema: schema('Submission') },
-            'application/x-www-form-urlencoded': { schema: schema('Submission') },
-            'multipart/form-data': { schema: schema('MultipartSubmission') },
-          },
-        },
+        parameters: [parameter('Prefer'), parameter('IdempotencyKey')],
+        requestBody: { $ref: '#/components/requestBodies/Submission' },
         responses: {
           '200': json('`Prefer: wait=N` and the task finished in time', 'FinishedTask', {
             Location: header('Location'),
             'Preference-Applied': header('PreferenceApplied'),
+            'Idempotent-Replayed': header('IdempotentReplayed'),
           }),
-          '202': json('Accepted: queued and confirmed by the broker', 'SubmitAccepted', {
+          '202': json('Accepted: queued and confirmed by the broker (or, with a repeated Idempotency-Key, by an earlier submission)', 'SubmitAccepted', {
             Location: header('Location'),
             'Preference-Applied': header('PreferenceApplied'),
+            'Idempotent-Replayed': header('IdempotentReplayed'),
           }),
           '303': {
             description: 'A browser posting the form (Accept: text/html) is sent to the task page /tasks/{id}',
-            headers: { Location: header('Location') },
+            headers: { Location: header('Location'), 'Idempotent-Replayed': header('IdempotentReplayed') },
           },
           '400': fail(
             [

@@ -30,10 +30,24 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
   const choice =
     `\`processor\` selects the branch: one per processor, titled with its name. Without \`processor\` the submission goes to \`${defaultProcessor}\`. ` +
     'Form values are strings, converted to the types declared here.';
-  schemas.Submission = { description: `Fields of a submission. ${choice}`, oneOf: processors.map((p) => submissionBranch(p, defaultProcessor, false)) };
-  schemas.MultipartSubmission = {
-    description: `Fields and files of a multipart submission. ${choice} Files may use any field name; \`file\` is the convention.`,
-    oneOf: processors.map((p) => submissionBranch(p, defaultProcessor, true)),
+  // Request bodies, not schemas: generators (openapi-typescript) read a property with a default as
+  // always present in a shared schema, which would make `top` and the like required in clients.
+  const submission = { description: `Fields of a submission. ${choice}`, oneOf: processors.map((p) => submissionBranch(p, defaultProcessor, false)) };
+  const requestBodies: Json = {
+    Submission: {
+      required: true,
+      description: 'JSON, a form, or multipart/form-data with files',
+      content: {
+        'application/json': { schema: submission },
+        'application/x-www-form-urlencoded': { schema: submission },
+        'multipart/form-data': {
+          schema: {
+            description: `Fields and files of a multipart submission. ${choice} The gateway takes files under any field name; this document names them \`file\`, required where the processor needs one.`,
+            oneOf: processors.map((p) => submissionBranch(p, defaultProcessor, true)),
+          },
+        },
+      },
+    },
   };
 
   return {
@@ -58,6 +72,7 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
     paths: withStoreFaults(withAuth({ ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) })),
     components: {
       schemas,
+      requestBodies,
       securitySchemes: {
         apiKey: {
           type: 'http',
@@ -79,11 +94,24 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
           description: '`wait=N` (RFC 7240): wait up to N seconds (capped by MAX_WAIT_SECONDS) for the task to finish before answering',
           schema: { type: 'string', examples: ['wait=10'] },
         },
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Makes a retried submit safe: the same key (per API key) within IDEMPOTENCY_TTL_SECONDS answers with the task the first submission made, ' +
+            'never a second one (`Idempotent-Replayed: true`); the same key with a different request is 409 `idempotency_key_reused`',
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', examples: ['order-1234'] },
+        },
       },
       headers: {
         Location: { description: 'The task status URL (the task page for a 303)', schema: { type: 'string' } },
         RetryAfter: { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } },
         PreferenceApplied: { description: 'The `wait=N` that was honoured', schema: { type: 'string' } },
+        IdempotentReplayed: {
+          description: '`true` when the Idempotency-Key was seen before: the answer is the earlier submission’s task, nothing new was queued',
+          schema: { type: 'string', enum: ['true'] },
+        },
         ContentDisposition: { description: 'attachment with the file name, when the answer is a file', schema: { type: 'string' } },
       },
       responses: {
@@ -124,7 +152,8 @@ function submissionBranch(processor: ProcessorDescriptor, defaultProcessor: stri
   if (multipart && files) {
     properties.file = {
       type: 'array',
-      items: { type: 'string', contentMediaType: 'application/octet-stream' },
+      // format: binary is OpenAPI 3.0's word for a file part; generators still read it, 3.1 readers read contentMediaType.
+      items: { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream' },
       minItems: files.minCount,
       maxItems: files.maxCount,
       description:
@@ -132,7 +161,11 @@ function submissionBranch(processor: ProcessorDescriptor, defaultProcessor: stri
         `(sniffed from the bytes)${files.maxBytes === undefined ? '' : `, at most ${files.maxBytes} bytes each`}`,
     };
   }
-  const required = [...(processor.name === defaultProcessor ? [] : ['processor']), ...(fields.required ?? [])];
+  const required = [
+    ...(processor.name === defaultProcessor ? [] : ['processor']),
+    ...(fields.required ?? []),
+    ...(multipart && files && files.minCount > 0 ? ['file'] : []),
+  ];
   const { properties: _properties, required: _required, ...rest } = fields;
   return {
     title: processor.name,

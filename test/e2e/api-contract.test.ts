@@ -78,6 +78,19 @@ describe('live answers fit the published OpenAPI document', () => {
     expect(body).toMatchObject({ status: 'SUCCESS', result: { fields: { item_a: 'quick' }, files: [] } });
   });
 
+  it('a repeated Idempotency-Key: 202 with the task as it is now (Idempotent-Replayed), 409 for a different request', async () => {
+    const key = { 'idempotency-key': `contract-${UNKNOWN_ID}-${Date.now()}` };
+    const first = await call('/uploader', '/uploader', json({ processor: 'echo', item_a: 'once' }, key));
+    const { task_id } = first.body as Submitted;
+    expect((await waitForTerminal(gateway.url, task_id)).status).toBe('SUCCESS');
+    const replay = await call('/uploader', '/uploader', json({ processor: 'echo', item_a: 'once' }, key));
+    expect(replay.response.status).toBe(202);
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toMatchObject({ task_id, status: 'SUCCESS' });
+    expect(api.response('/uploader', 'post', 202).headers).toHaveProperty('Idempotent-Replayed');
+    await expectError('/uploader', '/uploader', 409, 'idempotency_key_reused', json({ processor: 'echo', item_a: 'twice' }, key));
+  });
+
   it('error envelopes', async () => {
     await expectError('/task_status/{id}', `/task_status/${UNKNOWN_ID}`, 404, 'task_not_found');
     await expectError('/task_status/{id}', '/task_status/not-a-uuid', 400, 'invalid_task_id');

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js'
 import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
 import { parseMetrics, sample, type Sample } from '../support/metrics.js';
 import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
+import { MISNAMED_DEFAULT_METRICS } from '../../shared/index.js';
 
 /**
  * Metrics and access logs with real processes: tasks go through gateway and worker, and both
@@ -44,6 +46,19 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolea
     if (check(value) || Date.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Prometheus's own linter (scripts/install-debian-packages.sh installs it) on an exposition read from stdin. */
+function promtoolCheck(body: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(body);
+  });
 }
 
 beforeAll(async () => {
@@ -108,6 +123,15 @@ describe('metrics', () => {
     expect(sample(samples, 'warren_worker_run_seconds_count', { processor: 'echo' })).toBe(N + 1);
     expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
     expect((await fetch(workerMetricsUrl.replace('/metrics', '/other'))).status).toBe(404);
+  });
+
+  it('`promtool check metrics` accepts both /metrics bodies (no gauge named _total, counters end in _total)', async () => {
+    for (const url of [new URL('/metrics', gateway.url).href, workerMetricsUrl]) {
+      const body = await (await fetch(url)).text();
+      expect(await promtoolCheck(body), url).toEqual({ code: 0, output: '' });
+      for (const name of MISNAMED_DEFAULT_METRICS) expect(body).not.toContain(`${name} `);
+      expect(body).toContain('nodejs_active_handles{type=');
+    }
   });
 
   it('the worker answers /health/ready on METRICS_PORT with 200 while connected (its container healthcheck)', async () => {

@@ -137,8 +137,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('offers one submission branch per processor, with its fields and `processor`', () => {
-    const schemas = (document.components as { schemas: Record<string, { oneOf: Json[] }> }).schemas;
-    for (const body of [schemas.Submission!, schemas.MultipartSubmission!]) {
+    type Body = { content: Record<string, { schema: { oneOf: Json[] } }> };
+    const { content } = (document.components as { requestBodies: Record<string, Body> }).requestBodies.Submission!;
+    for (const body of [content['application/json']!.schema, content['multipart/form-data']!.schema]) {
       expect(body.oneOf.map((branch) => branch.title)).toEqual(BUILTIN_DESCRIPTORS.map((p) => p.name));
       for (const [index, processor] of BUILTIN_DESCRIPTORS.entries()) {
         const branch = body.oneOf[index] as { properties: Json; required?: string[] };

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, type TaskInput } from '../../../shared/index.js';
 import { categorize } from '../../../worker/processors/categorize/index.js';
@@ -124,5 +125,19 @@ describe('categorize training', () => {
     // Byte comparison: a deep equality over 100k+ typed-array elements is needlessly slow.
     expect(Buffer.from(second.weights.buffer).equals(Buffer.from(first.weights.buffer))).toBe(true);
     expect(Buffer.from(second.bias.buffer).equals(Buffer.from(first.bias.buffer))).toBe(true);
+  });
+
+  // The shipped file learned from the training rows only, so the held-out split judges it as served.
+  it('ships a model whose held-out confidences are calibrated (ECE < 0.05) and not all near 1', async () => {
+    const { train, test } = stratifiedSplit(loadDataset(), 0.2, DEFAULT_TRAIN_OPTIONS.seed);
+    const shipped = parseModel(await readFile(new URL('../../../worker/processors/categorize/model.json', import.meta.url), 'utf8'));
+    expect(shipped.trainingRows).toBe(train.length);
+    const report = evaluate(shipped, test);
+    expect(report.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(report.accuracy).toBeCloseTo(shipped.accuracy, 3);
+    expect(report.calibrationError).toBeLessThan(0.05);
+    // Sure where it is right, unsure where it may not be: a fair share of held-out answers are below 90 %.
+    const unsure = test.filter((row) => (predict(shipped, row.name, row.brand)[0]?.confidence ?? 1) < 0.9).length;
+    expect(unsure / test.length).toBeGreaterThan(0.1);
   });
 });
