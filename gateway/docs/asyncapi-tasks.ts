@@ -27,8 +27,8 @@ export function taskChannels(
       ...queueChannel(queue(queueName)),
       title: `Queue of ${processor.name}`,
       description:
-        `Quorum queue of processor ${processor.name} (${processor.version}). Consume with manual acks and a bounded prefetch; publish STARTED, then ` +
-        'SUCCESS or FAILURE to the events exchange, each confirmed, and ack only then. A message that breaks its contract goes to the dead-letter exchange ' +
+        `Quorum queue of processor ${processor.name} (${processor.version}). Consume with manual acks and a bounded prefetch; publish STARTED (optional: ` +
+        'the Node worker sends it only for a run that lasts STARTED_REPORT_DELAY_MS), then SUCCESS or FAILURE to the events exchange, each confirmed, and ack only then. A message that breaks its contract goes to the dead-letter exchange ' +
         'with x-warren-reason; one redelivered more than x-delivery-limit times is dead-lettered by the broker.',
       messages: { TaskMessage: message('TaskMessage') },
     };
