@@ -42,7 +42,16 @@ beforeAll(async () => {
     ...(request.path.startsWith('/slow') && request.json.type === 'task.started' ? { delayMs: 600 } : {}),
   }));
   const metricsPort = await freePort();
-  [gateway, worker] = await Promise.all([stack.gateway(), stack.worker({ METRICS_PORT: String(metricsPort), WORKER_CONCURRENCY: '4' })]);
+  [gateway, worker] = await Promise.all([
+    stack.gateway(),
+    stack.worker({
+      METRICS_PORT: String(metricsPort),
+      WORKER_CONCURRENCY: '4',
+      // STARTED for every run, however short: a task's STARTED and FAILURE then reach the gateway
+      // together, the race a started notification must not win against the final one.
+      STARTED_REPORT_DELAY_MS: '0',
+    }),
+  ]);
   const listening = await worker.waitForLog((line) => line.msg === 'metrics listening');
   workerMetricsUrl = `http://127.0.0.1:${String(listening.port)}/metrics`;
 });
