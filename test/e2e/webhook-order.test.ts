@@ -5,7 +5,8 @@ import { submitForm, type Submitted } from '../support/client.js';
 import { parseMetrics, sample } from '../support/metrics.js';
 import type { Gateway, WarrenProcess } from '../support/processes.js';
 import { testStack } from '../support/stack.js';
-import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { attemptsOf, expectInOrder, expectStartedSentOrSkipped, settled } from '../support/webhook-order.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * What a receiver of webhooks can count on, with real gateway and worker processes and a receiver
@@ -67,45 +68,6 @@ async function submit(url: string, fields: Record<string, string>): Promise<stri
   return ((await response.json()) as Submitted).task_id;
 }
 
-interface Attempt {
-  event: string;
-  outcome: string;
-  error: { code: string } | null;
-}
-
-async function attemptsOf(taskId: string): Promise<Attempt[]> {
-  return ((await (await fetch(`${gateway.url}/task_deliveries/${taskId}/webhook`)).json()) as { attempts: Attempt[] }).attempts;
-}
-
-/** Settled: the final notification arrived and was reported, and the started one arrived too or was recorded as not sent. */
-async function settled(taskId: string, path: string): Promise<ReceivedWebhook[]> {
-  const final = (r: ReceivedWebhook): boolean => r.path === path && r.json.type !== 'task.started';
-  await receiver.waitFor((all) => all.some(final), 30_000);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const requests = receiver.received.filter((r) => r.path === path);
-    const attempts = await attemptsOf(taskId);
-    // Both reports are in once every notification is answered and listed.
-    const startedDone = attempts.some((a) => a.event === 'started') && attempts.some((a) => a.event === 'completed');
-    if (startedDone && requests.every((r) => r.answeredAt !== undefined)) return requests;
-    if (Date.now() > deadline) throw new Error(`started notification of ${taskId} never settled: ${JSON.stringify(attempts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The order a receiver sees: the final notification last, after the started one was answered. */
-function expectInOrder(requests: ReceivedWebhook[], finalType: string, finalStatus: string): void {
-  const started = requests.filter((r) => r.json.type === 'task.started');
-  const finals = requests.filter((r) => r.json.type !== 'task.started');
-  expect(finals.map((r) => [r.json.type, r.json.data.status])).toEqual([[finalType, finalStatus]]);
-  expect(started.length).toBeLessThanOrEqual(1);
-  for (const early of started) {
-    expect(early.json.data.status).toBe('STARTED');
-    expect(finals[0]!.receivedAt).toBeGreaterThanOrEqual(early.answeredAt!);
-  }
-  expect(requests.every((r) => r.verified)).toBe(true);
-}
-
 describe('webhook order', () => {
   it('sends a failing task’s final notification (task.failed) only after its started one was answered, however slowly', async () => {
     const paths = Array.from({ length: 4 }, (_, i) => `/slow/${Date.now()}/${i}`);
@@ -113,11 +75,11 @@ describe('webhook order', () => {
       paths.map((path) => submit(gateway.url, { fail: 'boom', sleep_ms: '200', webhook_url: receiver.url(path), webhook_events: 'started,completed' })),
     );
     for (const [index, id] of ids.entries()) {
-      const requests = await settled(id, paths[index]!);
+      const requests = await settled(receiver, gateway.url, id, paths[index]!);
       // The task ran for 200 ms; the receiver took 600 ms over "started": both arrived, in order.
       expect(requests.map((r) => r.json.type)).toEqual(['task.started', 'task.failed']);
       expectInOrder(requests, 'task.failed', 'FAILURE');
-      expect((await attemptsOf(id)).map((a) => [a.event, a.outcome])).toEqual([
+      expect((await attemptsOf(gateway.url, id)).map((a) => [a.event, a.outcome])).toEqual([
         ['started', 'DELIVERED'],
         ['completed', 'DELIVERED'],
       ]);
@@ -132,13 +94,10 @@ describe('webhook order', () => {
     );
     const outcomes = new Map<string, number>();
     for (const [index, id] of ids.entries()) {
-      const requests = await settled(id, paths[index]!);
+      const requests = await settled(receiver, gateway.url, id, paths[index]!);
       expectInOrder(requests, 'task.failed', 'FAILURE');
-      const started = (await attemptsOf(id)).find((a) => a.event === 'started')!;
-      // Either sent (before the final one) or not at all, and then the attempts say why.
-      if (started.outcome === 'SKIPPED') expect(started.error?.code).toMatch(/^(superseded|notice_expired|no_free_slot)$/);
-      else expect(started.outcome).toBe('DELIVERED');
-      outcomes.set(started.outcome, (outcomes.get(started.outcome) ?? 0) + 1);
+      const outcome = expectStartedSentOrSkipped(await attemptsOf(gateway.url, id));
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
     // For the record in the test output: how often the started notice lost the race and was dropped.
     console.info('started notifications of 24 fast failing tasks:', Object.fromEntries(outcomes));
