@@ -20,6 +20,7 @@ import { startDeliverySweeper } from './background/delivery-sweeper.js';
 import { startJanitor } from './background/janitor.js';
 import { createConfirmationLog, startTaskSweeper } from './background/task-outbox.js';
 import { createNotifier, NOTICE_TTL_MS } from './background/notifier.js';
+import { createNoticeMetrics } from './background/notice-metrics.js';
 import { uploadStoreFor } from './uploads/store.js';
 import { startCeleryBridge } from './celery/bridge.js';
 import { taskDispatch } from './celery/dispatch.js';
@@ -64,6 +65,7 @@ await runService('gateway', async (config, logger) => {
     progressIntervalMs: config.webhookProgressIntervalMs,
     // The worker's attempt takes at most its connect and request timeouts; 5 s more for clocks.
     window: { ttlMs: NOTICE_TTL_MS, attemptMs: config.webhookConnectTimeoutMs + config.webhookTimeoutMs + 5000 },
+    metrics: createNoticeMetrics(metrics.registry),
   });
   const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger, maxResultBytes: config.maxResultBytes }) : undefined;
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, links, notifier, onFinished });

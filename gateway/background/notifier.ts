@@ -2,6 +2,7 @@ import { coerceError, deliveryEvent, publishDeliveryJob, type Broker, type Logge
 import type { DeliveryRecord, TaskStore } from '../store/index.js';
 import { deliveryJob } from './delivery-jobs.js';
 import type { Links } from '../links.js';
+import type { NoticeMetrics } from './notice-metrics.js';
 
 /**
  * `started` and `progress` webhooks, for submissions that asked for them (webhook_events). They
@@ -37,6 +38,7 @@ export function createNotifier({
   links,
   progressIntervalMs,
   window,
+  metrics,
 }: {
   broker: Broker;
   store: TaskStore;
@@ -44,6 +46,7 @@ export function createNotifier({
   links: Links;
   progressIntervalMs: number;
   window: NoticeWindow;
+  metrics?: NoticeMetrics;
 }): Notifier {
   const lastProgress = new Map<string, number>();
 
@@ -52,13 +55,15 @@ export function createNotifier({
     code: 'superseded',
     message: `the task had moved on before this ${kind} notification could be sent; it would have arrived out of order`,
   });
-  const skipped = (webhook: DeliveryRecord, kind: 'started' | 'progress', event: TaskEvent, error = superseded(kind)): Promise<void> =>
-    store.deliveries.apply([
+  const skipped = (webhook: DeliveryRecord, kind: 'started' | 'progress', event: TaskEvent, error = superseded(kind)): Promise<void> => {
+    if (error.code === 'superseded') metrics?.labels('superseded').inc();
+    return store.deliveries.apply([
       deliveryEvent(
         { delivery_id: event.event_id, task_id: event.task_id, target_id: webhook.targetId, event: kind, round: webhook.round, attempt: 1 },
         { outcome: 'SKIPPED', duration_ms: 0, error },
       ),
     ]);
+  };
 
   const send = async (event: TaskEvent): Promise<void> => {
     const kind = event.progress === undefined ? 'started' : 'progress';
@@ -74,14 +79,20 @@ export function createNotifier({
     const record = await store.get(event.task_id);
     if (!record) return;
     // Read before the claim: a task still STARTED here is what the body says, whatever follows.
-    if (record.status !== 'STARTED') return kind === 'started' ? skipped(webhook, kind, event) : undefined;
+    if (record.status !== 'STARTED') {
+      if (kind === 'started') return skipped(webhook, kind, event);
+      metrics?.labels('left_out').inc();
+      return;
+    }
     const now = Date.now();
     const expiresAt = now + window.ttlMs;
     if (!(await store.deliveries.claimNotice(event.task_id, webhook.targetId, event.event_id, expiresAt + window.attemptMs, now))) {
       // Superseded when the final notification has begun; else another notice (or another copy
       // of this one) is on its way, and this one is simply left out.
       const begun = (await store.deliveries.forTask(event.task_id)).some((d) => d.targetId === webhook.targetId && d.state !== 'PENDING');
-      return kind === 'started' && begun ? skipped(webhook, kind, event) : undefined;
+      if (kind === 'started' && begun) return skipped(webhook, kind, event);
+      metrics?.labels('left_out').inc();
+      return;
     }
     try {
       // The event's own id names this notification: the same on every copy of it.
@@ -90,6 +101,7 @@ export function createNotifier({
         delivery_id: event.event_id,
         expires_at: new Date(expiresAt).toISOString(),
       });
+      metrics?.labels('enqueued').inc();
     } catch (err) {
       // Recording it settles the claim, so the final notification need not wait out the window.
       await skipped(webhook, kind, event, { code: 'not_enqueued', message: `the broker did not take it: ${coerceError(err).message}`.slice(0, 500) });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitForm, type Submitted } from '../support/client.js';
+import { parseMetrics, sample } from '../support/metrics.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import type { Gateway } from '../support/processes.js';
 import { testStack, type TestStack } from '../support/stack.js';
@@ -53,12 +54,24 @@ describe('webhook order with two gateways on PostgreSQL', () => {
       }),
     );
     const outcomes = new Map<string, number>();
+    let superseded = 0;
     for (const { id, path } of tasks) {
       const requests = await settled(receiver, gateways[0]!.url, id, path);
       expectInOrder(requests, 'task.failed', 'FAILURE');
-      const outcome = expectStartedSentOrSkipped(await attemptsOf(gateways[1]!.url, id));
+      const attempts = await attemptsOf(gateways[1]!.url, id);
+      const outcome = expectStartedSentOrSkipped(attempts);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (attempts.some((a) => a.error?.code === 'superseded')) superseded += 1;
     }
+    // The gateways count the notices they decided: summed, the superseded ones match the listings.
+    const noticeCount = async (outcome: string): Promise<number> => {
+      let total = 0;
+      for (const gateway of gateways)
+        total += sample(parseMetrics(await (await fetch(new URL('/metrics', gateway.url))).text()), 'warren_webhook_notices_total', { outcome }) ?? 0;
+      return total;
+    };
+    expect(await noticeCount('superseded')).toBe(superseded);
+    expect(await noticeCount('enqueued')).toBeGreaterThanOrEqual(outcomes.get('DELIVERED') ?? 0);
     console.info('started notifications of 20 failing tasks, two gateways:', Object.fromEntries(outcomes));
     // The slow ones started well before they failed: their notices went, first.
     expect(outcomes.get('DELIVERED') ?? 0).toBeGreaterThanOrEqual(5);
