@@ -66,7 +66,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
     maxFieldBytes: config.maxFieldBytes,
     maxFields: config.maxFields,
   });
-  const links = linksFor(config.basePath);
+  const links = linksFor(config.basePath, config.publicUrl);
 
   const api = Router();
   // First: every change on every route, open or not, signed in or anonymous (gateway/http/cross-site.ts).

@@ -19,7 +19,8 @@ import { startStallCheck } from './background/stall-check.js';
 import { startDeliverySweeper } from './background/delivery-sweeper.js';
 import { startJanitor } from './background/janitor.js';
 import { createConfirmationLog, startTaskSweeper } from './background/task-outbox.js';
-import { createNotifier } from './background/notifier.js';
+import { createNotifier, NOTICE_TTL_MS } from './background/notifier.js';
+import { createNoticeMetrics } from './background/notice-metrics.js';
 import { uploadStoreFor } from './uploads/store.js';
 import { startCeleryBridge } from './celery/bridge.js';
 import { taskDispatch } from './celery/dispatch.js';
@@ -53,10 +54,19 @@ await runService('gateway', async (config, logger) => {
   );
   const live = new LiveEvents(store, logger);
   live.start(broker);
-  const links = linksFor(config.basePath);
+  const links = linksFor(config.basePath, config.publicUrl);
   const onFinished = (taskId: string): void => live.finished(taskId);
   const deadLetterWatch = startDeadLetterWatch({ broker, store, logger, links, metrics, onFinished });
-  const notifier = createNotifier({ broker, store, logger, links, progressIntervalMs: config.webhookProgressIntervalMs });
+  const notifier = createNotifier({
+    broker,
+    store,
+    logger,
+    links,
+    progressIntervalMs: config.webhookProgressIntervalMs,
+    // The worker's attempt takes at most its connect and request timeouts; 5 s more for clocks.
+    window: { ttlMs: NOTICE_TTL_MS, attemptMs: config.webhookConnectTimeoutMs + config.webhookTimeoutMs + 5000 },
+    metrics: createNoticeMetrics(metrics.registry),
+  });
   const celeryBridge = celeryQueues.length > 0 ? startCeleryBridge({ broker, store, logger, maxResultBytes: config.maxResultBytes }) : undefined;
   const recorder = startRecorder({ broker, store, logger, prefetch: config.recorderPrefetch, metrics, links, notifier, onFinished });
   const stallCheck = startStallCheck({

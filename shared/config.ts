@@ -25,7 +25,7 @@ export interface Config {
   port: number;
   /** BASE_PATH — prefix of every HTTP route (default /prediction). */
   basePath: string;
-  /** PUBLIC_URL — the gateway's root as browsers and clients reach it, `http(s)://host[:port][/path]`, when a reverse proxy stands in front; its origin is the only one a browser may send changes from (default: none, the origin the request was addressed to). See shared/public-url.ts. */
+  /** PUBLIC_URL — the gateway's root as browsers and clients reach it, `http(s)://host[:port][/path]`, when a reverse proxy stands in front; its origin is the only one a browser may send changes from, and it is the base of absolute links in delivered documents (webhook bodies, status.json) (default: none, the origin the request was addressed to; for a webhook, the one its submit was). See shared/public-url.ts. */
   publicUrl: string | undefined;
   /** DATA_DIR — the shared volume: store file, uploads, artifacts (default ./data). */
   dataDir: string;

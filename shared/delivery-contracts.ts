@@ -15,7 +15,13 @@ const SubPath = Type.String({ maxLength: 200, pattern: '^([A-Za-z0-9._-]+(/[A-Za
 
 export const DeliveryTarget = Type.Union(
   [
-    Type.Object({ kind: Type.Literal('webhook'), url: Type.String({ maxLength: 2048 }), events: Type.Array(WebhookEventName) }),
+    Type.Object({
+      kind: Type.Literal('webhook'),
+      url: Type.String({ maxLength: 2048 }),
+      events: Type.Array(WebhookEventName),
+      /** The gateway's origin as the submitter reached it: absolute links in the body when PUBLIC_URL is not set. */
+      gateway_url: Type.Optional(Type.String({ maxLength: 2048, pattern: '^https?://[^/?#@]+$' })),
+    }),
     Type.Object({ kind: Type.Literal('s3'), destination: ProcessorName, path: SubPath }),
     Type.Object({ kind: Type.Literal('ftp'), destination: ProcessorName, path: SubPath }),
     Type.Object({ kind: Type.Literal('volume'), path: SubPath }),
@@ -53,6 +59,12 @@ export const DeliveryJob = Type.Object(
      * destination had all the slots it may hold; later deferrals wait longer. Not an attempt.
      */
     deferrals: Type.Optional(Type.Integer({ minimum: 1, description: 'Times the job was deferred unattempted for want of a free slot; not an attempt' })),
+    /**
+     * A started/progress notification not attempted by then is skipped (outcome SKIPPED): the
+     * gateway holds the task's final notification back only until this time plus one attempt, so
+     * a late one would overtake it. Absent on final notifications, which never expire.
+     */
+    expires_at: Type.Optional(Timestamp),
     /** The task's status document when the job was made (what task_status answered then). */
     document: Type.Record(Type.String(), Type.Unknown()),
     /** Present exactly when the task succeeded. */
@@ -78,8 +90,12 @@ export const DeliveryEvent = Type.Object(
     event: WebhookEventName,
     round: Type.Integer({ minimum: 1 }),
     attempt: Type.Integer({ minimum: 1 }),
-    /** DELIVERED and FAILED end the round; RETRY means another attempt is scheduled. */
-    outcome: Type.Union([Type.Literal('DELIVERED'), Type.Literal('RETRY'), Type.Literal('FAILED')]),
+    /**
+     * DELIVERED and FAILED end the round; RETRY means another attempt is scheduled. SKIPPED: a
+     * started/progress notification not sent at all (it expired, or found no free slot), so that
+     * it never arrives after the final one.
+     */
+    outcome: Type.Union([Type.Literal('DELIVERED'), Type.Literal('RETRY'), Type.Literal('FAILED'), Type.Literal('SKIPPED')]),
     at: Timestamp,
     duration_ms: Type.Integer({ minimum: 0 }),
     http_status: Type.Optional(Type.Integer()),

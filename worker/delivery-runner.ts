@@ -16,6 +16,7 @@ import { DeliveryError } from './deliverers/errors.js';
 import type { FileDeliverer } from './deliverers/types.js';
 import type { WebhookDeliverer } from './deliverers/webhook.js';
 import { DeliveryScheduler, lanesOf, type DeliveryLimits } from './delivery-scheduler.js';
+import type { DeliveryMetrics } from './delivery-metrics.js';
 
 /**
  * Deliverers, as consumers of the deliveries queue, apart from the processors: a dead endpoint
@@ -41,6 +42,7 @@ export interface DeliveryRunnerDeps {
   files: readonly FileDeliverer[];
   /** Longest file delivery attempt. */
   fileTimeoutMs?: number;
+  metrics?: DeliveryMetrics;
 }
 
 /**
@@ -72,7 +74,17 @@ export function deferralTier<T extends { delayMs: number }>(tiers: readonly T[],
 /** Error codes of attempts that ran out of time: a destination that keeps producing them gets one slot. */
 const TIMED_OUT = new Set(['webhook_timeout', 'webhook_connect_timeout', 'delivery_timeout']);
 
-export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttempts, webhook, files, fileTimeoutMs = 15 * 60_000 }: DeliveryRunnerDeps): {
+export function startDeliveryRunner({
+  broker,
+  limits,
+  logger,
+  dataDir,
+  maxAttempts,
+  webhook,
+  files,
+  fileTimeoutMs = 15 * 60_000,
+  metrics,
+}: DeliveryRunnerDeps): {
   stop(graceMs: number): Promise<void>;
 } {
   const running = new Set<AbortController>();
@@ -105,8 +117,22 @@ export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttemp
 
   const report = (job: DeliveryJob, fields: Parameters<typeof deliveryEvent>[1]): Promise<void> => publishDeliveryEvent(broker, deliveryEvent(job, fields));
 
+  /**
+   * A started/progress notification not sent at all. The gateway holds the final one back only for
+   * as long as this one's window lasts, so it must go now or never: a deferred or late one could
+   * arrive after the final one.
+   */
+  const skip = async (job: DeliveryJob, code: string, message: string, log: Logger): Promise<ConsumeOutcome> => {
+    await report(job, { outcome: 'SKIPPED', duration_ms: 0, error: { code, message } });
+    metrics?.outcomes.labels(job.target.kind, 'skipped').inc();
+    log.info({ code }, 'notification skipped');
+    return ACK;
+  };
+
   /** Back to the broker unattempted, for a while: the prefetch slot it held goes to the jobs behind it. */
   const defer = async (job: DeliveryJob, log: Logger): Promise<ConsumeOutcome> => {
+    if (job.event !== 'completed') return skip(job, 'no_free_slot', 'every slot its receiver may hold was busy, and it could not wait', log);
+    metrics?.outcomes.labels(job.target.kind, 'deferred').inc();
     const deferrals = (job.deferrals ?? 0) + 1;
     const tier = deferralTier(tiers, deferrals)!;
     await publishDeliveryJob(broker, { ...job, deferrals }, tier.exchange);
@@ -125,13 +151,24 @@ export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttemp
     const admission = await scheduler.admit(lanesOf(job));
     if (admission.kind === 'abandon') return { kind: 'requeue', reason: 'the worker stopped, or lost its channel, before the delivery had a slot' };
     if (admission.kind === 'defer') return defer(job, log);
+    if (job.expires_at !== undefined && Date.parse(job.expires_at) < Date.now()) {
+      admission.finish({ timedOut: false });
+      return skip(job, 'notice_expired', `not attempted before ${job.expires_at}; the final notification may be on its way`, log);
+    }
     const controller = new AbortController();
     running.add(controller);
     const began = Date.now();
     let timedOut = false;
+    const kind = job.target.kind;
+    metrics?.attempts.labels(kind, job.event).inc();
+    const settled = (outcome: 'delivered' | 'retried' | 'failed'): void => {
+      metrics?.seconds.labels(kind).observe((Date.now() - began) / 1000);
+      metrics?.outcomes.labels(kind, outcome).inc();
+    };
     try {
       const { location, httpStatus } = await attemptDelivery(job, controller.signal, log);
       await report(job, { outcome: 'DELIVERED', duration_ms: Date.now() - began, location, ...(httpStatus === undefined ? {} : { http_status: httpStatus }) });
+      settled('delivered');
       log.info({ ms: Date.now() - began, location: job.target.kind === 'webhook' ? undefined : location }, 'delivered');
       return ACK;
     } catch (thrown) {
@@ -147,11 +184,13 @@ export function startDeliveryRunner({ broker, limits, logger, dataDir, maxAttemp
       const tier = error.permanent || job.event !== 'completed' || job.attempt >= maxAttempts ? undefined : backoffTier(tiers, job.attempt, error.retryAfterMs);
       if (!tier) {
         await report(job, { outcome: 'FAILED', ...failure });
+        settled('failed');
         log.warn({ code: error.code, err: error.message }, 'delivery failed for good');
         return ACK;
       }
       await publishDeliveryJob(broker, { ...job, attempt: job.attempt + 1 }, tier.exchange);
       await report(job, { outcome: 'RETRY', ...failure, next_attempt_at: new Date(Date.now() + tier.delayMs).toISOString() });
+      settled('retried');
       log.info({ code: error.code, err: error.message, retryInMs: tier.delayMs }, 'delivery failed; retrying');
       return ACK;
     } finally {

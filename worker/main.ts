@@ -6,6 +6,7 @@ import { startRunner } from './runner.js';
 import { startRevocationWatch } from './revocations.js';
 import { createInputFetcher } from './inputs.js';
 import { startDeliveryRunner } from './delivery-runner.js';
+import { createDeliveryMetrics } from './delivery-metrics.js';
 import { fileDeliverers } from './deliverers/index.js';
 import { createWebhookDeliverer } from './deliverers/webhook.js';
 
@@ -74,6 +75,7 @@ await runService('worker', async (config, logger) => {
             })
           : undefined,
         files: fileDeliverers(config),
+        metrics: createDeliveryMetrics(metrics.registry),
       })
     : undefined;
   broker.ready(15_000).catch(() => logger.warn('broker still unreachable; will keep retrying'));

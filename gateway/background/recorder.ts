@@ -15,7 +15,7 @@ import {
   type TaskEvent,
 } from '../../shared/index.js';
 import { storeFaultOf, type TaskStore } from '../store/index.js';
-import { taskFinished } from './task-finished.js';
+import { releaseHeldFinal, taskFinished } from './task-finished.js';
 import type { Notifier } from './notifier.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { retryDelayMs } from './store-retry.js';
@@ -203,10 +203,11 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
       } else if (
         event.status === 'STARTED' &&
         outcome.deliveryTargets !== 0 &&
-        (outcome.applied || (outcome.reason === 'terminal' && event.progress === undefined))
+        (outcome.applied || ((outcome.reason === 'terminal' || outcome.reason === 'duplicate') && event.progress === undefined))
       ) {
-        // Replicas' recorders compete for events, so another may have committed the task's end
-        // first: it did start all the same, and a client that asked to hear it should.
+        // Replicas' recorders compete for events, so another may have applied a progress report
+        // (which starts the task too) or the task's end first: the notifier decides whether
+        // "started" can still go out before the final notification, or is recorded as superseded.
         notifier?.started(event);
       }
       pendings[index]!.settle(ACK);
@@ -216,6 +217,9 @@ export function startRecorder({ broker, store, logger, prefetch, metrics, onFini
   const applyDeliveryReports = async (pendings: Pending<DeliveryEvent>[]): Promise<void> => {
     await store.deliveries.apply(pendings.map((p) => p.event));
     for (const pending of pendings) pending.settle(ACK);
+    // A started/progress notice reported: a final notification held back for it may go now.
+    const noticed = new Set(pendings.filter((p) => p.event.event !== 'completed').map((p) => p.event.task_id));
+    for (const taskId of noticed) releaseHeldFinal({ broker, store, logger, links }, taskId);
   };
 
   const lanes = {

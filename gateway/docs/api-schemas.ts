@@ -52,8 +52,11 @@ export const DeliveryAttempts = Type.Object({
     Type.Object({
       round: Type.Integer({ minimum: 1 }),
       attempt: Type.Integer({ minimum: 1 }),
-      event: Type.String({ description: 'started, progress or completed' }),
-      outcome: Type.Union([Type.Literal('DELIVERED'), Type.Literal('RETRY'), Type.Literal('FAILED')]),
+      event: Type.String({ description: 'started, progress or completed (the final notification: task.completed, task.failed or task.revoked)' }),
+      outcome: Type.Union([Type.Literal('DELIVERED'), Type.Literal('RETRY'), Type.Literal('FAILED'), Type.Literal('SKIPPED')], {
+        description:
+          'SKIPPED: a started/progress notification that was not sent, so it could not arrive after the final one (error.code superseded, notice_expired or no_free_slot)',
+      }),
       at: Timestamp,
       duration_ms: Type.Integer({ minimum: 0 }),
       http_status: Type.Union([Type.Integer(), Type.Null()]),

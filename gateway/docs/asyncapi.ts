@@ -109,7 +109,7 @@ export function buildAsyncApi({
   channels.deliveryJobs = {
     address: 'delivery',
     title: 'Delivery jobs (exchange)',
-    description: `Direct exchange \`${topology.exchanges.deliveries}\`: the gateway's recorder publishes a job per target when a task finishes.`,
+    description: `Direct exchange \`${topology.exchanges.deliveries}\`: the gateway's recorder publishes a job per target when a task finishes (after any started/progress notification still on its way), and started/progress jobs while it runs.`,
     messages: { DeliveryJob: message('DeliveryJob') },
     bindings: { amqp: exchangeBinding(exchange(topology.exchanges.deliveries)) },
   };
@@ -119,7 +119,9 @@ export function buildAsyncApi({
     description:
       `Routing key \`delivery\` on the direct exchange \`${topology.exchanges.deliveries}\`. One job is one attempt to notify a webhook or drop files into S3, FTP or the volume; ` +
       'deliverers publish a DeliveryEvent with the outcome (routing key delivery.<outcome> on the events exchange), each confirmed, then ack. ' +
-      'A deliverer may instead defer a job whose API key (owner) or destination already runs as many deliveries as it may: it republishes it to a delivery retry tier, confirmed, then acks; no event, not an attempt.',
+      'A deliverer may instead defer a job whose API key (owner) or destination already runs as many deliveries as it may: it republishes it to a delivery retry tier, confirmed, then acks; no event, not an attempt. ' +
+      'A started/progress notification (event started or progress, with expires_at) is never deferred nor retried: past expires_at, or without a free slot, it is reported SKIPPED unsent, ' +
+      'because the gateway holds the final notification back only until then.',
     messages: { DeliveryJob: message('DeliveryJob') },
   };
   operations.deliver = {

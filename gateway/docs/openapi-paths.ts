@@ -251,7 +251,7 @@ export function buildPaths({ defaultProcessor }: { defaultProcessor: string }): 
         operationId: 'cancelTask',
         summary: 'Cancel a task',
         description:
-          'An unfinished task (PENDING, STARTED, RETRY) becomes REVOKED with error `revoked`: a queued task never runs, a running one is aborted, and it delivers nothing. ' +
+          'An unfinished task (PENDING, STARTED, RETRY) becomes REVOKED with error `revoked`: a queued task never runs, a running one is aborted; it delivers no files, and a webhook target hears `task.revoked`. ' +
           'The cancel is durable once answered. The answer waits up to 5 s for the record to show REVOKED. Cancelling a cancelled task again answers 200.',
         tags: ['tasks'],
         parameters: [parameter('TaskId')],

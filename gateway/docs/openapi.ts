@@ -127,7 +127,12 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
 /** Delivery targets, the same for every processor (gateway/tasks/delivery-targets.ts). */
 const DELIVERY_PROPERTIES: Json = {
   webhook_url: { type: 'string', format: 'uri', description: 'Signed webhook (Standard Webhooks) when the task finishes; must resolve to a public address' },
-  webhook_events: { type: 'string', description: 'Comma-separated: started, progress, completed (default completed)' },
+  webhook_events: {
+    type: 'string',
+    description:
+      'Comma-separated: started, progress, completed (default completed). `completed` is the final notification, typed by how the task ended: ' +
+      'task.completed (SUCCESS), task.failed (FAILURE) or task.revoked (REVOKED); started/progress never arrive after it.',
+  },
   s3: { type: 'string', description: 'Name of an S3 destination the operator configured (S3_DESTINATIONS)' },
   s3_prefix: { type: 'string', description: "Key prefix under the destination's own; results land in <prefix>/<task_id>/" },
   ftp: { type: 'string', description: 'Name of an FTP destination the operator configured (FTP_DESTINATIONS)' },

@@ -11,7 +11,7 @@ import type { SubmissionParser } from '../tasks/submission.js';
 import type { LiveEvents } from '../tasks/live-events.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
-import { parseTargets, type TargetOptions } from '../tasks/delivery-targets.js';
+import { parseTargets, requestOrigin, withGatewayUrl, type TargetOptions } from '../tasks/delivery-targets.js';
 import type { ConfirmationLog } from '../background/task-outbox.js';
 import { preferredWaitSeconds } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
@@ -127,7 +127,10 @@ export function submitRoutes({
     }
     const source = req.is('application/json') ? 'json' : 'form';
     const { processor, fields } = parser.parse(req.body, source);
-    const targets = await parseTargets(req.body as Record<string, unknown>, targetOptions);
+    const targets = withGatewayUrl(
+      await parseTargets(req.body as Record<string, unknown>, targetOptions),
+      links.publicUrl ? undefined : requestOrigin(req.protocol, req.get('host')),
+    );
     const uploads = (req.files ?? []) as UploadedFile[];
     const types = await checkUploads(uploads, processor, limits.maxUploadBytes);
     if (!broker.isConnected()) {

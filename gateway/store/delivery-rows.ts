@@ -40,6 +40,14 @@ export const DELIVERY_TABLES = `
     PRIMARY KEY (task_id, target_id, event, round, attempt)
   );`;
 
+/**
+ * The started/progress notification of a target that may still be on its way (its webhook-id, and
+ * until when it may be), so the final notification never overtakes it: `begin` leaves the final
+ * unsent until it is reported or that time passes (gateway/background/delivery-jobs.ts).
+ */
+export const DELIVERY_NOTICE_COLUMNS = `ALTER TABLE deliveries ADD COLUMN notice_id TEXT;
+   ALTER TABLE deliveries ADD COLUMN notice_until BIGINT;`;
+
 export interface DeliveryRow {
   task_id: string;
   target_id: string;
@@ -56,6 +64,8 @@ export interface DeliveryRow {
   enqueued_at: number | null;
   delivered_at: number | null;
   updated_at: number;
+  notice_id: string | null;
+  notice_until: number | null;
 }
 
 export interface AttemptRow {
@@ -92,6 +102,8 @@ export function toRecord(row: DeliveryRow): DeliveryRecord {
     enqueuedAt: row.enqueued_at,
     deliveredAt: row.delivered_at,
     updatedAt: row.updated_at,
+    // PostgreSQL hands BIGINT back as a string.
+    noticeUntil: row.notice_until === null ? null : Number(row.notice_until),
   };
 }
 

@@ -19,6 +19,8 @@ export interface DeliveryRecord {
   enqueuedAt: number | null;
   deliveredAt: number | null;
   updatedAt: number;
+  /** Until when a started/progress notification of this target may still be on its way; null when none is. */
+  noticeUntil: number | null;
 }
 
 export interface DeliveryAttempt {
@@ -47,6 +49,12 @@ export interface DeliveryStore {
    * Idempotent, so the recorder and the sweeper may both call it.
    */
   begin(taskId: string, status: TaskStatus, at: number): Promise<DeliveryRecord[]>;
+  /**
+   * Take the target's one place for a started/progress notification (`noticeId`, on its way until
+   * `until`): only while the task's deliveries have not begun and no other notice is on its way.
+   * False means do not send it: the final one is (or may be) on its way already, or another notice is.
+   */
+  claimNotice(taskId: string, targetId: string, noticeId: string, until: number, now: number): Promise<boolean>;
   markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void>;
   /** Tasks with targets that should have been enqueued before `before` and were not (a recorder died in between). */
   stranded(before: number, limit: number): Promise<string[]>;

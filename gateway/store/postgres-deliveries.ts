@@ -37,15 +37,26 @@ export class PostgresDeliveryStore implements DeliveryStore {
     if (rows.length === 0) return [];
     if (!rows.some((row) => row.state === 'PENDING')) return rows.filter((row) => row.state === 'DELIVERING' && row.enqueuedAt === null);
     if (status === 'REVOKED') {
+      // A revoked task has nothing to deliver; its file targets say why, its webhook says task.revoked.
       await this.pool.query(
         `UPDATE deliveries SET state = 'FAILED', last_error_code = 'task_revoked', last_error_message = 'the task was cancelled; nothing is delivered', updated_at = $1
-         WHERE task_id = $2 AND state = 'PENDING'`,
+         WHERE task_id = $2 AND state = 'PENDING' AND target_id <> 'webhook'`,
         [at, taskId],
       );
-      return [];
     }
     await this.pool.query(`UPDATE deliveries SET state = 'DELIVERING', updated_at = $1 WHERE task_id = $2 AND state = 'PENDING'`, [at, taskId]);
     return (await this.forTask(taskId)).filter((row) => row.state === 'DELIVERING' && row.enqueuedAt === null);
+  }
+
+  async claimNotice(taskId: string, targetId: string, noticeId: string, until: number, now: number): Promise<boolean> {
+    // One statement: it and `begin` serialise on the row, so a notice is claimed before the final
+    // begins (and is waited for) or not at all.
+    const { rowCount } = await this.pool.query(
+      `UPDATE deliveries SET notice_id = $3, notice_until = $4
+       WHERE task_id = $1 AND target_id = $2 AND state = 'PENDING' AND (notice_until IS NULL OR notice_until <= $5)`,
+      [taskId, targetId, noticeId, until, now],
+    );
+    return rowCount === 1;
   }
 
   async markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void> {
@@ -93,7 +104,15 @@ export class PostgresDeliveryStore implements DeliveryStore {
             event.error?.message ?? null,
           ],
         );
-        if (event.event !== 'completed') continue;
+        if (event.event !== 'completed') {
+          // A reported notice is no longer on its way: the final one may go.
+          await client.query('UPDATE deliveries SET notice_id = NULL, notice_until = NULL WHERE task_id = $1 AND target_id = $2 AND notice_id = $3', [
+            event.task_id,
+            event.target_id,
+            event.delivery_id,
+          ]);
+          continue;
+        }
         const { rows } = await client.query<DeliveryRow>('SELECT * FROM deliveries WHERE task_id = $1 AND target_id = $2 FOR UPDATE', [
           event.task_id,
           event.target_id,

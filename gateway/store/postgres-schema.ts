@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { DELIVERY_TABLES } from './delivery-rows.js';
+import { DELIVERY_NOTICE_COLUMNS, DELIVERY_TABLES } from './delivery-rows.js';
 import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_RESULTS_TABLE } from './rows.js';
 
 /**
@@ -45,6 +45,7 @@ export const MIGRATIONS: readonly string[] = [
   TASK_DELIVERY_TARGETS_COLUMN,
   TASK_RESULTS_TABLE,
   TASK_FINAL_EVENT_COLUMN,
+  DELIVERY_NOTICE_COLUMNS,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

@@ -38,14 +38,13 @@ export class SqliteDeliveryStore implements DeliveryStore {
     const begun = this.db
       .transaction(() => {
         if (status === 'REVOKED') {
-          // A revoked task delivers nothing; its targets say why.
+          // A revoked task has nothing to deliver; its file targets say why, its webhook says task.revoked.
           this.db
             .prepare(
               `UPDATE deliveries SET state = 'FAILED', last_error_code = 'task_revoked', last_error_message = 'the task was cancelled; nothing is delivered', updated_at = ?
-             WHERE task_id = ? AND state = 'PENDING'`,
+             WHERE task_id = ? AND state = 'PENDING' AND target_id <> 'webhook'`,
             )
             .run(at, taskId);
-          return [];
         }
         this.db.prepare(`UPDATE deliveries SET state = 'DELIVERING', updated_at = ? WHERE task_id = ? AND state = 'PENDING'`).run(at, taskId);
         return this.select
@@ -56,6 +55,16 @@ export class SqliteDeliveryStore implements DeliveryStore {
       .immediate();
     await this.durable();
     return begun;
+  }
+
+  async claimNotice(taskId: string, targetId: string, noticeId: string, until: number, now: number): Promise<boolean> {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE deliveries SET notice_id = ?, notice_until = ?
+         WHERE task_id = ? AND target_id = ? AND state = 'PENDING' AND (notice_until IS NULL OR notice_until <= ?)`,
+      )
+      .run(noticeId, until, taskId, targetId, now);
+    return changes === 1;
   }
 
   async markEnqueued(keys: readonly Pick<DeliveryRecord, 'taskId' | 'targetId' | 'round'>[], at: number): Promise<void> {
@@ -90,6 +99,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
          delivered_at = @delivered_at, updated_at = @updated_at
        WHERE task_id = @task_id AND target_id = @target_id`,
     );
+    // A reported notice is no longer on its way: the final one may go.
+    const settleNotice = this.db.prepare('UPDATE deliveries SET notice_id = NULL, notice_until = NULL WHERE task_id = ? AND target_id = ? AND notice_id = ?');
     this.db
       .transaction(() => {
         for (const event of events) {
@@ -109,7 +120,10 @@ export class SqliteDeliveryStore implements DeliveryStore {
           };
           insertAttempt.run(fields);
           // Only the final notification moves a target's state; started/progress are attempts only.
-          if (event.event !== 'completed') continue;
+          if (event.event !== 'completed') {
+            settleNotice.run(event.task_id, event.target_id, event.delivery_id);
+            continue;
+          }
           const row = this.selectOne.get(event.task_id, event.target_id);
           if (!row || row.round !== event.round || FINISHED.has(row.state) || event.attempt < row.attempts) continue;
           update.run({

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { DELIVERY_TABLES } from './delivery-rows.js';
+import { DELIVERY_NOTICE_COLUMNS, DELIVERY_TABLES } from './delivery-rows.js';
 import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_RESULTS_TABLE } from './rows.js';
 
 /**
@@ -47,6 +47,7 @@ export const MIGRATIONS: readonly string[] = [
   TASK_DELIVERY_TARGETS_COLUMN,
   TASK_RESULTS_TABLE,
   TASK_FINAL_EVENT_COLUMN,
+  DELIVERY_NOTICE_COLUMNS,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -100,3 +100,19 @@ function subPath(value: string | undefined, key: string): string {
 function bad(message: string): HttpError {
   return new HttpError(400, 'invalid_delivery', message);
 }
+
+/** The gateway's origin as a request reached it (its scheme as Express trusts it, and Host); undefined if unusable. */
+export function requestOrigin(protocol: string, host: string | undefined): string | undefined {
+  try {
+    const origin = new URL(`${protocol}://${host ?? ''}`).origin;
+    return /^https?:\/\/[^/?#@]+$/.test(origin) ? origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Without PUBLIC_URL, a webhook's links are made absolute from where its submitter reached the gateway. */
+export function withGatewayUrl(targets: RequestedTarget[], origin: string | undefined): RequestedTarget[] {
+  if (origin === undefined) return targets;
+  return targets.map((t) => (t.target.kind === 'webhook' ? { ...t, target: { ...t.target, gateway_url: origin } } : t));
+}

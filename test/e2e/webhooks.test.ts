@@ -138,7 +138,7 @@ describe('webhooks', () => {
 
   it('sends started notifications when asked, besides the completed one', async () => {
     const path = `/events/${Date.now()}`;
-    // Long enough to be reported STARTED (STARTED_REPORT_DELAY_MS); a faster task sends only the final one.
+    // Long enough to be reported STARTED (STARTED_REPORT_DELAY_MS); a faster task sends only the final one (webhook-order.test.ts).
     const taskId = await submitWithWebhook(path, { webhook_events: 'started,completed', sleep_ms: '300' });
     await receiver.waitFor((all) => all.filter((r) => r.path === path).length === 2);
     const types = receiver.received.filter((r) => r.path === path).map((r) => r.json.type);

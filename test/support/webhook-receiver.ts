@@ -13,6 +13,9 @@ export interface ReceivedWebhook {
   /** True when the Standard Webhooks signature verified. */
   verified: boolean;
   json: { type: string; timestamp: string; data: Record<string, unknown> };
+  /** When its body had arrived, and when it was answered (after any delay the responder asked for). */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 export interface WebhookReceiver {
@@ -23,7 +26,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export type Responder = (request: ReceivedWebhook, countForPath: number) => { status: number; headers?: Record<string, string> };
+/** `delayMs` holds the answer back, as a slow receiver would. */
+export type Responder = (request: ReceivedWebhook, countForPath: number) => { status: number; headers?: Record<string, string>; delayMs?: number };
 
 export async function startWebhookReceiver(secret: string, respond: Responder): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
@@ -41,11 +45,23 @@ export async function startWebhookReceiver(secret: string, respond: Responder): 
       } catch {
         verified = false;
       }
-      const request: ReceivedWebhook = { path: req.url ?? '/', headers, body, verified, json: JSON.parse(body) as ReceivedWebhook['json'] };
+      const request: ReceivedWebhook = {
+        path: req.url ?? '/',
+        headers,
+        body,
+        verified,
+        json: JSON.parse(body) as ReceivedWebhook['json'],
+        receivedAt: Date.now(),
+      };
       received.push(request);
       const answer = respond(request, received.filter((r) => r.path === request.path).length);
-      res.writeHead(answer.status, answer.headers).end();
-      for (const wake of waiters) wake();
+      const reply = (): void => {
+        res.writeHead(answer.status, answer.headers).end();
+        request.answeredAt = Date.now();
+        for (const wake of waiters) wake();
+      };
+      if (answer.delayMs === undefined) reply();
+      else setTimeout(reply, answer.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

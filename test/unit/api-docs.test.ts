@@ -132,6 +132,7 @@ describe('the OpenAPI document', () => {
       enqueuedAt: 1_700_000_002_100,
       deliveredAt: 1_700_000_003_000,
       updatedAt: 1_700_000_003_000,
+      noticeUntil: null,
     };
     expect(validate(toStatusDocument(record, linksFor('/prediction'), [delivery])), JSON.stringify(validate.errors)).toBe(true);
   });

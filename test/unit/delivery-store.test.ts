@@ -90,12 +90,47 @@ describe.each(backends)('the $name delivery store', (backend) => {
     expect((await store.deliveries.forTask(id)).every((d) => d.state === 'DELIVERING' && d.enqueuedAt !== null)).toBe(true);
   });
 
-  it('fails the targets of a revoked task at once, delivering nothing', async () => {
+  it('fails the file targets of a revoked task at once, and begins its webhook (task.revoked)', async () => {
     const id = await finishedTask('REVOKED');
-    expect(await store.deliveries.begin(id, 'REVOKED', Date.now())).toEqual([]);
-    expect((await store.deliveries.forTask(id)).map((d) => [d.state, d.lastError?.code])).toEqual([
-      ['FAILED', 'task_revoked'],
-      ['FAILED', 'task_revoked'],
+    expect((await store.deliveries.begin(id, 'REVOKED', Date.now())).map((d) => d.targetId)).toEqual(['webhook']);
+    expect((await store.deliveries.forTask(id)).map((d) => [d.targetId, d.state, d.lastError?.code ?? null])).toEqual([
+      ['volume', 'FAILED', 'task_revoked'],
+      ['webhook', 'DELIVERING', null],
+    ]);
+  });
+
+  it('lets a started/progress notice be claimed only before the task begins delivering, one at a time, until it is reported', async () => {
+    const id = randomUUID();
+    await store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() });
+    await store.deliveries.create(id, [{ targetId: 'webhook', target: webhook }], Date.now());
+    const now = Date.now();
+    const started = randomUUID();
+    expect(await store.deliveries.claimNotice(id, 'webhook', started, now + 60_000, now)).toBe(true);
+    // Another notice waits its turn, unless the first one's window has passed.
+    expect(await store.deliveries.claimNotice(id, 'webhook', randomUUID(), now + 60_000, now)).toBe(false);
+    expect(await store.deliveries.claimNotice(id, 'webhook', randomUUID(), now + 60_000, now + 60_000)).toBe(true);
+    // A stale report (of the first notice) does not free the place the second one holds.
+    await store.deliveries.apply([report(id, 'DELIVERED', 1, 1, { event: 'started', delivery_id: started })]);
+    expect((await store.deliveries.forTask(id))[0]!.noticeUntil).toBe(now + 60_000);
+
+    await store.applyEvents([taskEvent({ task_id: id, processor: 'echo' }, { status: 'FAILURE', attempt: 1, error: { code: 'x', message: 'x' } })]);
+    const begun = await store.deliveries.begin(id, 'FAILURE', Date.now());
+    // The final notification sees the notice on its way (and is held back by enqueueFinalDeliveries).
+    expect(begun.map((d) => [d.targetId, d.noticeUntil])).toEqual([['webhook', now + 60_000]]);
+    // Once delivering, no notice is claimed any more, however free the place.
+    expect(await store.deliveries.claimNotice(id, 'webhook', randomUUID(), now + 120_000, now + 100_000)).toBe(false);
+  });
+
+  it('frees the notice place when that notice is reported, SKIPPED included', async () => {
+    const id = randomUUID();
+    await store.insertPending({ id, processor: 'echo', input: { fields: {}, files: [] }, createdAt: Date.now() });
+    await store.deliveries.create(id, [{ targetId: 'webhook', target: webhook }], Date.now());
+    const notice = randomUUID();
+    expect(await store.deliveries.claimNotice(id, 'webhook', notice, Date.now() + 60_000, Date.now())).toBe(true);
+    await store.deliveries.apply([report(id, 'SKIPPED', 1, 1, { event: 'started', delivery_id: notice, error: { code: 'notice_expired', message: 'late' } })]);
+    expect((await store.deliveries.forTask(id))[0]!.noticeUntil).toBeNull();
+    expect((await store.deliveries.attempts(id, 'webhook')).map((a) => [a.event, a.outcome, a.error?.code])).toEqual([
+      ['started', 'SKIPPED', 'notice_expired'],
     ]);
   });
 

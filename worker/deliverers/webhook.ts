@@ -8,8 +8,10 @@ import { DeliveryError } from './errors.js';
  * Webhooks in the Standard Webhooks format: `webhook-id` (the same on every retry of one
  * notification, so receivers dedupe), `webhook-timestamp`, `webhook-signature` (HMAC-SHA256 with the
  * operator's whsec_ secret, by the standardwebhooks package). Body:
- *   { "type": "task.completed" | "task.started" | "task.progress", "timestamp": ISO, "data": <status document> }
- * with `data.result` inline when it is small, else only `data.result_url`.
+ *   { "type": "task.started" | "task.progress" | "task.completed" | "task.failed" | "task.revoked", "timestamp": ISO, "data": <status document> }
+ * The final notification (subscribed to as `completed`) is typed by how the task ended: SUCCESS →
+ * task.completed (as it always was), FAILURE → task.failed, REVOKED → task.revoked; `data.status`
+ * always agrees with the type. `data.result` is inline when it is small, else only `data.result_url`.
  * 2xx delivers; 410 stops for good; anything else (timeouts, 5xx, other 4xx, redirects — never
  * followed) is retried, honouring Retry-After.
  */
@@ -105,7 +107,15 @@ function payload(job: DeliveryJob, maxInlineResultBytes: number): { type: string
     if (size <= maxInlineResultBytes) data.result = job.result ?? null;
     else data.result_too_large = true;
   }
-  return { type: `task.${job.event}`, timestamp: new Date().toISOString(), data };
+  return { type: eventType(job), timestamp: new Date().toISOString(), data };
+}
+
+const FINAL_TYPES: Readonly<Record<string, string>> = { SUCCESS: 'task.completed', FAILURE: 'task.failed', REVOKED: 'task.revoked' };
+
+/** The body's `type`: the notification, and for the final one how the task ended. */
+export function eventType(job: Pick<DeliveryJob, 'event' | 'document'>): string {
+  if (job.event !== 'completed') return `task.${job.event}`;
+  return FINAL_TYPES[String(job.document.status)] ?? 'task.completed';
 }
 
 /** A name lookup that takes longer than a connection may is a connect timeout too (it cannot be cancelled, only left behind). */
