@@ -7,7 +7,7 @@ import { int, intList, onOff, uploadStore, webhookSecret, type Env, type UploadS
 export type { UploadStoreSetting } from './config-values.js';
 import { parseProcessorConcurrency } from './processor-concurrency.js';
 import { parsePublicUrl } from './public-url.js';
-import { storeKind } from './store-url.js';
+import { parseStoreUrl } from './store-url.js';
 import { userinfoProblem } from './url-secrets.js';
 
 /**
@@ -184,12 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('BASE_PATH', `"${basePath}" must be empty or start with / and contain no trailing slash`);
   }
 
-  const storeUrl = read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`;
-  const kind = storeKind(storeUrl);
-  if (kind === undefined) throw new ConfigError('STORE_URL', 'is not supported; use sqlite:<path>, postgres://… or postgresql://…');
-  const storeProblem =
-    kind === 'postgres' ? (userinfoProblem(storeUrl) ?? (URL.canParse(storeUrl) ? undefined : 'is not a valid URL (check the host and port)')) : undefined;
-  if (storeProblem !== undefined) throw new ConfigError('STORE_URL', storeProblem);
+  const storeUrl = parseStoreUrl(read('STORE_URL') ?? `sqlite:${path.join(dataDir, 'warren.db')}`);
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
