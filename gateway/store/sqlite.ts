@@ -153,15 +153,25 @@ export class SqliteTaskStore implements TaskStore {
     return this.statements.result.get(id)?.result;
   }
 
-  async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
+  async list({ status, processor, before, after, owner, limit }: TaskQuery): Promise<TaskRecord[]> {
+    // Only the conditions asked for, so SQLite picks the index that fits (owner's, or created_at's).
+    const where: string[] = [];
+    const values: Record<string, string | number> = { limit };
+    const param = (name: string, value: string | number): string => {
+      values[name] = value;
+      return `@${name}`;
+    };
+    if (status !== undefined) where.push(`status = ${param('status', status)}`);
+    if (processor !== undefined) where.push(`processor = ${param('processor', processor)}`);
+    if (before !== undefined) where.push(`created_at < ${param('before', before)}`);
+    if (after !== undefined) where.push(`(created_at, id) < (${param('afterAt', after.createdAt)}, ${param('afterId', after.id)})`);
+    if (owner === null) where.push('owner IS NULL');
+    else if (owner !== undefined) where.push(`owner = ${param('owner', owner)}`);
     const rows = this.db
-      .prepare<{ status: string | null; processor: string | null; before: number | null; limit: number }, TaskRow>(
-        `SELECT ${TASK_COLUMNS} FROM tasks
-         WHERE (@status IS NULL OR status = @status) AND (@processor IS NULL OR processor = @processor)
-           AND (@before IS NULL OR created_at < @before)
-         ORDER BY created_at DESC LIMIT @limit`,
+      .prepare<Record<string, string | number>, TaskRow>(
+        `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`,
       )
-      .all({ status: status ?? null, processor: processor ?? null, before: before ?? null, limit });
+      .all(values);
     return rows.map(toRecord);
   }
 

@@ -58,6 +58,14 @@ export interface TaskQuery {
   processor?: string;
   /** Only tasks created before this time (epoch ms): the next page of a listing. */
   before?: number;
+  /**
+   * Keyset paging without gaps or repeats: only tasks after this one in the listing's order
+   * (created_at, then id, both descending), so tasks created in the same millisecond are neither
+   * skipped nor shown twice.
+   */
+  after?: { createdAt: number; id: string };
+  /** Only the tasks of this API key; null: only those made without one; absent: everyone's. */
+  owner?: string | null;
   limit: number;
 }
 
