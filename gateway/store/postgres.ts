@@ -6,7 +6,7 @@ import { text, writeRows } from './postgres-writes.js';
 import { PostgresDeliveryStore } from './postgres-deliveries.js';
 import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
-import { redactUrl, WarrenError, type Logger, type TaskError, type TaskEvent, type TaskStatus } from '../../shared/index.js';
+import { redactUrl, WarrenError, type Logger, type TaskError, type TaskEvent, type TaskInput, type TaskStatus } from '../../shared/index.js';
 
 export interface PostgresStoreOptions {
   /** Connections this process may hold (STORE_POOL_SIZE). */
@@ -134,6 +134,11 @@ export class PostgresTaskStore implements TaskStore {
   async result(id: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ result: string }>('SELECT result FROM task_results WHERE task_id = $1', [id]);
     return rows[0]?.result;
+  }
+
+  async input(id: string): Promise<TaskInput | undefined> {
+    const { rows } = await this.pool.query<{ input: string }>('SELECT input FROM tasks WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : (JSON.parse(rows[0].input) as TaskInput);
   }
 
   async list({ status, processor, before, after, owner, limit }: TaskQuery): Promise<TaskRecord[]> {

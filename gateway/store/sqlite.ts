@@ -6,7 +6,7 @@ import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithI
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 import { migrate } from './sqlite-schema.js';
-import type { TaskError, TaskEvent, TaskStatus } from '../../shared/index.js';
+import type { TaskError, TaskEvent, TaskInput, TaskStatus } from '../../shared/index.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -151,6 +151,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async result(id: string): Promise<string | undefined> {
     return this.statements.result.get(id)?.result;
+  }
+
+  async input(id: string): Promise<TaskInput | undefined> {
+    const row = this.db.prepare<[string], { input: string }>('SELECT input FROM tasks WHERE id = ?').get(id);
+    return row === undefined ? undefined : (JSON.parse(row.input) as TaskInput);
   }
 
   async list({ status, processor, before, after, owner, limit }: TaskQuery): Promise<TaskRecord[]> {

@@ -111,6 +111,8 @@ export interface TaskStore {
   get(id: string): Promise<TaskRecord | undefined>;
   /** The JSON text of a SUCCESS task's result, as the worker sent it; undefined without one (unfinished, failed, expired). */
   result(id: string): Promise<string | undefined>;
+  /** What the task was submitted with (fields and file references), for its page; undefined for an unknown id. */
+  input(id: string): Promise<TaskInput | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;
   /** Tasks in `status` (an unfinished one) whose row has not changed since `updatedBefore`, oldest first: the stall check's candidates. */

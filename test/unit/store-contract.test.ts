@@ -50,6 +50,15 @@ describe.each(backends)('the $name task store', (backend) => {
     await location.remove();
   });
 
+  it('reads back the input a task was submitted with, and undefined for an unknown id', async () => {
+    const store = await open();
+    const input = { fields: { item_a: 'TV', count: 3 }, files: [{ name: 'a.png', content_type: 'image/png', size: 5, location: 'volume:uploads/a.png' }] };
+    const task = newTask({ input });
+    await store.insertPending(task);
+    expect(await store.input(task.id)).toEqual(input);
+    expect(await store.input(randomUUID())).toBeUndefined();
+  });
+
   it('get returns undefined for an unknown id', async () => {
     expect(await (await open()).get(randomUUID())).toBeUndefined();
   });
