@@ -1,8 +1,15 @@
-import { TASK_STATUSES } from '../../shared/index.js';
+import { TASK_STATUSES, type TaskStatus } from '../../shared/index.js';
 import type { TaskList } from '../docs/api-schemas.js';
-import type { TaskListQuery } from '../routes/task-list.js';
 import { escapeHtml, renderLayout } from './layout.js';
 import type { Links } from '../links.js';
+
+/** The listing's query, parsed (gateway/routes/task-list.ts). */
+export interface TaskListQuery {
+  status: TaskStatus | undefined;
+  processor: string | undefined;
+  limit: number;
+  cursor: string | undefined;
+}
 
 export interface TaskListPageOptions {
   links: Links;

@@ -5,7 +5,7 @@ import type { TaskList, TaskSummary } from '../docs/api-schemas.js';
 import { HttpError } from '../http/http-errors.js';
 import { clientOf } from '../http/auth.js';
 import { prefersHtml } from '../http/negotiation.js';
-import { renderTaskListPage } from '../pages/task-list-page.js';
+import { renderTaskListPage, type TaskListQuery } from '../pages/task-list-page.js';
 import type { Links } from '../links.js';
 
 /**
@@ -15,12 +15,6 @@ import type { Links } from '../links.js';
  * `processor`; paging by an opaque `cursor` (the last row's created_at and id), which neither skips
  * nor repeats tasks made in the same millisecond, whatever arrives meanwhile.
  */
-export interface TaskListQuery {
-  status: TaskStatus | undefined;
-  processor: string | undefined;
-  limit: number;
-  cursor: string | undefined;
-}
 
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
