@@ -29,7 +29,7 @@ const TITLES: Readonly<Record<number, string>> = {
 export function renderErrorPage({ links, status, code, message }: ErrorPageOptions): string {
   const title = TITLES[status] ?? (status >= 500 ? 'Something went wrong on our side' : 'Request refused');
   const body = `
-<section class="card error-page" aria-labelledby="error-heading">
+<section class="card error-page" aria-labelledby="error-heading" data-error-code="${escapeHtml(code)}">
   <h1 id="error-heading">${escapeHtml(title)}</h1>
   <p class="error-message">${escapeHtml(message)}</p>
   <p class="hint">HTTP ${status} · code <code>${escapeHtml(code)}</code></p>
