@@ -17,6 +17,7 @@ import { submitRoutes } from './routes/submit.js';
 import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
 import { taskListRoutes } from './routes/task-list.js';
+import { taskInputRoutes } from './routes/task-inputs.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { cancelRoutes } from './routes/cancel.js';
 import type { LiveEvents } from './tasks/live-events.js';
@@ -160,6 +161,7 @@ export function createGateway({ config, store, broker, processors, logger, live,
   );
   api.use(taskRoutes({ links, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
   api.use(taskListRoutes({ links, store, processors: processors.map((p) => p.name) }));
+  api.use(taskInputRoutes({ store, dataDir: config.dataDir }));
   api.use(deliveryRoutes({ links, store, broker, logger }));
   api.use(cancelRoutes({ links, store, broker, live, logger, celeryProcessors: new Set(processors.flatMap((p) => (p.celery ? [p.name] : []))) }));
   api.use(liveRoutes({ links, store, live }));

@@ -1,7 +1,7 @@
 import { TASK_STATUSES } from '../../shared/index.js';
-import { fail, INTERNAL_ERROR, schema, type Json } from './openapi-answers.js';
+import { fail, INTERNAL_ERROR, parameter, schema, type Json } from './openapi-answers.js';
 
-/** GET /tasks: the caller's task list (gateway/routes/task-list.ts). */
+/** GET /tasks: the caller's task list (gateway/routes/task-list.ts); and the uploads a task page shows (routes/tasks.ts). */
 export function taskListPaths(): Record<string, Json> {
   const query = (name: string, description: string, type: Json): Json => ({ name, in: 'query', required: false, description, schema: type });
   return {
@@ -25,6 +25,22 @@ export function taskListPaths(): Record<string, Json> {
             content: { 'application/json': { schema: schema('TaskList') }, 'text/html': { schema: { type: 'string' } } },
           },
           '400': fail(['invalid_query'], 'A filter, limit or cursor with a bad value'),
+          '500': INTERNAL_ERROR,
+        },
+      },
+    },
+    '/tasks/{id}/inputs/{index}': {
+      get: {
+        operationId: 'taskInput',
+        summary: 'One uploaded file of a task',
+        description:
+          'By its index in the submission, for the task page (OCR word boxes over the image). Only uploads kept on the volume (UPLOAD_STORE=volume). PNG, JPEG, GIF and WebP inline, anything else as an attachment.',
+        tags: ['pages'],
+        parameters: [parameter('TaskId'), { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
+        responses: {
+          '200': { description: 'The file as uploaded, with the type sniffed from its bytes', content: { '*/*': {} } },
+          '400': fail(['invalid_task_id'], 'Task ids are UUIDs'),
+          '404': fail(['task_not_found', 'input_not_found']),
           '500': INTERNAL_ERROR,
         },
       },

@@ -2,7 +2,7 @@ import type { StatusDocument } from '../tasks/task-document.js';
 import { escapeHtml, renderLayout } from './layout.js';
 import { formatBytes } from './schema-fields.js';
 import { isTerminal, type TaskInput, type TaskStatus } from '../../shared/index.js';
-import { renderInput, renderResultData } from './task-parts.js';
+import { inputImageUrl, renderInput, renderResultData } from './task-parts.js';
 import type { Links } from '../links.js';
 
 export interface TaskPageOptions {
@@ -58,14 +58,14 @@ export function renderTaskPage({ links, task, resultJson, input }: TaskPageOptio
     ${task.finished_at === null ? '' : fact('Finished', `${renderTime(task.finished_at)}${renderRunTime(task)}`)}
   </dl>
   ${renderError(task)}
-  ${renderResult(task, resultJson)}
+  ${renderResult(task, resultJson, input === undefined ? undefined : inputImageUrl(input, links.page(task.task_id)))}
   <p class="links">
     <a href="${escapeHtml(task.status_url)}">Status (JSON)</a>
     ${resultLink}
   </p>
   ${cancel}
 </section>
-${input === undefined ? '' : renderInput(input)}
+${input === undefined ? '' : renderInput(input, links.page(task.task_id))}
 ${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
 
   return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, links, head });
@@ -99,7 +99,7 @@ function renderError(task: StatusDocument): string {
   </div>`;
 }
 
-function renderResult(task: StatusDocument, resultJson: string | undefined): string {
+function renderResult(task: StatusDocument, resultJson: string | undefined, imageUrl: string | undefined): string {
   if (task.status !== 'SUCCESS') return '';
   if (task.expired) return `<p class="hint">The result and its files expired on ${escapeHtml(task.expired_at ?? '')} and were removed.</p>`;
   const files = renderArtifacts(task.artifacts);
@@ -122,7 +122,7 @@ function renderResult(task: StatusDocument, resultJson: string | undefined): str
   return `${files}<div class="result">
     <h3>Result</h3>
     <div class="result-view" data-result-view hidden></div>
-    ${result.ok ? renderResultData(result.value) : ''}
+    ${result.ok ? renderResultData(result.value, imageUrl) : ''}
     ${body}
   </div>`;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../support/browser.js';
@@ -128,6 +129,28 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     await expect.poll(() => page.locator('.result-table tr.best td').first().innerText()).toBe('Smartphones');
     await page.close();
   }, 40_000);
+
+  it('draws the OCR word boxes over the uploaded image on the task page, as the form does', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gateway.url}/upload?processor=document`);
+    await page.locator('input[type="file"]').setInputFiles(path.resolve('test/fixtures/invoice.png'));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#task [data-field="status"]', { hasText: 'SUCCESS' }).waitFor({ timeout: 30_000 });
+    await page.locator('#task [data-field="page-link"]').click();
+    await page.waitForURL(TASK_PAGE);
+    await expect.poll(() => page.locator('.ocr-frame .ocr-box').count()).toBeGreaterThan(3);
+    // The uploaded file is listed and served back (inline: it is a PNG).
+    const upload = await page.request.get(
+      await page
+        .locator('.task-input a', { hasText: 'invoice' })
+        .getAttribute('href')
+        .then((href) => new URL(href!, page.url()).href),
+    );
+    expect(upload.status()).toBe(200);
+    expect(upload.headers()['content-type']).toBe('image/png');
+    await expectNoDeadLinks(page);
+    await page.close();
+  }, 60_000);
 
   it('cancels a running task from its page', async () => {
     const page = await browser.newPage();
