@@ -29,16 +29,15 @@ export function renderTaskListPage({ links, list, query, processors }: TaskListP
   const filters = `<form class="task-filters" method="get" action="${escapeHtml(links.to('/tasks'))}">
     <label>Status <select name="status">${options(TASK_STATUSES, query.status, 'Any status')}</select></label>
     <label>Processor <select name="processor">${options(processors, query.processor, 'Any processor')}</select></label>
-    <button type="submit">Show</button>
+    <button class="button button--secondary" type="submit">Show</button>
   </form>`;
   const filtered = query.status !== undefined || query.processor !== undefined;
   const rows = list.tasks.map(
     (task) => `<tr>
-      <td><a class="task-link" href="${escapeHtml(task.page_url)}"><code>${escapeHtml(task.task_id)}</code></a></td>
+      <td><a class="task-link" href="${escapeHtml(task.page_url)}" title="${escapeHtml(task.task_id)}"><code>${escapeHtml(task.task_id.slice(0, 8))}</code></a></td>
       <td><code>${escapeHtml(task.processor)}</code></td>
       <td><span class="badge badge--${task.status.toLowerCase()}">${escapeHtml(task.status)}</span></td>
-      <td>${time(task.created_at)}</td>
-      <td>${task.finished_at === null ? '' : time(task.finished_at)}</td>
+      <td class="nowrap">${time(task.created_at)}</td>
       <td>${task.error === null ? '' : escapeHtml(task.error.message.slice(0, 200))}</td>
     </tr>`,
   );
@@ -46,7 +45,7 @@ export function renderTaskListPage({ links, list, query, processors }: TaskListP
     rows.length === 0
       ? `<p class="empty">${filtered ? 'No tasks match these filters.' : `No tasks yet. <a href="${escapeHtml(links.to('/upload'))}">Submit one</a>.`}</p>`
       : `<div class="table-scroll"><table class="task-table">
-    <thead><tr><th scope="col">Task</th><th scope="col">Processor</th><th scope="col">Status</th><th scope="col">Submitted</th><th scope="col">Finished</th><th scope="col">Error</th></tr></thead>
+    <thead><tr><th scope="col">Task</th><th scope="col">Processor</th><th scope="col">Status</th><th scope="col">Submitted (UTC)</th><th scope="col">Error</th></tr></thead>
     <tbody>${rows.join('')}</tbody>
   </table></div>`;
   const pager = [
@@ -71,7 +70,7 @@ function filterSearch(query: TaskListQuery): string {
   return params.toString();
 }
 
-/** UTC, as on the task page: the server cannot know the reader's time zone. */
+/** UTC, as on the task page (the server cannot know the reader's time zone); the column header says so. */
 function time(iso: string): string {
-  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.slice(0, 19).replace('T', ' '))} UTC</time>`;
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.slice(0, 19).replace('T', ' '))}</time>`;
 }

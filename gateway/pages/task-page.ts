@@ -36,7 +36,7 @@ export function renderTaskPage({ links, task, resultJson, input }: TaskPageOptio
   const cancel = finished
     ? ''
     : `<form class="cancel-form" method="post" action="${escapeHtml(links.to(`/task_cancel/${task.task_id}`))}">
-    <button type="submit" class="button-secondary">Cancel task</button>
+    <button type="submit" class="button button--secondary">Cancel task</button>
   </form>`;
 
   const body = `

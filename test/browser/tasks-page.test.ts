@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +80,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     const headings = await page.locator('main h2').allInnerTexts();
     expect(headings.indexOf('Needs attention')).toBeLessThan(headings.findIndex((h) => h.startsWith('Queues')));
     expect(headings.findIndex((h) => h.startsWith('Recent tasks'))).toBeLessThan(headings.findIndex((h) => h.startsWith('Queues')));
+    await page.screenshot({ path: path.join(os.tmpdir(), 'warren-dashboard-healthy.png'), fullPage: true });
     await page.close();
   }, 60_000);
 
@@ -95,7 +97,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
 
     await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Tasks' }).click();
     await page.waitForURL(/\/prediction\/tasks$/);
-    await page.locator(`a.task-link`, { hasText: taskId }).click();
+    await page.locator(`a.task-link[title="${taskId}"]`).click();
     await page.waitForURL(TASK_PAGE);
     expect(await page.locator('main').innerText()).toContain('SUCCESS');
     // The input it was submitted with is shown.
@@ -114,6 +116,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     const statuses = await page.locator('.task-table tbody .badge').allInnerTexts();
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set(['SUCCESS']));
+    await page.screenshot({ path: path.join(os.tmpdir(), 'warren-tasks-page.png'), fullPage: true });
     await page.close();
   }, 20_000);
 
@@ -139,6 +142,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     await page.locator('#task [data-field="page-link"]').click();
     await page.waitForURL(TASK_PAGE);
     await expect.poll(() => page.locator('.ocr-frame .ocr-box').count()).toBeGreaterThan(3);
+    await page.screenshot({ path: path.join(os.tmpdir(), 'warren-task-page-ocr.png'), fullPage: true });
     // The uploaded file is listed and served back (inline: it is a PNG).
     const upload = await page.request.get(
       await page
@@ -174,6 +178,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     await page.waitForURL(TASK_PAGE);
     expect(await page.locator('.error-box').innerText()).toContain('the model refused');
     expect(await page.getByRole('link', { name: 'Result' }).count()).toBe(0);
+    await page.screenshot({ path: path.join(os.tmpdir(), 'warren-task-page-failed.png'), fullPage: true });
     await expectNoDeadLinks(page);
     await page.close();
   }, 40_000);
@@ -184,7 +189,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     await page.waitForURL(TASK_PAGE);
     const taskId = TASK_PAGE.exec(page.url())![1]!;
     await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Tasks' }).click();
-    await page.locator('a.task-link', { hasText: taskId }).click();
+    await page.locator(`a.task-link[title="${taskId}"]`).click();
     await page.waitForURL(TASK_PAGE);
     await page.getByRole('button', { name: 'Cancel task' }).click();
     await page.waitForURL(TASK_PAGE);
@@ -193,6 +198,7 @@ describe.skipIf(!browserAvailable)('the Tasks page and the task page in a browse
     const unknown = await page.goto(`${gateway.url}/tasks/00000000-0000-4000-8000-000000000000`);
     expect(unknown?.status()).toBe(404);
     expect(unknown?.headers()['content-type']).toMatch(/^text\/html/);
+    await page.screenshot({ path: path.join(os.tmpdir(), 'warren-error-page.png'), fullPage: true });
     await page.getByRole('link', { name: 'Your tasks' }).click();
     await page.waitForURL(/\/prediction\/tasks$/);
     await page.context().close();
