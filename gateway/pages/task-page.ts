@@ -65,7 +65,7 @@ export function renderTaskPage({ links, task, resultJson, input }: TaskPageOptio
   </p>
   ${cancel}
 </section>
-${input === undefined ? '' : renderInput(input, links.page(task.task_id))}
+${input === undefined ? '' : renderInput(input, task.expired ? undefined : links.page(task.task_id))}
 ${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
 
   return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, links, head });

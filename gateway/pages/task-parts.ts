@@ -2,13 +2,16 @@ import { VOLUME_SCHEME, type TaskInput } from '../../shared/index.js';
 import { escapeHtml } from './layout.js';
 import { formatBytes } from './schema-fields.js';
 
-/** Where the page can fetch the task's uploaded files: those on the volume (routes/tasks.ts serves them), by index. */
-export function inputFileUrls(input: TaskInput, pageUrl: string): (string | undefined)[] {
-  return input.files.map((file, index) => (file.location.startsWith(VOLUME_SCHEME) ? `${pageUrl}/inputs/${index}` : undefined));
+/**
+ * Where the page can fetch the task's uploaded files: those on the volume (routes/task-inputs.ts
+ * serves them), by index. No `pageUrl` (an expired task, whose uploads the janitor removed): none.
+ */
+export function inputFileUrls(input: TaskInput, pageUrl: string | undefined): (string | undefined)[] {
+  return input.files.map((file, index) => (pageUrl !== undefined && file.location.startsWith(VOLUME_SCHEME) ? `${pageUrl}/inputs/${index}` : undefined));
 }
 
 /** The uploaded image OCR word boxes are drawn over: the first raster image the page can fetch. */
-export function inputImageUrl(input: TaskInput, pageUrl: string): string | undefined {
+export function inputImageUrl(input: TaskInput, pageUrl: string | undefined): string | undefined {
   const urls = inputFileUrls(input, pageUrl);
   return input.files.map((file, index) => (RASTER_IMAGES.has(file.content_type) ? urls[index] : undefined)).find((url) => url !== undefined);
 }
@@ -16,7 +19,7 @@ export function inputImageUrl(input: TaskInput, pageUrl: string): string | undef
 const RASTER_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
 /** What the task was submitted with: its fields, and its files (a link where the gateway keeps them). */
-export function renderInput(input: TaskInput, pageUrl: string): string {
+export function renderInput(input: TaskInput, pageUrl: string | undefined): string {
   const urls = inputFileUrls(input, pageUrl);
   const fields = Object.entries(input.fields);
   const rows = fields.map(
