@@ -31,7 +31,7 @@ export interface LayoutOptions {
 export function renderLayout({ title, body, links, head }: LayoutOptions): string {
   const uploadUrl = escapeHtml(links.to('/upload'));
   const tasksUrl = escapeHtml(links.to('/tasks'));
-  const stylesheets = ['/static/warren.css', '/static/form.css', '/static/task.css', '/static/result-views.css']
+  const stylesheets = ['/static/warren.css', '/static/form.css', '/static/task.css', '/static/pages.css', '/static/result-views.css']
     .map((path) => `<link rel="stylesheet" href="${escapeHtml(links.to(path))}">`)
     .join('\n');
   return `<!doctype html>
