@@ -11,10 +11,13 @@ import { httpMetrics, labelRoute, metricsEndpoint, type GatewayMetrics } from '.
 import { apiDocumentRoutes } from './docs/openapi.js';
 import type { CatalogEntry, JsonSchemaObject } from './pages/catalog-entry.js';
 import { renderProcessorFields, renderUploadPage } from './pages/upload-page.js';
+import { renderErrorPage } from './pages/error-page.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { submitRoutes } from './routes/submit.js';
 import { liveRoutes } from './routes/live.js';
 import { taskRoutes } from './routes/tasks.js';
+import { taskListRoutes } from './routes/task-list.js';
+import { taskInputRoutes } from './routes/task-inputs.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { cancelRoutes } from './routes/cancel.js';
 import type { LiveEvents } from './tasks/live-events.js';
@@ -148,6 +151,8 @@ export function createGateway({ config, store, broker, processors, logger, live,
     }),
   );
   api.use(taskRoutes({ links, store, dataDir: config.dataDir, live, maxWaitSeconds: config.maxWaitSeconds, workers: census }));
+  api.use(taskListRoutes({ links, store, processors: processors.map((p) => p.name) }));
+  api.use(taskInputRoutes({ store, dataDir: config.dataDir }));
   api.use(deliveryRoutes({ links, store, broker, logger }));
   api.use(cancelRoutes({ links, store, broker, live, logger, celeryProcessors: new Set(processors.flatMap((p) => (p.celery ? [p.name] : []))) }));
   api.use(liveRoutes({ links, store, live }));
@@ -158,6 +163,6 @@ export function createGateway({ config, store, broker, processors, logger, live,
   app.get('/metrics', metricsEndpoint(metrics.registry));
   app.use(config.basePath || '/', api);
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, (error) => renderErrorPage({ links, ...error })));
   return app;
 }

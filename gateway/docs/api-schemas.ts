@@ -200,6 +200,31 @@ export const LiveStatus = Type.Object(
 );
 
 /** Every schema above, by the name it has in the OpenAPI document's components. */
+/** One row of GET /tasks: enough to find a task; its status document has the rest. */
+export const TaskSummary = Type.Object({
+  task_id: TaskId,
+  status: TaskStatusName,
+  processor: ProcessorName,
+  progress: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+  attempts: Type.Integer({ minimum: 0 }),
+  created_at: Timestamp,
+  finished_at: Type.Union([Timestamp, Type.Null()]),
+  error: Type.Union([TaskError, Type.Null()]),
+  status_url: Url,
+  page_url: Url,
+});
+export type TaskSummary = Static<typeof TaskSummary>;
+
+export const TaskList = Type.Object(
+  {
+    tasks: Type.Array(TaskSummary, { description: 'Newest first' }),
+    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next (older) page; null on the last page' }),
+    next_url: Type.Union([Url, Type.Null()], { description: 'The next page with the same filters; null on the last page' }),
+  },
+  { description: "The caller's tasks: with API_KEYS, those of the key asking; without, every task (all are anonymous)." },
+);
+export type TaskList = Static<typeof TaskList>;
+
 export const API_SCHEMAS: Record<string, TSchema> = {
   StatusDocument,
   DeliveryStatus,
@@ -215,4 +240,6 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   Liveness,
   Readiness,
   LiveStatus,
+  TaskSummary,
+  TaskList,
 };

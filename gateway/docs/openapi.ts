@@ -5,6 +5,7 @@ import { API_SCHEMAS } from './api-schemas.js';
 import { withAuth, withStoreFaults } from './openapi-answers.js';
 import { operatorPaths } from './openapi-operator-paths.js';
 import { buildPaths } from './openapi-paths.js';
+import { taskListPaths } from './openapi-task-list.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the same schemas the code uses
@@ -69,7 +70,7 @@ export function buildOpenApi({ basePath, processors, defaultProcessor, dashboard
       { name: 'operators', description: 'The dashboard' },
       { name: 'docs', description: 'The API documents' },
     ],
-    paths: withStoreFaults(withAuth({ ...buildPaths({ defaultProcessor }), ...operatorPaths({ dashboard }) })),
+    paths: withStoreFaults(withAuth({ ...buildPaths({ defaultProcessor }), ...taskListPaths(), ...operatorPaths({ dashboard }) })),
     components: {
       schemas,
       requestBodies,

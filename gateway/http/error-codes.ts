@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, meaning: 'No such route' },
   task_not_found: { status: 404, meaning: 'No such task (or another key’s)' },
   artifact_not_found: { status: 404, meaning: 'The task has no output file of that name' },
+  input_not_found: { status: 404, meaning: 'The task has no uploaded file at that index kept on the volume' },
   delivery_not_found: { status: 404, meaning: 'The task has no delivery target of that name' },
   request_timeout: { status: 408, meaning: 'The request did not arrive in time' },
   task_not_ready: { status: 409, meaning: 'The task is not finished yet; comes with Retry-After' },

@@ -2,6 +2,10 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { coerceError, PublishError, WarrenError, type Logger } from '../../shared/index.js';
 import type { ErrorCode } from './error-codes.js';
 import { storeFaultOf } from '../store/index.js';
+import { prefersHtml } from './negotiation.js';
+
+/** A page for a browser that navigated to an error (gateway/pages/error-page.ts); the envelope's code and message. */
+export type ErrorPageRenderer = (error: { status: number; code: string; message: string }) => string;
 
 /**
  * One error envelope for every failure: `{ "error": { "code", "message", ... } }`. Anything that is
@@ -86,7 +90,20 @@ function fromOutage(err: unknown, logger: Logger, path: string): HttpError | und
   return new HttpError(503, 'store_unavailable', 'the task store is unavailable; try again shortly', {}, { 'Retry-After': '2' });
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/** With `renderPage`, browsers (Accept: text/html before JSON) get a page; everyone else the JSON envelope. */
+export function errorHandler(logger: Logger, renderPage?: ErrorPageRenderer): ErrorRequestHandler {
+  const send = (
+    req: Parameters<ErrorRequestHandler>[1],
+    res: Parameters<ErrorRequestHandler>[2],
+    status: number,
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+  ): void => {
+    res.status(status);
+    if (renderPage && prefersHtml(req)) res.type('html').send(renderPage({ status, code, message }));
+    else res.json(errorBody(code, message, details));
+  };
   return (err, req, res, _next) => {
     // A client that hung up mid-request is nobody to answer, and no failure of ours.
     if (req.socket?.destroyed !== false && !(err instanceof HttpError)) {
@@ -102,7 +119,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (known) {
       for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
-      res.status(known.status).json(errorBody(known.code, known.message, known.details));
+      send(req, res, known.status, known.code, known.message, known.details);
       return;
     }
     const wrapped = coerceError(err);
@@ -112,6 +129,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    res.status(500).json(errorBody('internal_error', 'something went wrong on our side; it has been logged'));
+    send(req, res, 500, 'internal_error', 'something went wrong on our side; it has been logged');
   };
 }

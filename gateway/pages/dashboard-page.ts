@@ -1,6 +1,7 @@
 import type { DashboardData, DashboardFilters, DashboardTask } from '../routes/dashboard-data.js';
 import { escapeHtml, renderLayout } from './layout.js';
-import { formatBytes } from './schema-fields.js';
+import { renderTime } from './dashboard-time.js';
+import { renderAttention, renderDeadLetters, renderQueues } from './dashboard-broker.js';
 import { TASK_STATUSES, type TaskStatus } from '../../shared/index.js';
 import type { Links } from '../links.js';
 
@@ -34,9 +35,11 @@ export function renderDashboardPage({ links, data, processors, notice }: Dashboa
 </div>
 ${notice ? renderNotice(notice) : ''}
 ${renderCounts(data)}
-${renderBroker(data, links)}
+${renderAttention(data, links)}
+${renderDeadLetters(data, links)}
 ${renderDeliveryProblems(data)}
 ${renderTasks(data, dashboardUrl, processors)}
+${renderQueues(data)}
 </div>`;
   return renderLayout({ title: 'Dashboard', body, links, head });
 }
@@ -68,76 +71,6 @@ function renderCounts({ counts, rate }: DashboardData): string {
     <div class="fact"><dt>Finished, last hour</dt><dd>${finished(counts.finished_last_hour)}</dd></div>
     <div class="fact"><dt>Rate</dt><dd>${rate.per_minute} tasks/min <span class="hint">(last ${rate.window_seconds / 60} minutes)</span></dd></div>
   </dl>
-</section>`;
-}
-
-function renderBroker(data: DashboardData, links: Links): string {
-  const broker = data.broker;
-  if (!broker.reachable) {
-    return `<section class="card" aria-labelledby="queues-heading">
-  <h2 id="queues-heading">Queues</h2>
-  <p class="alert">Broker unreachable: ${escapeHtml(broker.problem)}</p>
-</section>`;
-  }
-  const rows = broker.queues.map(
-    (queue) => `<tr>
-      <td><code>${escapeHtml(queue.name)}</code></td>
-      <td class="num">${queue.messages}</td>
-      <td class="num">${queue.consumers === 0 && queue.name !== broker.dead_letters.queue ? '<span class="badge badge--warn">none</span>' : queue.consumers}</td>
-    </tr>`,
-  );
-  const deadLetters = broker.dead_letters;
-  const count = deadLetters.count ?? deadLetters.messages.length;
-  const redriveUrl = links.to('/dashboard/dead-letters/redrive');
-  const letters = deadLetters.messages.map(
-    (letter) => `<tr>
-      <td class="num">${letter.index + 1}</td>
-      <td class="wrap">${letter.reason === null ? '<span class="hint">—</span>' : escapeHtml(letter.reason)}</td>
-      <td>${letter.queue === null ? '<span class="hint">unknown</span>' : `<code>${escapeHtml(letter.queue)}</code>`}</td>
-      <td class="nowrap">${letter.dead_lettered_at === null ? '—' : renderTime(letter.dead_lettered_at)}</td>
-      <td>${letter.type === null ? '—' : `<code>${escapeHtml(letter.type)}</code>`}</td>
-      <td class="num nowrap">${escapeHtml(formatBytes(letter.size))}</td>
-      <td class="wrap"><details><summary>body</summary><pre>${escapeHtml(letter.body_preview)}</pre></details></td>
-    </tr>`,
-  );
-  return `<section class="card" aria-labelledby="queues-heading">
-  <h2 id="queues-heading">Queues</h2>
-  <div class="table-scroll">
-  <table class="data-table">
-    <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Ready</th><th scope="col" class="num">Consumers</th></tr></thead>
-    <tbody>
-    ${rows.join('\n    ')}
-    </tbody>
-  </table>
-  </div>
-</section>
-<section class="card" aria-labelledby="dead-letters-heading">
-  <div class="task-header">
-    <h2 id="dead-letters-heading">Dead letters <span class="count-pill">${count}</span></h2>
-    ${
-      count === 0
-        ? ''
-        : `<form class="redrive-form" method="post" action="${escapeHtml(redriveUrl)}">
-      <label for="redrive-limit">Redrive up to</label>
-      <input id="redrive-limit" name="limit" type="number" min="1" max="10000" value="100">
-      <button class="button" type="submit">Redrive</button>
-    </form>`
-    }
-  </div>
-  <p class="hint">Messages that broke their contract or ran out of deliveries, in <code>${escapeHtml(deadLetters.queue)}</code>. Redrive sends them back to the queue they came from.</p>
-  ${
-    letters.length === 0
-      ? '<p class="empty">The dead-letter queue is empty.</p>'
-      : `<div class="table-scroll">
-  <table class="data-table">
-    <thead><tr><th scope="col" class="num">#</th><th scope="col">Reason</th><th scope="col">From queue</th><th scope="col">Dead-lettered</th><th scope="col">Type</th><th scope="col" class="num">Size</th><th scope="col">Body</th></tr></thead>
-    <tbody>
-    ${letters.join('\n    ')}
-    </tbody>
-  </table>
-  </div>
-  ${count > letters.length ? `<p class="hint">Showing the first ${letters.length} of ${count}.</p>` : ''}`
-  }
 </section>`;
 }
 
@@ -235,14 +168,6 @@ function option(value: string, label: string, selected: boolean): string {
 
 function renderBadge(status: TaskStatus): string {
   return `<span class="badge badge--${status.toLowerCase()}">${escapeHtml(status)}</span>`;
-}
-
-/** UTC, because the server cannot know the reader's time zone and a silent offset misleads. */
-function renderTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return escapeHtml(iso);
-  const full = date.toISOString();
-  return `<time datetime="${escapeHtml(full)}" title="${escapeHtml(full)}">${escapeHtml(`${full.slice(0, 10)} ${full.slice(11, 19)}`)}</time>`;
 }
 
 function formatDuration(ms: number): string {

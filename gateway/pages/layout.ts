@@ -2,7 +2,8 @@ import type { Links } from '../links.js';
 /**
  * The HTML shell shared by the gateway's pages. Pages are plain template strings: there are two of
  * them, and a template engine would be one more dependency to audit. Every value that did not come
- * from this source file goes through `escapeHtml`.
+ * from this source file goes through `escapeHtml`. Every page carries the same nav: the form and
+ * the caller's task list are always one click away.
  */
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
@@ -29,7 +30,8 @@ export interface LayoutOptions {
 
 export function renderLayout({ title, body, links, head }: LayoutOptions): string {
   const uploadUrl = escapeHtml(links.to('/upload'));
-  const stylesheets = ['/static/warren.css', '/static/form.css', '/static/task.css', '/static/result-views.css']
+  const tasksUrl = escapeHtml(links.to('/tasks'));
+  const stylesheets = ['/static/warren.css', '/static/form.css', '/static/task.css', '/static/pages.css', '/static/result-views.css']
     .map((path) => `<link rel="stylesheet" href="${escapeHtml(links.to(path))}">`)
     .join('\n');
   return `<!doctype html>
@@ -46,6 +48,10 @@ ${head ?? ''}
 <header class="site-header">
   <div class="container">
     <a class="brand" href="${uploadUrl}">warren</a>
+    <nav class="site-nav" aria-label="Site">
+      <a href="${uploadUrl}">New task</a>
+      <a href="${tasksUrl}">Tasks</a>
+    </nav>
   </div>
 </header>
 <main id="main" class="container" tabindex="-1">

@@ -1,7 +1,8 @@
 import type { StatusDocument } from '../tasks/task-document.js';
 import { escapeHtml, renderLayout } from './layout.js';
 import { formatBytes } from './schema-fields.js';
-import { isTerminal, type TaskStatus } from '../../shared/index.js';
+import { isTerminal, type TaskInput, type TaskStatus } from '../../shared/index.js';
+import { inputImageUrl, renderInput, renderResultData } from './task-parts.js';
 import type { Links } from '../links.js';
 
 export interface TaskPageOptions {
@@ -9,6 +10,8 @@ export interface TaskPageOptions {
   task: StatusDocument;
   /** The JSON result, present only when the task succeeded and the result is JSON. */
   resultJson?: string;
+  /** What it was submitted with; absent when the store no longer has it. */
+  input?: TaskInput;
 }
 
 const STATUS_SUMMARIES: Record<TaskStatus, string> = {
@@ -24,12 +27,20 @@ const STATUS_SUMMARIES: Record<TaskStatus, string> = {
  * The no-JavaScript view of one task: the form's plain POST redirects here. Until the task is
  * terminal the page reloads itself every second, which is the only way to poll without a script.
  */
-export function renderTaskPage({ links, task, resultJson }: TaskPageOptions): string {
+export function renderTaskPage({ links, task, resultJson, input }: TaskPageOptions): string {
   const finished = isTerminal(task.status);
-  const head = finished ? '' : '<meta http-equiv="refresh" content="1">';
+  const head = `${finished ? '' : '<meta http-equiv="refresh" content="1">'}
+<script type="module" src="${escapeHtml(links.to('/static/task-page.js'))}"></script>`;
+  // No link that would only answer an error: the result exists on SUCCESS until it expires.
+  const resultLink = task.status === 'SUCCESS' && !task.expired ? `<a href="${escapeHtml(task.result_url)}">Result</a>` : '';
+  const cancel = finished
+    ? ''
+    : `<form class="cancel-form" method="post" action="${escapeHtml(links.to(`/task_cancel/${task.task_id}`))}">
+    <button type="submit" class="button button--secondary">Cancel task</button>
+  </form>`;
 
   const body = `
-<p class="back-link"><a href="${escapeHtml(links.to('/upload'))}">← New task</a></p>
+<p class="back-link"><a href="${escapeHtml(links.to('/tasks'))}">← Your tasks</a></p>
 <h1>Task <code class="task-id">${escapeHtml(task.task_id)}</code></h1>
 
 <section class="card task" aria-labelledby="status-heading">
@@ -47,12 +58,14 @@ export function renderTaskPage({ links, task, resultJson }: TaskPageOptions): st
     ${task.finished_at === null ? '' : fact('Finished', `${renderTime(task.finished_at)}${renderRunTime(task)}`)}
   </dl>
   ${renderError(task)}
-  ${renderResult(task, resultJson)}
+  ${renderResult(task, resultJson, input === undefined ? undefined : inputImageUrl(input, links.page(task.task_id)))}
   <p class="links">
     <a href="${escapeHtml(task.status_url)}">Status (JSON)</a>
-    <a href="${escapeHtml(task.result_url)}">Result</a>
+    ${resultLink}
   </p>
+  ${cancel}
 </section>
+${input === undefined ? '' : renderInput(input, task.expired ? undefined : links.page(task.task_id))}
 ${finished ? '' : '<p class="hint refresh-note">This page refreshes itself every second until the task finishes.</p>'}`;
 
   return renderLayout({ title: `${task.status} – task ${task.task_id.slice(0, 8)}`, body, links, head });
@@ -86,7 +99,7 @@ function renderError(task: StatusDocument): string {
   </div>`;
 }
 
-function renderResult(task: StatusDocument, resultJson: string | undefined): string {
+function renderResult(task: StatusDocument, resultJson: string | undefined, imageUrl: string | undefined): string {
   if (task.status !== 'SUCCESS') return '';
   if (task.expired) return `<p class="hint">The result and its files expired on ${escapeHtml(task.expired_at ?? '')} and were removed.</p>`;
   const files = renderArtifacts(task.artifacts);
@@ -105,8 +118,11 @@ function renderResult(task: StatusDocument, resultJson: string | undefined): str
       ? `<pre tabindex="0">${escapeHtml(pretty)}</pre>`
       : `<pre class="result-text" tabindex="0">${escapeHtml(text)}</pre>
     <details class="result-json"><summary>Full result (JSON)</summary><pre tabindex="0">${escapeHtml(pretty)}</pre></details>`;
+  // The form's live view draws tables and word boxes from the same data (static/task-page.js).
   return `${files}<div class="result">
     <h3>Result</h3>
+    <div class="result-view" data-result-view hidden></div>
+    ${result.ok ? renderResultData(result.value, imageUrl) : ''}
     ${body}
   </div>`;
 }

@@ -84,7 +84,7 @@ export function renderProcessorFields(processor: CatalogEntry): string {
  * Filled by upload.js; the data-field names are its contract with this markup. Progress is kept
  * out of the live region, or a screen reader would read out every poll.
  */
-const TASK_SECTION = `<section id="task" class="card task" aria-live="polite" aria-labelledby="task-heading" hidden>
+const TASK_SECTION = `<section id="task" class="card task" aria-live="polite" aria-labelledby="task-heading" tabindex="-1" hidden>
   <div class="task-header">
     <h2 id="task-heading">Task</h2>
     <span class="badge" data-field="status"></span>

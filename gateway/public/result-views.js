@@ -3,11 +3,14 @@
 // classification, and OCR word boxes drawn over the uploaded image. Built with the DOM API only.
 import { el, formatBytes } from './schema-form.js';
 
-/** A view for the result, or null when it has no known shape. `imageFile` is the uploaded image, if any. */
-export function buildResultView(value, imageFile) {
+/**
+ * A view for the result, or null when it has no known shape. `image` is the uploaded image, if
+ * any: the File being uploaded (the form) or the URL the gateway serves it at (the task page).
+ */
+export function buildResultView(value, image) {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
   if (typeof value.category === 'string' && Array.isArray(value.alternatives)) return classificationTable(value);
-  if (Array.isArray(value.pages) && imageFile) return wordBoxes(value.pages[0], imageFile);
+  if (Array.isArray(value.pages) && image) return wordBoxes(value.pages[0], image);
   return null;
 }
 
@@ -31,13 +34,14 @@ function classificationTable(value) {
 }
 
 /** Boxes are placed in percent of the page, so they follow the image at any displayed size. */
-function wordBoxes(page, imageFile) {
+function wordBoxes(page, image) {
   if (!page || !Array.isArray(page.words) || page.words.length === 0 || !(page.width > 0) || !(page.height > 0)) return null;
   const figure = el('figure', { class: 'ocr-figure' });
   const frame = el('div', { class: 'ocr-frame' });
-  const image = el('img', { src: URL.createObjectURL(imageFile), alt: 'The uploaded image with the words found on it outlined' });
-  image.addEventListener('load', () => URL.revokeObjectURL(image.src), { once: true });
-  frame.append(image);
+  const fromFile = typeof image !== 'string';
+  const picture = el('img', { src: fromFile ? URL.createObjectURL(image) : image, alt: 'The uploaded image with the words found on it outlined' });
+  if (fromFile) picture.addEventListener('load', () => URL.revokeObjectURL(picture.src), { once: true });
+  frame.append(picture);
   for (const word of page.words) {
     const box = word && word.bbox;
     if (!box) continue;

@@ -210,6 +210,10 @@ import { errorMessage, isAbort, isSafeUrl, parseJson, post, readJson } from './u
     field('result').textContent = '';
     showStatus({ status: accepted.status || 'PENDING', progress: null, progress_message: null, attempts: 0, error: null });
     taskSection.hidden = false;
+    // The panel sits below the form, usually out of sight: bring it into view, and move focus
+    // there so that keyboard and screen-reader users land on the task too.
+    taskSection.scrollIntoView({ block: 'start' });
+    taskSection.focus({ preventScroll: true });
   }
 
   function showStatus(task) {

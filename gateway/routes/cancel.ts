@@ -7,6 +7,7 @@ import type { LiveEvents } from '../tasks/live-events.js';
 import { deliveriesOf, toStatusDocument } from '../tasks/task-document.js';
 import { loadTask } from '../tasks/task-lookup.js';
 import { clientOf } from '../http/auth.js';
+import { prefersHtml } from '../http/negotiation.js';
 import type { Links } from '../links.js';
 
 /**
@@ -63,6 +64,11 @@ export function cancelRoutes({ links, store, broker, live, logger, celeryProcess
       throw new HttpError(409, 'task_finished', `task already ended ${record.status}; it cannot be cancelled`, { status: record.status });
     }
     res.setHeader('Cache-Control', 'no-store');
+    // The task page's Cancel button is a plain form post: back to the page, which shows REVOKED.
+    if (prefersHtml(req)) {
+      res.redirect(303, links.page(record.id));
+      return;
+    }
     res.status(status).json(toStatusDocument(record, links, await deliveriesOf(store, record)));
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, GetMessage, MessageProperties, Options } from 'amqplib';
 import { coerceError, taskMessages, type Broker } from '../../shared/index.js';
+import { queueRoles, type QueueRole } from './queue-roles.js';
 
 /**
  * Operator queries and actions against the broker, for the dashboard. They speak AMQP only, on a
@@ -16,9 +17,12 @@ import { coerceError, taskMessages, type Broker } from '../../shared/index.js';
 
 export interface QueueStat {
   name: string;
+  /** What the queue is for, as the topology declares it (queue-roles.ts): whether no consumer is a problem. */
+  role: QueueRole;
   /** Ready messages (not those held unacked by consumers). */
   messages: number;
-  consumers: number;
+  /** null for a stream: RabbitMQ does not count a stream's readers in its AMQP answer (it always says 0). */
+  consumers: number | null;
 }
 
 export interface DeadLetter {
@@ -48,6 +52,7 @@ const REDRIVE_HEADER = 'x-warren-redrive-pass';
 
 /** Depth and consumers of every queue of the topology. A queue that does not exist is left out. */
 export async function queueStats(broker: Broker): Promise<QueueStat[]> {
+  const roles = queueRoles(broker.topology);
   // One channel per queue: a passive declare of a missing queue is a channel error (404) that
   // closes its channel, and it must not take the other queues' answers with it.
   const stats = await Promise.all(
@@ -55,7 +60,8 @@ export async function queueStats(broker: Broker): Promise<QueueStat[]> {
       broker
         .withChannel(async (channel) => {
           const { messageCount, consumerCount } = await channel.checkQueue(name);
-          return { name, messages: messageCount, consumers: consumerCount };
+          const role = roles.get(name) ?? 'work';
+          return { name, role, messages: messageCount, consumers: role === 'stream' ? null : consumerCount };
         })
         .catch((err: unknown) => {
           if (isNotFound(err)) return undefined;

@@ -112,12 +112,14 @@ export function taskRoutes({ links, store, dataDir, live, maxWaitSeconds, worker
   router.get('/tasks/:id', async (req, res) => {
     const record = await load(req, res);
     const resultJson = record.status === 'SUCCESS' && record.expiredAt === null ? ((await store.result(record.id)) ?? 'null') : undefined;
+    const input = await store.input(record.id);
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       renderTaskPage({
         links,
         task: toStatusDocument(record, links, await deliveriesOf(store, record)),
         ...(resultJson === undefined ? {} : { resultJson }),
+        ...(input === undefined ? {} : { input }),
       }),
     );
   });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { DELIVERY_NOTICE_COLUMNS, DELIVERY_TABLES } from './delivery-rows.js';
-import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_RESULTS_TABLE } from './rows.js';
+import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_OWNER_INDEX, TASK_RESULTS_TABLE } from './rows.js';
 
 /**
  * The PostgreSQL schema, as numbered migrations. The layout mirrors SQLite's (gateway/store/rows.ts
@@ -46,6 +46,7 @@ export const MIGRATIONS: readonly string[] = [
   TASK_RESULTS_TABLE,
   TASK_FINAL_EVENT_COLUMN,
   DELIVERY_NOTICE_COLUMNS,
+  TASK_OWNER_INDEX,
 ];
 
 /** Any fixed number will do, as long as every warren uses the same one. */

@@ -6,7 +6,7 @@ import { text, writeRows } from './postgres-writes.js';
 import { PostgresDeliveryStore } from './postgres-deliveries.js';
 import { applyEventToRow, onlyFirstFinish, TASK_COLUMNS, toRecord, toRecordWithInput, zeroCounts, type TaskRow, type TaskRowWithInput } from './rows.js';
 import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskRecord, TaskStore, TaskWithInput } from './types.js';
-import { redactUrl, WarrenError, type Logger, type TaskError, type TaskEvent, type TaskStatus } from '../../shared/index.js';
+import { redactUrl, WarrenError, type Logger, type TaskError, type TaskEvent, type TaskInput, type TaskStatus } from '../../shared/index.js';
 
 export interface PostgresStoreOptions {
   /** Connections this process may hold (STORE_POOL_SIZE). */
@@ -144,19 +144,24 @@ export class PostgresTaskStore implements TaskStore {
     return rows[0]?.result;
   }
 
-  async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
+  async input(id: string): Promise<TaskInput | undefined> {
+    const { rows } = await this.pool.query<{ input: string }>('SELECT input FROM tasks WHERE id = $1', [id]);
+    return rows[0] === undefined ? undefined : (JSON.parse(rows[0].input) as TaskInput);
+  }
+
+  async list({ status, processor, before, after, owner, limit }: TaskQuery): Promise<TaskRecord[]> {
     const values: unknown[] = [];
     const where: string[] = [];
-    const filter = (sql: string, value: unknown): void => {
-      values.push(value);
-      where.push(sql.replace('?', `$${values.length}`));
-    };
-    if (status !== undefined) filter('status = ?', status);
-    if (processor !== undefined) filter('processor = ?', processor);
-    if (before !== undefined) filter('created_at < ?', before);
-    values.push(limit);
+    const param = (value: unknown): string => `$${values.push(value)}`;
+    if (status !== undefined) where.push(`status = ${param(status)}`);
+    if (processor !== undefined) where.push(`processor = ${param(processor)}`);
+    if (before !== undefined) where.push(`created_at < ${param(before)}`);
+    // A row comparison, which PostgreSQL walks on the (owner, created_at, id) index.
+    if (after !== undefined) where.push(`(created_at, id) < (${param(after.createdAt)}, ${param(after.id)})`);
+    if (owner === null) where.push('owner IS NULL');
+    else if (owner !== undefined) where.push(`owner = ${param(owner)}`);
     const { rows } = await this.pool.query<TaskRow>(
-      `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT $${values.length}`,
+      `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${param(limit)}`,
       values,
     );
     return rows.map(toRecord);

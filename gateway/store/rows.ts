@@ -60,6 +60,9 @@ export const TASK_FINAL_EVENT_COLUMN = `ALTER TABLE tasks ADD COLUMN final_event
 /** Auth: the name of the API key that created the task (NULL: made without one). The same SQL in both stores. */
 export const TASK_OWNER_COLUMN = `ALTER TABLE tasks ADD COLUMN owner TEXT;`;
 
+/** The Tasks page: one key's tasks, newest first, paged by (created_at, id). The same SQL in both stores. */
+export const TASK_OWNER_INDEX = `CREATE INDEX tasks_owner_created ON tasks (owner, created_at, id);`;
+
 /**
  * How many delivery targets the task has (deliveries.create sets it), so reads of a task without
  * any skip the deliveries table; existing tasks are counted. The same SQL in both stores.

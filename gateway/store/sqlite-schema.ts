@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { DELIVERY_NOTICE_COLUMNS, DELIVERY_TABLES } from './delivery-rows.js';
-import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_RESULTS_TABLE } from './rows.js';
+import { TASK_DELIVERY_TARGETS_COLUMN, TASK_FINAL_EVENT_COLUMN, TASK_OWNER_COLUMN, TASK_OWNER_INDEX, TASK_RESULTS_TABLE } from './rows.js';
 
 /**
  * The SQLite schema, as numbered migrations (its version is the database's user_version). The
@@ -48,6 +48,7 @@ export const MIGRATIONS: readonly string[] = [
   TASK_RESULTS_TABLE,
   TASK_FINAL_EVENT_COLUMN,
   DELIVERY_NOTICE_COLUMNS,
+  TASK_OWNER_INDEX,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -7,7 +7,7 @@ import type { ApplyOutcome, InsertOutcome, NewTask, TaskCounts, TaskQuery, TaskR
 import { SqliteDeliveryStore } from './sqlite-deliveries.js';
 import { migrate } from './sqlite-schema.js';
 import { WalSync } from './sqlite-wal-sync.js';
-import type { TaskError, TaskEvent, TaskStatus } from '../../shared/index.js';
+import type { TaskError, TaskEvent, TaskInput, TaskStatus } from '../../shared/index.js';
 
 /**
  * The embedded default store: one SQLite file in WAL mode. Several processes on one machine may
@@ -165,15 +165,30 @@ export class SqliteTaskStore implements TaskStore {
     return this.statements.result.get(id)?.result;
   }
 
-  async list({ status, processor, before, limit }: TaskQuery): Promise<TaskRecord[]> {
+  async input(id: string): Promise<TaskInput | undefined> {
+    const row = this.db.prepare<[string], { input: string }>('SELECT input FROM tasks WHERE id = ?').get(id);
+    return row === undefined ? undefined : (JSON.parse(row.input) as TaskInput);
+  }
+
+  async list({ status, processor, before, after, owner, limit }: TaskQuery): Promise<TaskRecord[]> {
+    // Only the conditions asked for, so SQLite picks the index that fits (owner's, or created_at's).
+    const where: string[] = [];
+    const values: Record<string, string | number> = { limit };
+    const param = (name: string, value: string | number): string => {
+      values[name] = value;
+      return `@${name}`;
+    };
+    if (status !== undefined) where.push(`status = ${param('status', status)}`);
+    if (processor !== undefined) where.push(`processor = ${param('processor', processor)}`);
+    if (before !== undefined) where.push(`created_at < ${param('before', before)}`);
+    if (after !== undefined) where.push(`(created_at, id) < (${param('afterAt', after.createdAt)}, ${param('afterId', after.id)})`);
+    if (owner === null) where.push('owner IS NULL');
+    else if (owner !== undefined) where.push(`owner = ${param('owner', owner)}`);
     const rows = this.db
-      .prepare<{ status: string | null; processor: string | null; before: number | null; limit: number }, TaskRow>(
-        `SELECT ${TASK_COLUMNS} FROM tasks
-         WHERE (@status IS NULL OR status = @status) AND (@processor IS NULL OR processor = @processor)
-           AND (@before IS NULL OR created_at < @before)
-         ORDER BY created_at DESC LIMIT @limit`,
+      .prepare<Record<string, string | number>, TaskRow>(
+        `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`,
       )
-      .all({ status: status ?? null, processor: processor ?? null, before: before ?? null, limit });
+      .all(values);
     return rows.map(toRecord);
   }
 

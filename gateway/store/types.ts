@@ -58,6 +58,14 @@ export interface TaskQuery {
   processor?: string;
   /** Only tasks created before this time (epoch ms): the next page of a listing. */
   before?: number;
+  /**
+   * Keyset paging without gaps or repeats: only tasks after this one in the listing's order
+   * (created_at, then id, both descending), so tasks created in the same millisecond are neither
+   * skipped nor shown twice.
+   */
+  after?: { createdAt: number; id: string };
+  /** Only the tasks of this API key; null: only those made without one; absent: everyone's. */
+  owner?: string | null;
   limit: number;
 }
 
@@ -103,6 +111,8 @@ export interface TaskStore {
   get(id: string): Promise<TaskRecord | undefined>;
   /** The JSON text of a SUCCESS task's result, as the worker sent it; undefined without one (unfinished, failed, expired). */
   result(id: string): Promise<string | undefined>;
+  /** What the task was submitted with (fields and file references), for its page; undefined for an unknown id. */
+  input(id: string): Promise<TaskInput | undefined>;
   /** Newest first. */
   list(query: TaskQuery): Promise<TaskRecord[]>;
   /** Tasks in `status` (an unfinished one) whose row has not changed since `updatedBefore`, oldest first: the stall check's candidates. */

@@ -70,9 +70,13 @@ describe.skipIf(!browserAvailable)('a page on another site, in the browser of so
     // The premise: over plain HTTP to this name the browser sends no Sec-Fetch-Site, but the Origin.
     expect(await request.headerValue('sec-fetch-site')).toBeNull();
     expect(await request.headerValue('origin')).toBe(evilOrigin);
-    // A redirect (the 303 a browser's accepted submit gets) has no body to read.
+    // A redirect (the 303 a browser's accepted submit gets) has no body to read. A refusal is an
+    // error page for a browser (it navigated), carrying the envelope's code.
     const redirected = response.status() >= 300 && response.status() < 400;
-    return { status: response.status(), body: redirected ? response.headers().location : (JSON.parse(await response.text()) as unknown) };
+    if (redirected) return { status: response.status(), body: response.headers().location };
+    const text = await response.text();
+    const code = /data-error-code="([a-z_]+)"/.exec(text)?.[1];
+    return { status: response.status(), body: code === undefined ? (JSON.parse(text) as unknown) : { error: { code } } };
   }
 
   function signedIn(): Promise<BrowserContext> {

@@ -123,6 +123,26 @@ describe('API keys', () => {
     expect(await result.json()).toMatchObject({ fields: { item_a: 'mine' } });
   });
 
+  it('lists on GET /tasks only the tasks of the key asking, and only the anonymous ones without a key', async () => {
+    const [alices, bobs, anonymous] = await Promise.all([submit(open.url, 'alice'), submit(open.url, 'bob'), submit(open.url, 'nobody')]);
+    const listed = async (who: Who): Promise<string[]> => {
+      const response = await fetch(`${open.url}/tasks?limit=100`, { headers: bearer(who) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { tasks: { task_id: string }[] }).tasks.map((t) => t.task_id);
+    };
+    const [forAlice, forBob, forNobody, forOps] = await Promise.all([listed('alice'), listed('bob'), listed('nobody'), listed('ops')]);
+    expect(forAlice).toContain(alices);
+    expect(forAlice).not.toContain(bobs);
+    expect(forAlice).not.toContain(anonymous);
+    expect(forBob).toContain(bobs);
+    expect(forBob).not.toContain(alices);
+    expect(forNobody).toContain(anonymous);
+    expect(forNobody).not.toContain(alices);
+    // "Your tasks" for an admin key too: the dashboard is where every task shows.
+    expect(forOps).not.toContain(alices);
+    expect((await fetch(`${locked.url}/tasks`)).status).toBe(401);
+  });
+
   it('lets an admin key read every task, and only admin keys open the dashboard', async () => {
     const id = await submit(locked.url, 'alice');
     expect((await fetch(`${locked.url}/task_status/${id}`, { headers: bearer('ops') })).status).toBe(200);

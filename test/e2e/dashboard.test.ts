@@ -126,8 +126,12 @@ describe('dashboard.json', () => {
     expect(queues.get(echoQueue)!.consumers).toBeGreaterThanOrEqual(1);
     expect(queues.get(`${prefix}.results`)!.consumers).toBeGreaterThanOrEqual(1);
     // The gateway declares a queue for every processor it knows; this worker serves only echo.
-    expect(queues.get(`${prefix}.tasks.categorize`)).toEqual({ name: `${prefix}.tasks.categorize`, messages: 0, consumers: 0 });
-    expect(queues.has(`${prefix}.dead-letters`)).toBe(true);
+    expect(queues.get(`${prefix}.tasks.categorize`)).toEqual({ name: `${prefix}.tasks.categorize`, role: 'work', messages: 0, consumers: 0 });
+    expect(queues.get(`${prefix}.dead-letters`)?.role).toBe('holding');
+    // Roles from the topology: a retry tier waits out its TTL with no consumer by design, and a
+    // stream's readers are not counted by RabbitMQ over AMQP (unknown, not zero).
+    expect(queues.get(`${prefix}.retry.1000ms`)).toMatchObject({ role: 'delay', consumers: 0 });
+    expect(queues.get(`${prefix}.revocations`)).toMatchObject({ role: 'stream', consumers: null });
   });
 });
 

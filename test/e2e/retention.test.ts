@@ -62,7 +62,12 @@ describe('retention', () => {
     // The store says expired first, then the janitor removes the files (gateway/background/janitor.ts): on a loaded machine
     // the status may be read in between.
     await filesGone([path.join(stack.dataDir, 'artifacts', id), path.join(stack.dataDir, 'uploads', id)]);
-    expect(await (await fetch(`${gateway.url}/tasks/${id}`)).text()).toContain('expired');
+    const page = await (await fetch(`${gateway.url}/tasks/${id}`)).text();
+    expect(page).toContain('expired');
+    // The upload is listed by name, but not linked: its file is gone.
+    expect(page).toContain('invoice.png');
+    expect(page).not.toContain(`/tasks/${id}/inputs/`);
+    expect((await fetch(`${gateway.url}/tasks/${id}/inputs/0`)).status).toBe(404);
   });
 
   it('leaves unfinished tasks alone, however old', async () => {

@@ -77,6 +77,8 @@ const ROUTES: { operations: [string, string][]; files: string[]; also?: ErrorCod
     files: ['gateway/tasks/task-lookup.ts'],
     also: ['task_not_ready', 'task_failed', 'task_revoked', 'result_expired', 'artifact_gone'],
   },
+  { operations: [['/tasks', 'get']], files: ['gateway/routes/task-list.ts'] },
+  { operations: [['/tasks/{id}/inputs/{index}', 'get']], files: ['gateway/routes/task-inputs.ts', 'gateway/tasks/task-lookup.ts'] },
   { operations: [['/task_cancel/{id}', 'post']], files: ['gateway/routes/cancel.ts', 'gateway/tasks/task-lookup.ts'] },
   { operations: [['/task_deliveries/{id}/{target}/redeliver', 'post']], files: ['gateway/routes/deliveries.ts', 'gateway/tasks/task-lookup.ts'] },
   { operations: [['/upload/fields', 'get']], files: [] },

@@ -50,6 +50,15 @@ describe.each(backends)('the $name task store', (backend) => {
     await location.remove();
   });
 
+  it('reads back the input a task was submitted with, and undefined for an unknown id', async () => {
+    const store = await open();
+    const input = { fields: { item_a: 'TV', count: 3 }, files: [{ name: 'a.png', content_type: 'image/png', size: 5, location: 'volume:uploads/a.png' }] };
+    const task = newTask({ input });
+    await store.insertPending(task);
+    expect(await store.input(task.id)).toEqual(input);
+    expect(await store.input(randomUUID())).toBeUndefined();
+  });
+
   it('get returns undefined for an unknown id', async () => {
     expect(await (await open()).get(randomUUID())).toBeUndefined();
   });
@@ -245,6 +254,34 @@ describe.each(backends)('the $name task store', (backend) => {
     await first.close();
     const again = await Promise.all([open(), open(), open()]);
     for (const store of again) expect((await store.get(task.task_id))?.status).toBe('PENDING');
+  });
+
+  it("lists one owner's tasks (or the anonymous ones) and pages by (created_at, id) without skipping tasks made in the same millisecond", async () => {
+    const store = await open();
+    const alice: string[] = [];
+    for (let n = 0; n < 5; n += 1) {
+      // Three of them in the same millisecond: a cursor of the time alone would skip or repeat them.
+      const task = newTask({ owner: 'alice', createdAt: n < 3 ? 2000 : 2000 + n });
+      alice.push(task.id);
+      await store.insertPending(task);
+    }
+    const anonymous = newTask({ createdAt: 2001 });
+    await store.insertPending(anonymous);
+    await store.insertPending(newTask({ owner: 'bob', createdAt: 2002 }));
+
+    const expected = (await store.list({ limit: 10, owner: 'alice' })).map((r) => r.id);
+    expect(new Set(expected)).toEqual(new Set(alice));
+    const paged: string[] = [];
+    let after: { createdAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await store.list({ limit: 2, owner: 'alice', ...(after ? { after } : {}) });
+      paged.push(...page.map((r) => r.id));
+      if (page.length < 2) break;
+      after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+    }
+    expect(paged).toEqual(expected);
+    expect((await store.list({ limit: 10, owner: null })).map((r) => r.id)).toEqual([anonymous.id]);
+    expect((await store.list({ limit: 10 })).length).toBe(7);
   });
 
   it('lists newest first, filtered by status and processor, pages with before, and counts', async () => {
