@@ -4,8 +4,8 @@ import path from 'node:path';
 import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { driveHttpClients, type ClientRun } from './http.js';
 import { profilesByPid, selfTimes, topRows } from './profile.js';
-import { cpuMeter, ratio, round } from './stats.js';
-import { startCeiling, startWarren, type Target } from './targets.js';
+import { ratio, round } from './stats.js';
+import { measureTarget, startCeiling, startWarren, type Target } from './targets.js';
 
 /**
  * warren against its HTTP ceiling, in one run, with one client: the same `driveHttpClients`
@@ -34,23 +34,14 @@ export async function runHttpCompare(options: HttpCompareOptions): Promise<Recor
   const cpuRows: Row[] = [];
   const runs = new Map<string, ClientRun>();
   const measure = async (target: Target): Promise<void> => {
-    try {
-      for (const clients of options.concurrency) {
-        // Warm-up: connections, JIT, SQLite pages — not counted.
-        await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });
-        const meter = cpuMeter(target.cpu);
-        const run = await driveHttpClients(target.urls, { tasks: options.tasks, clients, pollMs: options.pollMs });
-        runs.set(`${target.name}@${clients}`, run);
-        if (run.first_error) console.warn(`${target.name} c=${clients}: ${run.errors} errors, the first: ${run.first_error}`);
-        rows.push(caseRow(target.name, clients, run, runs.get(`ceiling@${clients}`)));
-        cpuRows.push({ case: `${target.name} c=${clients}`, ...meter.stop(options.tasks) });
-      }
-      if (target.problems() > 0) {
-        keepLogs = true;
-        console.warn(`${target.name}: ${target.problems()} warn/error lines logged (kept in ${logDir})`);
-      }
-    } finally {
-      await target.stop();
+    const problems = await measureTarget(target, options, (clients, run, cpuPerTask) => {
+      runs.set(`${target.name}@${clients}`, run);
+      rows.push(caseRow(target.name, clients, run, runs.get(`ceiling@${clients}`)));
+      cpuRows.push({ case: `${target.name} c=${clients}`, ...cpuPerTask });
+    });
+    if (problems > 0) {
+      keepLogs = true;
+      console.warn(`${target.name}: ${problems} warn/error lines logged (kept in ${logDir})`);
     }
   };
 

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { createTestSchema, type TestSchema } from '../test/support/postgres.js';
-import { driveHttpClients, type ClientRun } from './http.js';
-import { cpuMeter, ratio } from './stats.js';
-import { startBullmq, startCeiling, startWarren, type Target } from './targets.js';
+import type { ClientRun } from './http.js';
+import { ratio } from './stats.js';
+import { measureTarget, startBullmq, startCeiling, startWarren, type Target } from './targets.js';
 
 /**
  * warren against the peer a Node team would pick instead — Express + BullMQ on Redis
@@ -43,23 +43,14 @@ export async function runPeersBench(options: PeersOptions): Promise<Record<strin
   const runs = new Map<string, ClientRun>();
   const measure = async (start: () => Promise<Target>): Promise<void> => {
     const target = await start();
-    try {
-      for (const clients of options.concurrency) {
-        // Warm-up: connections, JIT, store pages — not counted.
-        await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });
-        const meter = cpuMeter(target.cpu);
-        const run = await driveHttpClients(target.urls, { tasks: options.tasks, clients, pollMs: options.pollMs });
-        runs.set(`${target.name}@${clients}`, run);
-        if (run.first_error) console.warn(`${target.name} c=${clients}: ${run.errors} errors, the first: ${run.first_error}`);
-        rows.push(row(target.name, clients, run, runs.get(`express+bullmq@${clients}`), runs.get(`ceiling@${clients}`)));
-        cpuRows.push({ case: `${target.name} c=${clients}`, ...meter.stop(options.tasks) });
-      }
-      if (target.problems() > 0) {
-        keepLogs = true;
-        console.warn(`${target.name}: ${target.problems()} warn/error lines logged (kept in ${logDir})`);
-      }
-    } finally {
-      await target.stop();
+    const problems = await measureTarget(target, options, (clients, run, cpuPerTask) => {
+      runs.set(`${target.name}@${clients}`, run);
+      rows.push(row(target.name, clients, run, runs.get(`express+bullmq@${clients}`), runs.get(`ceiling@${clients}`)));
+      cpuRows.push({ case: `${target.name} c=${clients}`, ...cpuPerTask });
+    });
+    if (problems > 0) {
+      keepLogs = true;
+      console.warn(`${target.name}: ${problems} warn/error lines logged (kept in ${logDir})`);
     }
   };
   const withPrefix = async (run: (prefix: string) => Promise<void>): Promise<void> => {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { TEST_AMQP_URL } from '../test/support/broker.js';
 import { problemsLogged, startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
+import { driveHttpClients, type ClientRun } from './http.js';
+import { cpuMeter } from './stats.js';
 import { brokerPid } from './stats.js';
 
 /**
@@ -153,5 +155,36 @@ async function redisPid(): Promise<number | undefined> {
     return match ? Number(match[1]) : undefined;
   } finally {
     await queue.close();
+  }
+}
+
+export interface MeasureOptions {
+  concurrency: readonly number[];
+  tasks: number;
+  warmup: number;
+  pollMs: number;
+}
+
+/**
+ * Drive `target` at each concurrency (a warm-up first, not counted: connections, JIT, store pages),
+ * hand each run and its CPU per task to `onRun`, then stop the target. Returns how many warn/error
+ * lines it logged, so a bench keeps its logs to be read.
+ */
+export async function measureTarget(
+  target: Target,
+  options: MeasureOptions,
+  onRun: (clients: number, run: ClientRun, cpuPerTask: Record<string, number>) => void,
+): Promise<number> {
+  try {
+    for (const clients of options.concurrency) {
+      await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });
+      const meter = cpuMeter(target.cpu);
+      const run = await driveHttpClients(target.urls, { tasks: options.tasks, clients, pollMs: options.pollMs });
+      if (run.first_error) console.warn(`${target.name} c=${clients}: ${run.errors} errors, the first: ${run.first_error}`);
+      onRun(clients, run, meter.stop(options.tasks));
+    }
+    return target.problems();
+  } finally {
+    await target.stop();
   }
 }
