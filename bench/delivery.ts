@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
+import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { percentiles } from './http.js';
 import { startTogether } from './support/start.js';
+import { warrenBenchEnv } from './targets.js';
 
 /**
  * Delivery latency: how long after a task is recorded SUCCESS its signed webhook reaches the
@@ -18,16 +19,10 @@ export async function runDeliveryBench({ tasks }: { tasks: number }): Promise<Re
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const env = {
-    AMQP_URL: TEST_AMQP_URL,
-    AMQP_PREFIX: prefix,
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    DEFAULT_PROCESSOR: 'echo',
-    WORKER_PROCESSORS: 'echo',
+  const env = warrenBenchEnv(prefix, dataDir, {
     WEBHOOK_SECRET: secret,
     WEBHOOK_ALLOWLIST: '127.0.0.1',
-  };
+  });
   const arrivals = new Map<string, number>();
   const receiver = await startWebhookReceiver(secret, (request) => {
     arrivals.set(String(request.json.data.task_id), Date.now());

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { driveHttpClients, type ClientRun } from './http.js';
 import { profilesByPid, selfTimes, topRows } from './profile.js';
 import { ratio, round } from './stats.js';
-import { measureTarget, startCeiling, startWarren, type Target } from './targets.js';
+import { CaseRuns, withPrefix, type Row } from './measure.js';
+import { startCeiling, startWarren } from './targets.js';
 
 /**
  * warren against its HTTP ceiling, in one run, with one client: the same `driveHttpClients`
@@ -25,47 +25,25 @@ export interface HttpCompareOptions {
   profile: boolean;
 }
 
-type Row = Record<string, string | number | null>;
-
 export async function runHttpCompare(options: HttpCompareOptions): Promise<Record<string, unknown>> {
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
-  let keepLogs = false; // logs that hold warnings outlive the run, to be read
-  const rows: Row[] = [];
-  const cpuRows: Row[] = [];
-  const runs = new Map<string, ClientRun>();
-  const measure = async (target: Target): Promise<void> => {
-    const problems = await measureTarget(target, options, (clients, run, cpuPerTask) => {
-      runs.set(`${target.name}@${clients}`, run);
-      rows.push(caseRow(target.name, clients, run, runs.get(`ceiling@${clients}`)));
-      cpuRows.push({ case: `${target.name} c=${clients}`, ...cpuPerTask });
-    });
-    if (problems > 0) {
-      keepLogs = true;
-      console.warn(`${target.name}: ${problems} warn/error lines logged (kept in ${logDir})`);
-    }
-  };
-
+  const cases = new CaseRuns(options, (target, clients, run, earlier) => caseRow(target, clients, run, earlier.get(`ceiling@${clients}`)));
+  const { logDir, runs } = cases;
   try {
-    await measure(await startCeiling(options.gateways, logDir));
-    const prefix = uniquePrefix();
-    try {
-      await measure(await startWarren({ prefix, gateways: options.gateways, logDir }));
-    } finally {
-      await deletePrefix(prefix);
-    }
+    await cases.measure(() => startCeiling(options.gateways, logDir));
+    await withPrefix((prefix) => cases.measure(() => startWarren({ prefix, gateways: options.gateways, logDir })));
     const result: Record<string, unknown> = {
       bench: 'http-compare',
       tasks: options.tasks,
       gateways: options.gateways,
       poll_ms: options.pollMs,
       warmup: options.warmup,
-      tables: { cases: rows, cpu_ms_per_task: cpuRows } as Record<string, Row[]>,
+      tables: { cases: cases.rows, cpu_ms_per_task: cases.cpuRows } as Record<string, Row[]>,
     };
     if (options.profile)
       Object.assign(result.tables as Record<string, Row[]>, await profileWarren(options, logDir, runs.get(`ceiling@${Math.max(...options.concurrency)}`)));
     return result;
   } finally {
-    if (!keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
+    cases.finish();
   }
 }
 

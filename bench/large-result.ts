@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../test/support/broker.js';
+import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
 import { startGateway, startWorker, type WarrenProcess } from '../test/support/processes.js';
 import { percentiles } from './http.js';
 import { startTogether } from './support/start.js';
+import { warrenBenchEnv } from './targets.js';
 
 /**
  * What a large result costs everyone else: one task returns `--mib` MiB of JSON (the test
@@ -17,15 +18,10 @@ import { startTogether } from './support/start.js';
 export async function runLargeResultBench({ mib, clients, seconds }: { mib: number; clients: number; seconds: number }): Promise<Record<string, unknown>> {
   const prefix = uniquePrefix();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = {
-    AMQP_URL: TEST_AMQP_URL,
-    AMQP_PREFIX: prefix,
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    DEFAULT_PROCESSOR: 'echo',
+  const env = warrenBenchEnv(prefix, dataDir, {
     WORKER_PROCESSORS: 'big-result',
     PROCESSORS_DIR: path.resolve('test/fixtures/processors'),
-  };
+  });
   const processes: WarrenProcess[] = [];
   try {
     const [, gateway] = await startTogether(processes, startWorker(env), startGateway(env));

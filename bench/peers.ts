@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { deletePrefix, uniquePrefix } from '../test/support/broker.js';
+import { uniquePrefix } from '../test/support/broker.js';
 import { createTestSchema, type TestSchema } from '../test/support/postgres.js';
 import type { ClientRun } from './http.js';
 import { ratio } from './stats.js';
-import { measureTarget, startBullmq, startCeiling, startWarren, type Target } from './targets.js';
+import { CaseRuns, withPrefix, type Row } from './measure.js';
+import { startBullmq, startCeiling, startWarren } from './targets.js';
 
 /**
  * warren against the peer a Node team would pick instead — Express + BullMQ on Redis
@@ -24,8 +22,6 @@ export interface PeersOptions {
   postgres: boolean;
 }
 
-type Row = Record<string, string | number | null>;
-
 /** What each system has promised by the time it answers 202 and SUCCESS: read its figure with it. */
 const PROMISES: Record<string, string> = {
   ceiling: 'nothing: no queue, no store, no worker',
@@ -36,31 +32,10 @@ const PROMISES: Record<string, string> = {
 };
 
 export async function runPeersBench(options: PeersOptions): Promise<Record<string, unknown>> {
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-logs-'));
-  let keepLogs = false; // logs that hold warnings outlive the run, to be read
-  const rows: Row[] = [];
-  const cpuRows: Row[] = [];
-  const runs = new Map<string, ClientRun>();
-  const measure = async (start: () => Promise<Target>): Promise<void> => {
-    const target = await start();
-    const problems = await measureTarget(target, options, (clients, run, cpuPerTask) => {
-      runs.set(`${target.name}@${clients}`, run);
-      rows.push(row(target.name, clients, run, runs.get(`express+bullmq@${clients}`), runs.get(`ceiling@${clients}`)));
-      cpuRows.push({ case: `${target.name} c=${clients}`, ...cpuPerTask });
-    });
-    if (problems > 0) {
-      keepLogs = true;
-      console.warn(`${target.name}: ${problems} warn/error lines logged (kept in ${logDir})`);
-    }
-  };
-  const withPrefix = async (run: (prefix: string) => Promise<void>): Promise<void> => {
-    const prefix = uniquePrefix();
-    try {
-      await run(prefix);
-    } finally {
-      await deletePrefix(prefix);
-    }
-  };
+  const cases = new CaseRuns(options, (target, clients, run, earlier) =>
+    row(target, clients, run, earlier.get(`express+bullmq@${clients}`), earlier.get(`ceiling@${clients}`)),
+  );
+  const { logDir } = cases;
   const withSchema = async (run: (schema: TestSchema) => Promise<void>): Promise<void> => {
     const schema = await createTestSchema();
     try {
@@ -71,13 +46,13 @@ export async function runPeersBench(options: PeersOptions): Promise<Record<strin
   };
 
   try {
-    await measure(() => startCeiling(1, logDir));
-    await measure(() => startBullmq({ prefix: uniquePrefix(), gateways: 1, logDir }));
-    await withPrefix((prefix) => measure(() => startWarren({ prefix, gateways: 1, logDir })));
+    await cases.measure(() => startCeiling(1, logDir));
+    await cases.measure(() => startBullmq({ prefix: uniquePrefix(), gateways: 1, logDir }));
+    await withPrefix((prefix) => cases.measure(() => startWarren({ prefix, gateways: 1, logDir })));
     if (options.postgres) {
       for (const gateways of [1, 2]) {
         await withSchema((schema) =>
-          withPrefix((prefix) => measure(() => startWarren({ prefix, gateways, logDir, env: { STORE_URL: schema.url }, name: `warren pg×${gateways}` }))),
+          withPrefix((prefix) => cases.measure(() => startWarren({ prefix, gateways, logDir, env: { STORE_URL: schema.url }, name: `warren pg×${gateways}` }))),
         );
       }
     }
@@ -87,13 +62,13 @@ export async function runPeersBench(options: PeersOptions): Promise<Record<strin
       poll_ms: options.pollMs,
       warmup: options.warmup,
       tables: {
-        cases: rows,
-        cpu_ms_per_task: cpuRows,
+        cases: cases.rows,
+        cpu_ms_per_task: cases.cpuRows,
         promises: Object.entries(PROMISES).map(([system, promise]) => ({ case: system, promise })),
       } as Record<string, Row[]>,
     };
   } finally {
-    if (!keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
+    cases.finish();
   }
 }
 

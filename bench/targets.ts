@@ -4,8 +4,6 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { TEST_AMQP_URL } from '../test/support/broker.js';
 import { problemsLogged, startBenchProcess, warrenReady, type BenchProcess } from './spawn.js';
-import { driveHttpClients, type ClientRun } from './http.js';
-import { cpuMeter } from './stats.js';
 import { brokerPid } from './stats.js';
 
 /**
@@ -48,10 +46,9 @@ export interface WarrenTargetOptions {
   name?: string;
 }
 
-/** 1 worker + `gateways` gateways on a private prefix and DATA_DIR, logging at info as deployed. */
-export async function startWarren({ prefix, gateways, logDir, nodeArgs = [], env: extra = {}, name = 'warren' }: WarrenTargetOptions): Promise<Target> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
-  const env = {
+/** The environment of a bench's warren: the local broker under `prefix`, its own DATA_DIR, echo, logging at info as deployed. */
+export function warrenBenchEnv(prefix: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
     AMQP_URL: TEST_AMQP_URL,
     AMQP_PREFIX: prefix,
     DATA_DIR: dataDir,
@@ -60,6 +57,12 @@ export async function startWarren({ prefix, gateways, logDir, nodeArgs = [], env
     WORKER_PROCESSORS: 'echo',
     ...extra,
   };
+}
+
+/** 1 worker + `gateways` gateways on a private prefix and DATA_DIR, logging at info as deployed. */
+export async function startWarren({ prefix, gateways, logDir, nodeArgs = [], env: extra = {}, name = 'warren' }: WarrenTargetOptions): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-bench-'));
+  const env = warrenBenchEnv(prefix, dataDir, extra);
   const started: BenchProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((p) => p.stop()));
@@ -155,36 +158,5 @@ async function redisPid(): Promise<number | undefined> {
     return match ? Number(match[1]) : undefined;
   } finally {
     await queue.close();
-  }
-}
-
-export interface MeasureOptions {
-  concurrency: readonly number[];
-  tasks: number;
-  warmup: number;
-  pollMs: number;
-}
-
-/**
- * Drive `target` at each concurrency (a warm-up first, not counted: connections, JIT, store pages),
- * hand each run and its CPU per task to `onRun`, then stop the target. Returns how many warn/error
- * lines it logged, so a bench keeps its logs to be read.
- */
-export async function measureTarget(
-  target: Target,
-  options: MeasureOptions,
-  onRun: (clients: number, run: ClientRun, cpuPerTask: Record<string, number>) => void,
-): Promise<number> {
-  try {
-    for (const clients of options.concurrency) {
-      await driveHttpClients(target.urls, { tasks: options.warmup, clients, pollMs: options.pollMs });
-      const meter = cpuMeter(target.cpu);
-      const run = await driveHttpClients(target.urls, { tasks: options.tasks, clients, pollMs: options.pollMs });
-      if (run.first_error) console.warn(`${target.name} c=${clients}: ${run.errors} errors, the first: ${run.first_error}`);
-      onRun(clients, run, meter.stop(options.tasks));
-    }
-    return target.problems();
-  } finally {
-    await target.stop();
   }
 }
