@@ -42,6 +42,7 @@ export {
 export {
   buildTopology,
   topologyFromConfig,
+  topologySettings,
   eventRoutingKey,
   REVOCATION_RETENTION_MS,
   CELERY_EXCHANGE,

@@ -257,29 +257,31 @@ export function buildTopology({
   };
 }
 
-/** The topology a process with this configuration declares, for these processors (and these Celery queues). */
-export function topologyFromConfig(
-  config: {
-    amqpPrefix: string;
-    taskQueueMaxLength: number;
-    deliveryLimit: number;
-    retryDelaysMs: readonly number[];
-    deliveryRetryDelaysMs: readonly number[];
-    taskQueueTtlMs: number;
-  },
-  processors: readonly string[],
-  celeryQueues: readonly string[] = [],
-): Topology {
-  return buildTopology({
+/** The configuration a topology is built from: what every process declares and the AsyncAPI document describes. */
+export interface TopologyConfig {
+  amqpPrefix: string;
+  taskQueueMaxLength: number;
+  deliveryLimit: number;
+  retryDelaysMs: readonly number[];
+  deliveryRetryDelaysMs: readonly number[];
+  taskQueueTtlMs: number;
+}
+
+/** `buildTopology`'s settings from the configuration, processors aside. */
+export function topologySettings(config: TopologyConfig) {
+  return {
     prefix: config.amqpPrefix,
-    processors,
     taskQueueMaxLength: config.taskQueueMaxLength,
     deliveryLimit: config.deliveryLimit,
     retryDelaysMs: config.retryDelaysMs,
     deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
     taskQueueTtlMs: config.taskQueueTtlMs,
-    celeryQueues,
-  });
+  };
+}
+
+/** The topology a process with this configuration declares, for these processors (and these Celery queues). */
+export function topologyFromConfig(config: TopologyConfig, processors: readonly string[], celeryQueues: readonly string[] = []): Topology {
+  return buildTopology({ ...topologySettings(config), processors, celeryQueues });
 }
 
 /** Routing key of a task event: `task.<status>.<processor>`, so live listeners can filter. */

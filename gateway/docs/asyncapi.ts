@@ -14,6 +14,7 @@ import {
   RevocationSync,
   TASK_EVENT_TYPE,
   TASK_MESSAGE_TYPE,
+  topologySettings,
   TaskEvent,
   TaskMessage,
   type Config,
@@ -41,15 +42,7 @@ export interface AsyncApiOptions {
 }
 
 export function asyncApiOptions(config: Config, processors: AsyncApiOptions['processors']): AsyncApiOptions {
-  return {
-    prefix: config.amqpPrefix,
-    processors,
-    taskQueueMaxLength: config.taskQueueMaxLength,
-    deliveryLimit: config.deliveryLimit,
-    retryDelaysMs: config.retryDelaysMs,
-    deliveryRetryDelaysMs: config.deliveryRetryDelaysMs,
-    taskQueueTtlMs: config.taskQueueTtlMs,
-  };
+  return { ...topologySettings(config), processors };
 }
 
 export function buildAsyncApi({
