@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConnectionsOf, publishRaw, takeMessage, TEST_AMQP_URL } from '../support/broker.js';
+import { publishRaw, takeMessage, TEST_AMQP_URL } from '../support/broker.js';
 import { submitJson, waitForTerminal, type StatusDocument, type Submitted } from '../support/client.js';
 import type { Gateway, WarrenProcess } from '../support/processes.js';
 import { pythonSdkAvailable, startPythonWorker } from '../support/python.js';
 import { testStack, type TestStack } from '../support/stack.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
  * Python processors (worker/python, test/fixtures/python) behind real gateways, on the shared
@@ -28,8 +29,9 @@ const workers: WarrenProcess[] = [];
 let gateway: Gateway;
 let lifeGateway: Gateway;
 let steady: WarrenProcess;
-/** The two workers the second stack starts with. */
+/** The two workers the second stack starts with, each reaching the broker through its own proxy. */
 let pair: WarrenProcess[];
+const proxies = new Map<WarrenProcess, TcpProxy>();
 let spinning: string;
 
 interface Tapped {
@@ -85,6 +87,9 @@ beforeAll(async () => {
   );
 
   const lifeEnv = { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '800' };
+  const broker = new URL(TEST_AMQP_URL);
+  const [firstProxy, secondProxy] = await Promise.all([1, 2].map(() => startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) })));
+  const through = (proxy: TcpProxy): string => Object.assign(new URL(TEST_AMQP_URL), { port: String(proxy.port) }).toString();
   let first: WarrenProcess, second: WarrenProcess;
   [steady, first, second] = await Promise.all([
     pythonWorker(main, ['echo', 'flaky', 'big_result', 'batched'], {
@@ -94,10 +99,11 @@ beforeAll(async () => {
       MAX_RESULT_BYTES: '65536',
       SHUTDOWN_GRACE_MS: '1000',
     }),
-    pythonWorker(life, ['echo'], lifeEnv),
-    pythonWorker(life, ['echo'], lifeEnv),
+    pythonWorker(life, ['echo'], { ...lifeEnv, AMQP_URL: through(firstProxy!) }),
+    pythonWorker(life, ['echo'], { ...lifeEnv, AMQP_URL: through(secondProxy!) }),
   ]);
   pair = [first, second];
+  proxies.set(first, firstProxy!).set(second, secondProxy!);
   // A model call that never sleeps nor does I/O, for 20 s: it runs while everything else here does.
   spinning = await submit(gateway.url, { processor: 'echo', spin_ms: 20_000 });
 });
@@ -105,6 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.stop()));
   await tap?.close();
+  await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
   await Promise.all([main.stop(), life.stop()]);
 });
 
@@ -309,14 +316,16 @@ describe.skipIf(!pythonSdkAvailable)('Python workers coming and going', () => {
   });
 
   it('reconnects by itself after the broker drops its connection, reruns what was in flight, and honours a cancel made while it was away', async () => {
-    // Long enough to outlast rabbitmqctl (1-2 s here) closing the connection under it.
-    const inFlight = await submit(lifeGateway.url, { processor: 'echo', item_a: 'in flight', sleep_ms: 5000 });
-    await logged(survivor, 'task started', inFlight);
-    expect(closeConnectionsOf([survivor.child.pid!])).toBe(1);
-    // Submitted and cancelled while the worker is disconnected (it waits a second before it reconnects).
+    const inFlight = await submit(lifeGateway.url, { processor: 'echo', item_a: 'in flight', progress: 0.5, sleep_ms: 3000 });
+    // Progress comes from inside the processor: the run is in its sleep, not about to begin.
+    await waitForStatus(lifeGateway.url, inFlight, (d) => d.progress === 0.5);
+    // The path to the broker is reset and stays closed until the cancel below is recorded.
+    const proxy = proxies.get(survivor)!;
+    proxy.cut();
+    await survivor.waitForLog((line) => line.msg === 'broker disconnected');
     const cancelled = await submit(lifeGateway.url, { processor: 'echo', item_a: 'cancelled while away' });
     expect((await fetch(`${lifeGateway.url}/task_cancel/${cancelled}`, { method: 'POST' })).status).toBe(202);
-    await survivor.waitForLog((line) => line.msg === 'broker disconnected');
+    proxy.restore();
     await logged(survivor, 'task was cancelled before it ran; skipping it', cancelled);
     expect(survivor.logs.filter((line) => line.msg === 'worker consuming')).toHaveLength(2);
     const after = await submit(lifeGateway.url, { processor: 'echo', item_a: 'after reconnect' });
