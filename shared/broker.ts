@@ -10,6 +10,7 @@ import { redactUrl } from './url-secrets.js';
 import { openChannelConsumer, topologyHint } from './channel-consumer.js';
 import type { ConsumeOutcome, Consumer, MessageHandler } from './consumer.js';
 import { ackBatcher, type AckBatcher } from './ack-batcher.js';
+import { coalesceFrameWrites } from './amqp-write-coalescing.js';
 
 /**
  * One AMQP connection per process, kept alive by amqp-connection-manager (reconnects, and the
@@ -55,7 +56,10 @@ export class Broker {
         clientProperties: { connection_name: `warren-${options.role}@${os.hostname()}:${process.pid}` },
       },
     });
-    this.connection.on('connect', ({ url }) => this.logger.info({ url: redactUrl(String(url)) }, 'broker connected'));
+    this.connection.on('connect', ({ connection, url }) => {
+      coalesceFrameWrites(connection);
+      this.logger.info({ url: redactUrl(String(url)) }, 'broker connected');
+    });
     this.connection.on('disconnect', ({ err }) => {
       this.topologyReady = false;
       this.lastError = err?.message;
