@@ -12,6 +12,7 @@ import { openStore } from './store/index.js';
 import { createGateway } from './app.js';
 import { answerClientError } from './http/client-errors.js';
 import { LiveEvents } from './tasks/live-events.js';
+import { createExpressServer } from './http/express-server.js';
 import { createGatewayMetrics } from './metrics.js';
 import { startDeadLetterWatch } from './background/dead-letter-watch.js';
 import { startRecorder } from './background/recorder.js';
@@ -98,7 +99,7 @@ await runService('gateway', async (config, logger) => {
   const taskSweeper = startTaskSweeper({ broker, store, logger, graceMs: config.taskSweepGraceMs, dispatch });
   const app = createGateway({ config, store, broker, processors, logger, live, metrics, uploads, confirmations, dispatch });
 
-  const server = app.listen(config.port, config.host);
+  const server = createExpressServer(app).listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerClientError);
   server.on('error', (err) => {
