@@ -6,13 +6,20 @@
  */
 import { cpSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ASSETS = [
+export const ASSETS = [
   'gateway/public', // the upload form's scripts and styles
   'worker/processors/categorize/model.json', // the categorizer's trained model
 ];
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const outDir = path.join(root, 'dist');
-for (const asset of ASSETS) cpSync(path.join(root, asset), path.join(outDir, asset), { recursive: true });
+/** Copy the assets from the sources under `root` into a build under `outDir` (the tests' own build uses it too). */
+export function copyAssets(root: string, outDir: string): void {
+  for (const asset of ASSETS) cpSync(path.join(root, asset), path.join(outDir, asset), { recursive: true });
+}
+
+// As `npm run build`'s step two: this file is dist/scripts/copy-assets.js, the sources two levels up.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  copyAssets(root, path.join(root, 'dist'));
+}

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import readline from 'node:readline';
 
 /**
- * Real gateway and worker processes for end-to-end tests, started exactly as `npm run gateway` /
- * `npm run worker` start them (or, for a dist/ entry, as the Docker images run the build), each
- * stopped by its own PID.
+ * Real gateway and worker processes for end-to-end tests, started as the Docker images run the
+ * build (this test run's own, or dist/ when a test names it), or as `npm run gateway` / `npm run
+ * worker` start them where there is no build; each stopped by its own PID.
  */
 export interface WarrenProcess {
   child: ChildProcess;
@@ -24,12 +25,23 @@ const READY_TIMEOUT_MS = 45_000;
 export type Entry = 'gateway/main.ts' | 'worker/main.ts' | 'dist/gateway/main.js' | 'dist/worker/main.js';
 
 export function startProcess(entry: Entry, env: Record<string, string>): WarrenProcess {
-  const child = spawn(process.execPath, entry.endsWith('.ts') ? [...TSX, entry] : [entry], {
+  const child = spawn(process.execPath, argsFor(entry), {
     // METRICS_PORT 0: test workers must not take the default port from a real worker on this machine.
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return watchProcess(child, entry);
+}
+
+/**
+ * A source entry runs from this test run's build (test/support/test-build.ts) when there is one,
+ * as the images run dist/: the same code, without compiling it again in every process. Without it
+ * (a test file run outside vitest's setup), through tsx as `npm run gateway` runs it.
+ */
+function argsFor(entry: Entry): string[] {
+  if (!entry.endsWith('.ts')) return [entry];
+  const build = process.env.WARREN_TEST_BUILD;
+  return build ? [path.join(build, entry.replace(/\.ts$/, '.js'))] : [...TSX, entry];
 }
 
 /**
