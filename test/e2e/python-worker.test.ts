@@ -78,6 +78,7 @@ beforeAll(async () => {
   const channel = await tap.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
   await channel.bindQueue(queue, `${main.prefix}.events`, 'task.#');
+  await channel.bindQueue(queue, `${life.prefix}.events`, 'task.#');
   await channel.consume(
     queue,
     (message) =>
@@ -86,7 +87,8 @@ beforeAll(async () => {
     { noAck: true },
   );
 
-  const lifeEnv = { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '800' };
+  // STARTED after 100 ms here (the default is 20): a fast task is told from a slow one on a busy machine too.
+  const lifeEnv = { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '800', STARTED_REPORT_DELAY_MS: '100' };
   const broker = new URL(TEST_AMQP_URL);
   const [firstProxy, secondProxy] = await Promise.all([1, 2].map(() => startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) })));
   const through = (proxy: TcpProxy): string => Object.assign(new URL(TEST_AMQP_URL), { port: String(proxy.port) }).toString();
@@ -96,6 +98,8 @@ beforeAll(async () => {
       AMQP_URL: `${TEST_AMQP_URL}/?heartbeat=2`,
       WORKER_PROCESSORS: 'echo,flaky,big-result,batched',
       WORKER_CONCURRENCY: '4',
+      // Every run reports STARTED at once, so the event sequences checked below are exact.
+      STARTED_REPORT_DELAY_MS: '0',
       MAX_RESULT_BYTES: '65536',
       SHUTDOWN_GRACE_MS: '1000',
     }),
@@ -302,6 +306,23 @@ describe.skipIf(!pythonSdkAvailable)('batched inference in Python', () => {
 describe.skipIf(!pythonSdkAvailable)('Python workers coming and going', () => {
   let survivor: WarrenProcess;
   let long: string;
+
+  it('reports STARTED only for a run still going after STARTED_REPORT_DELAY_MS, and progress only after it', async () => {
+    const [fast, slow] = await Promise.all([
+      submit(lifeGateway.url, { processor: 'echo', item_a: 'quick' }),
+      submit(lifeGateway.url, { processor: 'echo', progress: 0.5, sleep_ms: 400 }),
+    ]);
+    for (const id of [fast, slow]) expect(await waitForTerminal(lifeGateway.url, id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    // The tap is fed by the same exchange as the recorder: give it a moment to catch up.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(eventsOf(fast).map((t) => t.event.status)).toEqual(['SUCCESS']);
+    // Progress reported at once by the run waits for the STARTED it follows.
+    expect(eventsOf(slow).map((t) => [t.event.status, t.event.progress])).toEqual([
+      ['STARTED', undefined],
+      ['STARTED', 0.5],
+      ['SUCCESS', undefined],
+    ]);
+  });
 
   it('loses nothing when the worker running a task is SIGKILLed: another Python worker completes it', async () => {
     const id = await submit(lifeGateway.url, { processor: 'echo', item_a: 'survives', sleep_ms: 2500 });

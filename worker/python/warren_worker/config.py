@@ -61,6 +61,8 @@ class Config:
     task_timeout_ms: int = 3_600_000
     #: SHUTDOWN_GRACE_MS: how long runs may finish after SIGTERM before they are requeued (default 30000).
     shutdown_grace_ms: int = 30_000
+    #: STARTED_REPORT_DELAY_MS: STARTED only for a run still going after this long (default 20; 0: always).
+    started_report_delay_ms: int = 20
     #: S3_DESTINATIONS and UPLOAD_STORE: where s3:// inputs are read from (default: volume only).
     s3_destinations: dict[str, S3Destination] = field(default_factory=dict)
     upload_store: S3Destination | None = None
@@ -111,6 +113,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_result_bytes=parse_int(env, "MAX_RESULT_BYTES", 8 * 1024 * 1024, 1024, 120 * 1024 * 1024),
         task_timeout_ms=parse_int(env, "TASK_TIMEOUT_MS", 3_600_000, 100, 86_400_000),
         shutdown_grace_ms=parse_int(env, "SHUTDOWN_GRACE_MS", 30_000, 0, 3_600_000),
+        started_report_delay_ms=parse_int(env, "STARTED_REPORT_DELAY_MS", 20, 0, 60_000),
         s3_destinations=destinations,
         upload_store=parse_upload_store(read("UPLOAD_STORE"), destinations),
     )

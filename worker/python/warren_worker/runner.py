@@ -1,7 +1,8 @@
-"""Serves processors from their queues, as worker/runner.ts does. For each task: STARTED is
-published, the processor runs in a thread of its pool, the final event is published and
-confirmed, and only then is the message acked — so a worker that dies at any point leaves the
-task to be redelivered, never lost. Everything here runs on the I/O thread.
+"""Serves processors from their queues, as worker/runner.ts does. For each task: the processor runs
+in a thread of its pool (STARTED is published if it runs longer than STARTED_REPORT_DELAY_MS,
+started_report.py), the final event is published and confirmed, and only then is the message
+acked — so a worker that dies at any point leaves the task to be redelivered, never lost.
+Everything here runs on the I/O thread.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from .consumers import Consumers
 from .link import Link
 from .logs import child
 from .revocations import RevocationWatch
+from .started_report import StartedReport
 from .task_run import Served, TaskRun
 
 
 class Runner:
-    def __init__(self, link: Link, revocations: RevocationWatch, events: Events, served: list[Served], fetcher: InputFetcher, data_dir: str, max_result_bytes: int, concurrency: int, log: logging.Logger, worker: str) -> None:
+    def __init__(self, link: Link, revocations: RevocationWatch, events: Events, served: list[Served], fetcher: InputFetcher, data_dir: str, max_result_bytes: int, concurrency: int, log: logging.Logger, worker: str, started_delay_ms: int = 20) -> None:
         self._link = link
+        self._started_delay_ms = started_delay_ms
         self._revocations = revocations
         self._events = events
         self._fetcher = fetcher
@@ -131,14 +134,6 @@ class Runner:
             self._done(run, "ack")
             return
         run.log.debug("task started")
-        run.started_pending = True
-
-        def started(error: WarrenError | None) -> None:
-            if error is not None:
-                run.log.debug("STARTED not confirmed", extra={"err": error.message})
-            run.started_answered()
-
-        self._events.task_event(run.task, "STARTED", run.attempt, started)
         throttle = ProgressThrottle(PROGRESS_INTERVAL_S, lambda delay, flush: self._link.call_threadsafe(lambda: self._link.call_later(delay, flush)), partial(self._send_progress, run))
         run.ctx = Context(run.task_id, run.attempt, self._max_result_bytes, run.log, ArtifactWriter(self._data_dir, run.task_id), throttle)
         run.state = "queued"
@@ -170,20 +165,14 @@ class Runner:
         future.add_done_callback(lambda f: self._link.call_threadsafe(lambda: finished(f)))
 
     def _send_progress(self, run: TaskRun, fraction: float, message: str | None) -> None:
-        if not run.active:
-            return
-
-        def published(error: WarrenError | None) -> None:
-            if error is not None:
-                run.log.warning("progress report not published", extra={"err": error.message})
-
-        fields: dict[str, Any] = {"progress": fraction} if message is None else {"progress": fraction, "message": message}
-        self._events.task_event(run.task, "STARTED", run.attempt, published, **fields)
+        if run.started is not None:
+            run.started.progress(fraction, message)
 
     def _thread_started(self, run: TaskRun) -> None:
         if run.state == "queued":
             run.state = "running"
             run.deadline = self._link.call_later(run.served.timeout_ms / 1000, lambda: self._timed_out(run))
+            run.started = StartedReport(run, self._events, self._started_delay_ms / 1000, self._link.call_later, self._link.cancel_timer)
 
     def _timed_out(self, run: TaskRun) -> None:
         if not run.active or run.ctx is None:
@@ -207,6 +196,8 @@ class Runner:
     def _finalising(self, run: TaskRun) -> None:
         run.state = "publishing"
         self._link.cancel_timer(run.deadline)
+        if run.started is not None:
+            run.started.cancel()
         if run.ctx is not None:
             run.ctx._throttle.close()
 
@@ -254,6 +245,8 @@ class Runner:
         if run.state == "settled":
             return
         self._link.cancel_timer(run.deadline)
+        if run.started is not None:
+            run.started.cancel()
         if run.ctx is not None:
             run.ctx._throttle.close()
         if how == "requeue":

@@ -54,6 +54,8 @@ class TaskRun:
     thread_done: bool = False
     deadline: Any = None
     began: float = field(default_factory=time.monotonic)
+    #: When STARTED goes out (started_report.py); set once the run has a thread.
+    started: Any = None
     #: STARTED is published without waiting; the ack waits for its confirm (or its failure).
     started_pending: bool = False
     after_started: list[Callable[[], None]] = field(default_factory=list)

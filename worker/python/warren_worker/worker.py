@@ -50,7 +50,7 @@ class Worker:
                 log.warning("boto3 is not installed: tasks with inputs in S3 will fail (upload_store_unsupported); install Debian's python3-boto3")
         events = Events(self.link.publisher, topology, self.worker_id)
         fetcher = InputFetcher(config.data_dir, config.upload_store)
-        self.runner = Runner(self.link, self.revocations, events, served, fetcher, config.data_dir, config.max_result_bytes, config.worker_concurrency, log, self.worker_id)
+        self.runner = Runner(self.link, self.revocations, events, served, fetcher, config.data_dir, config.max_result_bytes, config.worker_concurrency, log, self.worker_id, config.started_report_delay_ms)
         for s in served:
             if s.processor.batch:
                 s.batcher = Batcher(self.link, s.processor.batch["max_size"], s.processor.batch["max_wait_ms"], self.runner.submit)
