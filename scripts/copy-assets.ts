@@ -8,7 +8,7 @@ import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const ASSETS = [
+const ASSETS = [
   'gateway/public', // the upload form's scripts and styles
   'worker/processors/categorize/model.json', // the categorizer's trained model
 ];

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, TEST_AMQP_URL, uniquePrefix } from '../support/broker.js';
 import { submitForm, waitForTerminal, type Submitted } from '../support/client.js';
+import { freePort } from '../support/ports.js';
 import { parseMetrics, sample, type Sample } from '../support/metrics.js';
 import { startGateway, startWorker, type Gateway, type WarrenProcess } from '../support/processes.js';
 import { MISNAMED_DEFAULT_METRICS } from '../../shared/index.js';
@@ -23,14 +23,6 @@ let gateway: Gateway;
 let workerMetricsUrl: string;
 const ids: string[] = [];
 let failedId: string;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function scrape(url: string): Promise<{ samples: Sample[]; contentType: string | null }> {
   const response = await fetch(url);

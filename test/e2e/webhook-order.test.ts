@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitForm, type Submitted } from '../support/client.js';
+import { freePort } from '../support/ports.js';
 import { parseMetrics, sample } from '../support/metrics.js';
 import type { Gateway, WarrenProcess } from '../support/processes.js';
 import { testStack } from '../support/stack.js';
@@ -27,14 +27,6 @@ let gateway: Gateway;
 let worker: WarrenProcess;
 let receiver: WebhookReceiver;
 let workerMetricsUrl: string;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   // A slow receiver of started notifications: were the final one sent meanwhile, it would overtake.

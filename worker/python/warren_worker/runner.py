@@ -27,7 +27,7 @@ from .task_run import Served, TaskRun
 
 
 class Runner:
-    def __init__(self, link: Link, revocations: RevocationWatch, events: Events, served: list[Served], fetcher: InputFetcher, data_dir: str, max_result_bytes: int, concurrency: int, log: logging.Logger, worker: str, started_delay_ms: int = 20) -> None:
+    def __init__(self, link: Link, revocations: RevocationWatch, events: Events, served: list[Served], fetcher: InputFetcher, data_dir: str, max_result_bytes: int, concurrency: int, log: logging.Logger, worker: str, started_delay_ms: int) -> None:
         self._link = link
         self._started_delay_ms = started_delay_ms
         self._revocations = revocations
